@@ -1,0 +1,46 @@
+# kvbound: two commands do all set-up on a fresh machine with Python >= 3.10.
+#   make demo  -- venv, install, run the default verification, write the report to out/
+#   make test  -- venv, install with test extras, ruff + mypy + the whole pytest suite
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test lint typecheck pytest test-slow docs bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): $(BIN)/python pyproject.toml
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	mkdir -p out
+	$(BIN)/kvbound verify --json --out out/verify.json
+	$(BIN)/kvbound verify --report out/report.md
+	@echo "report written to out/report.md and out/verify.json"
+
+lint: $(STAMP)
+	$(BIN)/ruff check lowerbound reduction proofs kvbound tests bench
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+pytest: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+test: lint typecheck pytest
+
+test-slow: $(STAMP)
+	$(BIN)/python -m pytest -q -m slow
+
+docs: $(STAMP)
+	$(BIN)/kvbound proofs --write-blueprint docs/blueprint.md
+
+bench: $(STAMP)
+	$(BIN)/python bench/run_all.py
+
+clean:
+	rm -rf $(VENV) out .pytest_cache .mypy_cache .ruff_cache

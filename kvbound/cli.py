@@ -1,0 +1,67 @@
+"""The ``kvbound`` command line: one sub-command per module of :mod:`kvbound.commands`.
+
+Every sub-command module exposes ``register(subparsers)``, which adds its parser and sets
+``func`` (a callable taking the parsed namespace and returning the exit code). A
+``ValueError`` raised anywhere below becomes one line on stderr and exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+__all__ = ["main", "build_parser", "EXIT_BAD_INPUT", "EXIT_BOUND_VIOLATED"]
+
+EXIT_BAD_INPUT = 2
+EXIT_BOUND_VIOLATED = 3
+
+# Order = order in `kvbound --help`.
+COMMAND_MODULES = (
+    "kvbound.commands.verify",
+    "kvbound.commands.constants",
+)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse whose usage errors use the same exit code and one-line style as ours."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        print(f"kvbound: error: {message}", file=sys.stderr)
+        raise SystemExit(EXIT_BAD_INPUT)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full parser, sub-commands included."""
+    parser = _Parser(
+        prog="kvbound",
+        description=(
+            "Executable companion to the Omega(n^2 d) KV-cache lower bound for Visual "
+            "Autoregressive transformers (arXiv 2503.14881)."
+        ),
+    )
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    subparsers.required = True
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the console script; returns the process exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except ValueError as exc:
+        print(f"kvbound: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("kvbound: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

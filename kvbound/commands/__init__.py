@@ -1,0 +1,1 @@
+"""One module per ``kvbound`` sub-command; each exposes ``register(subparsers)``."""

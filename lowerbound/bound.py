@@ -1,0 +1,122 @@
+"""The explicit lower bound on KV-cache memory and its corollaries.
+
+Purpose: Lemma L4 (Index lower bound), the explicit theorem, C1 (low dimension) and C2
+(heads and layers) of THEOREM.md.
+
+Main statement (theorem, explicit): for any schedule, any eps < 1 with
+d >= d_min(L_{K-1}, eps), any eta < 1 and delta < 1/2, every (eta, delta)-correct
+streaming attention algorithm keeps >= (1 - H2(delta)) * d * L_{K-1} bits.
+
+References: arXiv 2503.14881 (VAR, Omega(n^2 d)); arXiv 2502.15955 (Haris & Onak,
+Theta(n d)); Kremer, Nisan & Ron (1999) for Index.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from numbers import Real
+
+from lowerbound.entropy import binary_entropy
+from lowerbound.jl import d_min, max_keys
+from lowerbound.validation import check_int_at_least, check_interval
+
+__all__ = [
+    "index_lower_bound_bits",
+    "theorem_bound_bits",
+    "low_dimension_bound_bits",
+    "model_bound_bits",
+    "fp16_cache_bits",
+]
+
+
+def index_lower_bound_bits(n_bits: int, delta: Real | Fraction = 0.0) -> float:
+    """(1 - H2(delta)) * N: least message length for Index_N with error <= delta < 1/2.
+
+    Notes: Lemma L4 of THEOREM.md (Fano on each bit plus the chain rule).
+
+    >>> index_lower_bound_bits(27136)
+    27136.0
+    >>> index_lower_bound_bits(100, 0.5)
+    0.0
+    """
+    n = check_int_at_least(n_bits, "N", 0)
+    dl = float(check_interval(delta, "delta", 0, 0.5, closed_lower=True, closed_upper=True))
+    return (1.0 - binary_entropy(dl)) * n
+
+
+def theorem_bound_bits(
+    d: int, cached_tokens: int, eps: Real | Fraction, delta: Real | Fraction = 0.0
+) -> float:
+    """(1 - H2(delta)) * d * L_{K-1}, valid when d >= d_min(L_{K-1}, eps).
+
+    Raises ValueError when d is below d_min, naming the d that would work (see
+    :func:`low_dimension_bound_bits` for that regime).
+
+    Notes: the explicit theorem of THEOREM.md (arXiv 2503.14881, main theorem).
+
+    >>> theorem_bound_bits(64, 424, 0.75)
+    27136.0
+    """
+    d = check_int_at_least(d, "d", 1)
+    n_keys = check_int_at_least(cached_tokens, "L", 1)
+    need = d_min(n_keys, eps)
+    if d < need:
+        raise ValueError(
+            f"L={n_keys} and eps={eps} need d >= {need}, got d={d}; raise d or eps "
+            "(or use the low-dimension bound C1)"
+        )
+    return index_lower_bound_bits(n_keys * d, delta)
+
+
+def low_dimension_bound_bits(
+    d: int, cached_tokens: int, eps: Real | Fraction, delta: Real | Fraction = 0.0
+) -> float:
+    """(1 - H2(delta)) * d * L' with L' = max_keys(d, eps, cap=L): any d.
+
+    Notes: Corollary C1 of THEOREM.md (Haris & Onak, arXiv 2502.15955): the unified form
+    Omega(d * min{L, e^{Theta(d)}}).
+
+    >>> low_dimension_bound_bits(8, 424, 0.5)
+    16.0
+    >>> low_dimension_bound_bits(64, 424, 0.75)
+    27136.0
+    """
+    n_keys = check_int_at_least(cached_tokens, "L", 1)
+    d = check_int_at_least(d, "d", 1)
+    return index_lower_bound_bits(max_keys(d, eps, cap=n_keys) * d, delta)
+
+
+def model_bound_bits(
+    depth: int,
+    heads: int,
+    head_dim: int,
+    cached_tokens: int,
+    eps: Real | Fraction,
+    delta: Real | Fraction = 0.0,
+) -> float:
+    """D * H * (1 - H2(delta)) * d_head * L_{K-1}: independent heads and layers add up.
+
+    Notes: Corollary C2 of THEOREM.md.
+
+    >>> model_bound_bits(16, 16, 64, 424, 0.75)
+    6946816.0
+    """
+    depth = check_int_at_least(depth, "depth", 1)
+    heads = check_int_at_least(heads, "heads", 1)
+    return depth * heads * theorem_bound_bits(head_dim, cached_tokens, eps, delta)
+
+
+def fp16_cache_bits(depth: int, heads: int, head_dim: int, total_tokens: int) -> int:
+    """Bits of a real fp16 KV cache: 2 (K and V) * D * L_K * H * d_head * 16.
+
+    Notes: Corollary C2 of THEOREM.md (the comparison it asks for); COMPRESSORS.md gives
+    42.5 MiB for VAR-d16 at 256 px.
+
+    >>> fp16_cache_bits(16, 16, 64, 680) / 8 / 2**20
+    42.5
+    """
+    parts = [check_int_at_least(v, n, 1) for v, n in
+             ((depth, "depth"), (heads, "heads"), (head_dim, "head_dim"),
+              (total_tokens, "L_K"))]
+    depth, heads, head_dim, total_tokens = parts
+    return 2 * depth * total_tokens * heads * head_dim * 16

@@ -1,0 +1,146 @@
+"""How strongly a scaled query makes softmax concentrate on one cached token.
+
+Purpose: Lemma L2 of THEOREM.md (softmax concentration) and the least query scale C_min
+of Lemma L3 at which Bob's decoding is guaranteed.
+
+Main statement (L2): if score s_i* exceeds every other of m scores by at least Delta,
+softmax puts weight >= 1 / (1 + (m-1) e^{-Delta}) on i*. In the reduction Bob's query
+C*k_i scores C on its own key, at most C*eps on the other L-1 keys (Lemma L1) and 0 on
+the T_K zero keys of the last scale, so w_i* >= 1 / (1 + gamma) with
+gamma = (L-1) e^{-C(1-eps)} + T_K e^{-C}.
+
+References: arXiv 2503.14881 (VAR); arXiv 2502.15955 (Haris & Onak), whose reduction
+uses the same concentration step.
+"""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+from numbers import Real
+
+import mpmath
+
+from lowerbound._exact import to_fraction
+from lowerbound.validation import check_finite_positive, check_int_at_least, check_interval
+
+__all__ = [
+    "concentration_weight",
+    "gamma",
+    "gamma_target",
+    "c_min",
+]
+
+_DPS = 50
+
+
+def concentration_weight(m: int, gap: float) -> float:
+    """Lower bound 1 / (1 + (m-1) e^{-gap}) on the softmax weight of a leading score.
+
+    Notes: Lemma L2 of THEOREM.md (generic form).
+
+    >>> concentration_weight(1, 0.0)
+    1.0
+    >>> round(concentration_weight(2, 0.0), 3)
+    0.5
+    """
+    m = check_int_at_least(m, "m", 1)
+    return 1.0 / (1.0 + (m - 1) * math.exp(-float(gap)))
+
+
+def gamma(n_keys: int, last_tokens: int, scale: float, eps: Real | Fraction) -> float:
+    """gamma = (L-1) e^{-C(1-eps)} + T_K e^{-C}: the mass outside Bob's target token.
+
+    Bob's target token gets softmax weight >= 1/(1+gamma).
+
+    Notes: Lemma L2 of THEOREM.md, specialised to the reduction.
+
+    >>> round(gamma(2, 0, 10.0, 0.5), 6) == round(math.exp(-5.0), 6)
+    True
+    """
+    n = check_int_at_least(n_keys, "L", 1)
+    t = check_int_at_least(last_tokens, "T_K", 0)
+    c = check_finite_positive(scale, "C")
+    e = float(check_interval(eps, "eps", 0, 1, closed_lower=True))
+    return (n - 1) * math.exp(-c * (1.0 - e)) + t * math.exp(-c)
+
+
+def gamma_target(eta: Real | Fraction, *, additive: bool = False) -> Fraction:
+    """Largest admissible gamma (exclusive) for decoding under error eta, exactly.
+
+    Relative error eta in [0, 1): gamma < (1-eta)/(1+eta).
+    Additive error eta in [0, 1/2): gamma < (1-2 eta)/(1+2 eta), from
+    1/(1+gamma) - eta > gamma/(1+gamma) + eta.
+
+    Notes: Lemma L3 of THEOREM.md.
+
+    >>> gamma_target(0)
+    Fraction(1, 1)
+    >>> gamma_target(Fraction(1, 3))
+    Fraction(1, 2)
+    >>> gamma_target(Fraction(1, 4), additive=True)
+    Fraction(1, 3)
+    """
+    if additive:
+        e = to_fraction(check_interval(eta, "eta", 0, 0.5, closed_lower=True))
+        return (1 - 2 * e) / (1 + 2 * e)
+    e = to_fraction(check_interval(eta, "eta", 0, 1, closed_lower=True))
+    return (1 - e) / (1 + e)
+
+
+def _gamma_mp(n: int, t: int, c: mpmath.mpf, e: Fraction) -> mpmath.mpf:
+    one_minus = mpmath.mpf(1 - e.numerator / mpmath.mpf(e.denominator))
+    return (n - 1) * mpmath.exp(-c * one_minus) + t * mpmath.exp(-c)
+
+
+def c_min(
+    n_keys: int,
+    last_tokens: int,
+    eps: Real | Fraction,
+    eta: Real | Fraction,
+    *,
+    additive: bool = False,
+) -> float:
+    """Least float C with gamma(L, T_K, C, eps) < gamma_target(eta): Bob's query scale.
+
+    gamma decreases strictly in C, so the admissible scales form a ray; we return the
+    smallest double on it. Checked at 50 significant digits: gamma(C) < target holds and
+    gamma at the preceding double does not.
+
+    Notes: Lemma L3 of THEOREM.md (C_min(L, T_K, eps, eta)); the theorem runs the
+    reduction with this C. Real VAR heads cap the logit scale at 100 (COMPRESSORS.md), so
+    C_min <= 100 means the instance is realisable in a released head.
+
+    >>> c = c_min(424, 256, 0.75, 0.25)
+    >>> gamma(424, 256, c, 0.75) < 0.6 <= gamma(424, 256, math.nextafter(c, 0), 0.75)
+    True
+    >>> round(c_min(424, 256, 0.75, 0.25), 3)
+    26.233
+    """
+    n = check_int_at_least(n_keys, "L", 2)
+    t = check_int_at_least(last_tokens, "T_K", 0)
+    e = to_fraction(check_interval(eps, "eps", 0, 1, closed_lower=True))
+    target_q = gamma_target(eta, additive=additive)
+    if target_q <= 0:
+        raise ValueError("eta leaves no admissible gamma; use a smaller eta")
+    with mpmath.workdps(_DPS):
+        target = mpmath.mpf(target_q.numerator) / target_q.denominator
+
+        def too_big(c: mpmath.mpf) -> bool:
+            return bool(_gamma_mp(n, t, c, e) >= target)
+
+        lo, hi = mpmath.mpf(0), mpmath.mpf(1)
+        while too_big(hi):
+            lo, hi = hi, hi * 2
+        for _ in range(200):
+            mid = (lo + hi) / 2
+            if too_big(mid):
+                lo = mid
+            else:
+                hi = mid
+        c = float(hi)
+        while too_big(mpmath.mpf(c)):
+            c = math.nextafter(c, math.inf)
+        while c > 0 and not too_big(mpmath.mpf(math.nextafter(c, 0.0))):
+            c = math.nextafter(c, 0.0)
+    return c

@@ -1,0 +1,109 @@
+"""Private helpers: rigorous interval arithmetic (mpmath) and exact printing of enclosures.
+
+A private mpmath interval context (200-bit endpoints, outward rounding) is used, so no
+global mpmath state is touched. Printed enclosures round the lower end down and the upper
+end up, so the printed interval still contains the value.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any
+
+from mpmath import libmp
+from mpmath.ctx_iv import MPIntervalContext
+
+__all__ = ["IV", "Enclosure", "enclose", "iv_fraction", "iv_binary_entropy", "exact"]
+
+IV = MPIntervalContext()
+IV.prec = 200
+
+_DIGITS = 12
+
+
+def iv_fraction(q: Fraction | int) -> Any:
+    """A rigorous interval containing the rational ``q``.
+
+    >>> x = iv_fraction(Fraction(1, 3))
+    >>> enclose(x).contains(Fraction(1, 3))
+    True
+    """
+    q = Fraction(q)
+    return IV.mpf(q.numerator) / IV.mpf(q.denominator)
+
+
+def iv_binary_entropy(p: Fraction) -> Any:
+    """A rigorous interval containing H2(p) = -p log2 p - (1-p) log2(1-p), p in [0, 1].
+
+    Notes: the binary entropy of Lemma L4 (THEOREM.md).
+
+    >>> enclose(iv_binary_entropy(Fraction(1, 2))).contains(1)
+    True
+    """
+    p = Fraction(p)
+    if not 0 <= p <= 1:
+        raise ValueError(f"p={p} must lie in the closed interval [0, 1]")
+    if p in (0, 1):
+        return IV.mpf(0)
+    ip, iq = iv_fraction(p), iv_fraction(1 - p)
+    return -(ip * IV.log(ip) + iq * IV.log(iq)) / IV.log(IV.mpf(2))
+
+
+def _endpoints(x: Any) -> tuple[Fraction, Fraction]:
+    a, b = x._mpi_
+    pa, qa = libmp.to_rational(a)
+    pb, qb = libmp.to_rational(b)
+    return Fraction(pa, qa), Fraction(pb, qb)
+
+
+def _round(q: Fraction, up: bool) -> str:
+    """``q`` to ``_DIGITS`` significant digits, rounded away from the enclosed value."""
+    if q.denominator == 1 and abs(q) < 10**16:
+        return str(q)
+    exponent = len(str(abs(q.numerator) // abs(q.denominator))) - 1
+    if abs(q) < 1:
+        exponent = -len(str(abs(q.denominator) // abs(q.numerator)))  # close enough
+    shift = _DIGITS - 1 - exponent
+    scaled = q * Fraction(10) ** shift
+    digits = math.ceil(scaled) if up else math.floor(scaled)
+    value = Decimal(digits).scaleb(-shift)
+    return format(value, "f") if -5 <= exponent < 16 else format(value, "e")
+
+
+@dataclass(frozen=True)
+class Enclosure:
+    """A closed interval [lo, hi] with exact rational ends, certified to hold a value."""
+
+    lo: Fraction
+    hi: Fraction
+
+    def contains(self, q: Fraction | int | float) -> bool:
+        """Whether ``q`` (read exactly) lies in [lo, hi]."""
+        return self.lo <= Fraction(q) <= self.hi
+
+    def __str__(self) -> str:
+        return f"[{_round(self.lo, up=False)}, {_round(self.hi, up=True)}]"
+
+    def to_json(self) -> dict[str, str]:
+        """The printed (outward-rounded) ends as strings."""
+        lo, hi = str(self)[1:-1].split(", ")
+        return {"lo": lo, "hi": hi}
+
+
+def enclose(x: Any) -> Enclosure:
+    """The exact ends of an mpmath interval.
+
+    >>> str(enclose(IV.log(IV.mpf(2))))
+    '[0.693147180559, 0.693147180560]'
+    """
+    lo, hi = _endpoints(x)
+    return Enclosure(lo, hi)
+
+
+def exact(q: Fraction | int) -> Enclosure:
+    """The degenerate enclosure [q, q] of an exactly known value."""
+    q = Fraction(q)
+    return Enclosure(q, q)

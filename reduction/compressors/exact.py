@@ -1,0 +1,92 @@
+"""The exact KV cache: every key and value kept, at float64, float32 or float16.
+
+Purpose: the uncompressed baseline of THEOREM.md sections 2-3 (eta = 0 up to the storage
+precision). It mirrors the real VAR inference cache (FoundationVision/VAR,
+``models/basic_var.py``): append each scale's keys and values, evict nothing, attend with
+full attention inside the scale and causally across scales. Values are Alice's bits
+(0/1, exact at every precision); keys +-1/sqrt(d) round at float16 by at most 2^-11
+relative, far inside the decoding margin of Lemma L3.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import numpy as np
+
+from reduction.attention import attend
+from reduction.cache import CacheParams
+from reduction.message import FRAME_OVERHEAD_BYTES, Reader, Writer, frame, unframe
+
+__all__ = ["ExactCache", "exact_cache_bits", "STORAGE_DTYPES"]
+
+STORAGE_DTYPES: dict[str, str] = {"float16": "<f2", "float32": "<f4", "float64": "<f8"}
+_DTYPE_CODES = {name: code for code, name in enumerate(STORAGE_DTYPES)}
+_HEADER_BYTES = 4 + 2 + 1  # tokens (u32), d (u16), dtype code (u8)
+
+
+def exact_cache_bits(cached_tokens: int, d: int, dtype: str = "float16") -> int:
+    """Bits of the exact cache's message holding L tokens: framing + header + K and V.
+
+    8 * (8 + 7 + 2 * L * d * itemsize); e.g. var-256, d = 64, float16: 8 * (15 + 108544).
+
+    Notes: the memory of the uncompressed cache, to compare with the theorem's bound.
+
+    >>> exact_cache_bits(424, 64, "float16")
+    868472
+    """
+    if dtype not in STORAGE_DTYPES:
+        raise ValueError(f"dtype={dtype!r}; choose one of {', '.join(STORAGE_DTYPES)}")
+    item = np.dtype(STORAGE_DTYPES[dtype]).itemsize
+    return 8 * (FRAME_OVERHEAD_BYTES + _HEADER_BYTES + 2 * cached_tokens * d * item)
+
+
+class ExactCache:
+    """Keeps every key and value at the storage precision ``options['dtype']``.
+
+    Options: ``dtype`` in {float16, float32, float64} (default float16, the real cache's).
+    """
+
+    TAG: ClassVar[bytes] = b"EXC1"
+
+    def __init__(self, params: CacheParams, rng: np.random.Generator | None = None) -> None:
+        dtype = params.option("dtype", "float16")
+        if dtype not in STORAGE_DTYPES:
+            raise ValueError(
+                f"exact cache dtype={dtype!r}; choose one of {', '.join(STORAGE_DTYPES)}"
+            )
+        self.params = params
+        self.dtype = str(dtype)
+        self._np_dtype = np.dtype(STORAGE_DTYPES[self.dtype])
+        self.keys = np.zeros((0, params.d), dtype=self._np_dtype)
+        self.values = np.zeros((0, params.d), dtype=self._np_dtype)
+
+    def process(self, queries: np.ndarray, keys: np.ndarray, values: np.ndarray) -> np.ndarray:
+        """Append the block (at storage precision) and attend its queries to everything."""
+        self.keys = np.concatenate([self.keys, np.asarray(keys).astype(self._np_dtype)])
+        self.values = np.concatenate([self.values, np.asarray(values).astype(self._np_dtype)])
+        return attend(queries, self.keys, self.values)
+
+    def to_bytes(self) -> bytes:
+        w = Writer().u32(self.keys.shape[0]).u16(self.params.d).u8(_DTYPE_CODES[self.dtype])
+        w.array(self.keys, STORAGE_DTYPES[self.dtype]).array(self.values, STORAGE_DTYPES[self.dtype])
+        return frame(self.TAG, w.getvalue())
+
+    @classmethod
+    def from_bytes(cls, data: bytes, params: CacheParams) -> ExactCache:
+        r = Reader(unframe(data, cls.TAG), "exact cache message")
+        n = r.u32("tokens")
+        d = r.u16("d")
+        code = r.u8("dtype")
+        r.expect(d == params.d, f"stored d={d} differs from the public d={params.d}")
+        r.expect(code < len(STORAGE_DTYPES), f"unknown dtype code {code}")
+        r.expect(
+            n <= params.schedule.total_tokens,
+            f"{n} tokens exceed the schedule's {params.schedule.total_tokens}",
+        )
+        dtype = list(STORAGE_DTYPES)[code]
+        cache = cls(CacheParams(params.d, params.schedule, {**params.options, "dtype": dtype}))
+        cache.keys = r.array(STORAGE_DTYPES[dtype], (n, d), "keys")
+        cache.values = r.array(STORAGE_DTYPES[dtype], (n, d), "values")
+        r.finish()
+        return cache

@@ -1,0 +1,186 @@
+"""Index and Multi-Index instances: Alice's bits, and the bits Bob is asked for.
+
+Purpose: section 3 of THEOREM.md. Alice holds x in {0,1}^N with N = L*d, viewed as an
+L x d bit matrix X (row i = the values of cached token i). In Index Bob wants one bit;
+in Multi-Index up to T of them (flat indices into x). Instances come from an explicit
+numpy ``Generator`` and are saved as ``.npz`` without pickle: a format tag, a version,
+the shapes and a SHA-256 checksum are validated on load.
+
+References: Kremer, Nisan & Ron (1999) (Index); arXiv 2503.14881, arXiv 2502.15955.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from lowerbound.validation import check_int_at_least
+
+__all__ = ["IndexInstance", "make_instance", "save_instance", "load_instance", "FORMAT_TAG"]
+
+FORMAT_TAG = "kvbound-instance"
+FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True, eq=False)
+class IndexInstance:
+    """Alice's bit matrix X (L x d, uint8 in {0,1}) and Bob's flat query indices.
+
+    ``queries`` is None for "every bit" (Bob reads all N bits, pass by pass), else a
+    sorted array of distinct flat indices into ``bits.ravel()`` (Multi-Index).
+    """
+
+    bits: np.ndarray
+    queries: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        bits = np.asarray(self.bits)
+        if bits.ndim != 2 or bits.shape[0] < 1 or bits.shape[1] < 1:
+            raise ValueError(f"bits must be a non-empty L x d matrix, got shape {bits.shape}")
+        if not np.isin(bits, (0, 1)).all():
+            raise ValueError("bits must hold only 0 and 1")
+        object.__setattr__(self, "bits", bits.astype(np.uint8, copy=False))
+        if self.queries is not None:
+            q = np.asarray(self.queries)
+            if q.ndim != 1 or q.size == 0 or not np.issubdtype(q.dtype, np.integer):
+                raise ValueError("queries must be a non-empty 1-D integer array of flat indices")
+            if q.min() < 0 or q.max() >= bits.size:
+                raise ValueError(f"queries must lie in [0, N) with N={bits.size}")
+            if np.unique(q).size != q.size:
+                raise ValueError("queries must be distinct")
+            object.__setattr__(self, "queries", np.sort(q).astype(np.int64))
+
+    @property
+    def cached_tokens(self) -> int:
+        """L, the number of cached tokens (rows of X)."""
+        return int(self.bits.shape[0])
+
+    @property
+    def d(self) -> int:
+        """d, the value dimension (columns of X)."""
+        return int(self.bits.shape[1])
+
+    @property
+    def n_bits(self) -> int:
+        """N = L * d."""
+        return int(self.bits.size)
+
+    def query_tokens(self) -> np.ndarray:
+        """The distinct token rows Bob must read (all rows for plain "every bit")."""
+        if self.queries is None:
+            return np.arange(self.cached_tokens)
+        return np.unique(self.queries // self.d)
+
+    def checksum(self) -> str:
+        """SHA-256 of the canonical bytes (shape, bits, queries)."""
+        h = hashlib.sha256()
+        h.update(np.asarray(self.bits.shape, dtype="<i8").tobytes())
+        h.update(np.ascontiguousarray(self.bits, dtype=np.uint8).tobytes())
+        if self.queries is not None:
+            h.update(np.asarray(self.queries, dtype="<i8").tobytes())
+        return h.hexdigest()
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, IndexInstance):
+            return NotImplemented
+        return self.checksum() == other.checksum()
+
+    def __hash__(self) -> int:
+        return hash(self.checksum())
+
+
+def make_instance(
+    cached_tokens: int,
+    d: int,
+    rng: np.random.Generator | int | None = None,
+    *,
+    num_queries: int | None = None,
+) -> IndexInstance:
+    """Uniform X in {0,1}^{L x d}; with ``num_queries`` also a Multi-Index query set.
+
+    >>> inst = make_instance(3, 4, rng=0)
+    >>> inst.bits.shape, inst.n_bits
+    ((3, 4), 12)
+    >>> make_instance(3, 4, rng=0) == inst
+    True
+    """
+    rng = np.random.default_rng(rng)
+    n_keys = check_int_at_least(cached_tokens, "L", 1)
+    dim = check_int_at_least(d, "d", 1)
+    bits = rng.integers(0, 2, size=(n_keys, dim), dtype=np.uint8)
+    queries = None
+    if num_queries is not None:
+        t = check_int_at_least(num_queries, "num_queries", 1)
+        if t > bits.size:
+            raise ValueError(f"num_queries={t} exceeds N={bits.size} bits")
+        queries = rng.choice(bits.size, size=t, replace=False)
+    return IndexInstance(bits, queries)
+
+
+def save_instance(path: str | Path, instance: IndexInstance) -> None:
+    """Write ``instance`` as ``.npz`` (bits packed, checksum included, no pickled objects)."""
+    arrays: dict[str, np.ndarray] = {
+        "format": np.array(FORMAT_TAG),
+        "version": np.array(FORMAT_VERSION, dtype=np.int64),
+        "shape": np.array(instance.bits.shape, dtype=np.int64),
+        "packed_bits": np.packbits(instance.bits.ravel()),
+        "has_queries": np.array(instance.queries is not None),
+        "queries": (
+            np.asarray(instance.queries, dtype=np.int64)
+            if instance.queries is not None
+            else np.zeros(0, dtype=np.int64)
+        ),
+        "sha256": np.array(instance.checksum()),
+    }
+    with open(path, "wb") as fh:
+        np.savez(fh, **arrays)  # type: ignore[arg-type]
+
+
+def load_instance(path: str | Path) -> IndexInstance:
+    """Read an instance written by :func:`save_instance`, validating everything.
+
+    Raises ValueError (naming the file and the problem) on any corrupt or foreign file.
+    """
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as exc:
+        raise ValueError(f"cannot read instance file {path}: {exc.strerror}") from None
+    try:
+        with np.load(io.BytesIO(raw), allow_pickle=False) as data:
+            fields = {k: data[k] for k in data.files}
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile, KeyError) as exc:
+        raise ValueError(f"{path} is not a valid kvbound instance file ({exc})") from None
+    need = {"format", "version", "shape", "packed_bits", "has_queries", "queries", "sha256"}
+    missing = need - fields.keys()
+    if missing:
+        raise ValueError(f"{path} is missing fields {sorted(missing)}; not a kvbound instance")
+    if str(fields["format"]) != FORMAT_TAG:
+        raise ValueError(f"{path} has format {str(fields['format'])!r}, expected {FORMAT_TAG!r}")
+    if int(fields["version"]) != FORMAT_VERSION:
+        raise ValueError(
+            f"{path} has format version {int(fields['version'])}; this kvbound reads "
+            f"version {FORMAT_VERSION}"
+        )
+    shape = fields["shape"]
+    if shape.shape != (2,) or not np.issubdtype(shape.dtype, np.integer) or (shape < 1).any():
+        raise ValueError(f"{path} has an invalid shape field {shape!r}")
+    n_bits = int(shape[0]) * int(shape[1])
+    packed = fields["packed_bits"]
+    if packed.dtype != np.uint8 or packed.ndim != 1 or packed.size != (n_bits + 7) // 8:
+        raise ValueError(f"{path}: packed_bits has the wrong size for shape {tuple(shape)}")
+    bits = np.unpackbits(packed)[:n_bits].reshape(int(shape[0]), int(shape[1]))
+    queries = fields["queries"] if bool(fields["has_queries"]) else None
+    if queries is not None and (queries.dtype != np.int64 or queries.ndim != 1):
+        raise ValueError(f"{path}: queries must be a 1-D int64 array")
+    try:
+        instance = IndexInstance(bits, queries)
+    except ValueError as exc:
+        raise ValueError(f"{path}: {exc}") from None
+    if instance.checksum() != str(fields["sha256"]):
+        raise ValueError(f"{path}: checksum mismatch; the file is corrupt")
+    return instance
