@@ -21,6 +21,8 @@ EXIT_BOUND_VIOLATED = 3
 COMMAND_MODULES = (
     "kvbound.commands.verify",
     "kvbound.commands.constants",
+    "kvbound.commands.attack",
+    "kvbound.commands.proofs",
 )
 
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from fractions import Fraction
-from numbers import Real
 from typing import Any
 
 import mpmath
+
+from lowerbound.validation import RealLike
 
 _DPS = 60
 
@@ -23,7 +24,7 @@ def _iv_precision() -> Iterator[None]:
         mpmath.iv.dps = saved
 
 
-def to_fraction(x: Real | Fraction) -> Fraction:
+def to_fraction(x: RealLike) -> Fraction:
     """The exact rational value of ``x`` (a float is read as its exact binary value)."""
     return Fraction(x)  # type: ignore[arg-type]
 

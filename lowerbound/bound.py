@@ -13,12 +13,9 @@ Theta(n d)); Kremer, Nisan & Ron (1999) for Index.
 
 from __future__ import annotations
 
-from fractions import Fraction
-from numbers import Real
-
 from lowerbound.entropy import binary_entropy
 from lowerbound.jl import d_min, max_keys
-from lowerbound.validation import check_int_at_least, check_interval
+from lowerbound.validation import RealLike, check_int_at_least, check_interval
 
 __all__ = [
     "index_lower_bound_bits",
@@ -29,7 +26,7 @@ __all__ = [
 ]
 
 
-def index_lower_bound_bits(n_bits: int, delta: Real | Fraction = 0.0) -> float:
+def index_lower_bound_bits(n_bits: int, delta: RealLike = 0.0) -> float:
     """(1 - H2(delta)) * N: least message length for Index_N with error <= delta < 1/2.
 
     Notes: Lemma L4 of THEOREM.md (Fano on each bit plus the chain rule).
@@ -45,7 +42,7 @@ def index_lower_bound_bits(n_bits: int, delta: Real | Fraction = 0.0) -> float:
 
 
 def theorem_bound_bits(
-    d: int, cached_tokens: int, eps: Real | Fraction, delta: Real | Fraction = 0.0
+    d: int, cached_tokens: int, eps: RealLike, delta: RealLike = 0.0
 ) -> float:
     """(1 - H2(delta)) * d * L_{K-1}, valid when d >= d_min(L_{K-1}, eps).
 
@@ -69,7 +66,7 @@ def theorem_bound_bits(
 
 
 def low_dimension_bound_bits(
-    d: int, cached_tokens: int, eps: Real | Fraction, delta: Real | Fraction = 0.0
+    d: int, cached_tokens: int, eps: RealLike, delta: RealLike = 0.0
 ) -> float:
     """(1 - H2(delta)) * d * L' with L' = max_keys(d, eps, cap=L): any d.
 
@@ -91,8 +88,8 @@ def model_bound_bits(
     heads: int,
     head_dim: int,
     cached_tokens: int,
-    eps: Real | Fraction,
-    delta: Real | Fraction = 0.0,
+    eps: RealLike,
+    delta: RealLike = 0.0,
 ) -> float:
     """D * H * (1 - H2(delta)) * d_head * L_{K-1}: independent heads and layers add up.
 

@@ -15,9 +15,8 @@ References: arXiv 2503.14881 (VAR).
 from __future__ import annotations
 
 from fractions import Fraction
-from numbers import Real
 
-from lowerbound.validation import check_interval
+from lowerbound.validation import RealLike, check_interval
 
 __all__ = ["one_range", "zero_range", "tau", "separates"]
 
@@ -48,7 +47,7 @@ def zero_range(gamma: float, eta: float = 0.0, *, additive: bool = False) -> flo
     return g / (1.0 + g) + e if additive else (1.0 + e) * g / (1.0 + g)
 
 
-def tau(gamma: float, eta: Real | Fraction = 0.0, *, additive: bool = False) -> float:
+def tau(gamma: float, eta: RealLike = 0.0, *, additive: bool = False) -> float:
     """Decoding threshold: midpoint of the 0-range top and the 1-range bottom.
 
     Relative error: tau = ((1-eta) + (1+eta) gamma) / (2 (1+gamma)); additive: 1/2.
@@ -68,16 +67,25 @@ def tau(gamma: float, eta: Real | Fraction = 0.0, *, additive: bool = False) -> 
     return ((1.0 - e) + (1.0 + e) * g) / (2.0 * (1.0 + g))
 
 
-def separates(gamma: float, eta: Real | Fraction = 0.0, *, additive: bool = False) -> bool:
+def separates(
+    gamma: RealLike, eta: RealLike = 0.0, *, additive: bool = False
+) -> bool:
     """Whether the one-range lies strictly above the zero-range (so tau decodes every bit).
 
-    Notes: Lemma L3 of THEOREM.md: relative error, iff gamma < (1-eta)/(1+eta).
+    Decided exactly on the rational values of the inputs (a float is read as its exact
+    binary value): relative error, gamma < (1-eta)/(1+eta); additive error,
+    1/(1+gamma) - eta > gamma/(1+gamma) + eta.
+
+    Notes: Lemma L3 of THEOREM.md.
 
     >>> separates(0.5, Fraction(1, 4))
     True
-    >>> separates(0.7, Fraction(1, 4))
+    >>> separates(Fraction(1, 2), Fraction(1, 3))  # equality: the ranges touch
     False
     """
-    return one_range(gamma, float(eta), additive=additive) > zero_range(
-        gamma, float(eta), additive=additive
-    )
+    g = Fraction(check_interval(gamma, "gamma", 0, float("inf"), closed_lower=True))
+    if additive:
+        e = Fraction(check_interval(eta, "eta", 0, 0.5, closed_lower=True))
+        return 1 / (1 + g) - e > g / (1 + g) + e
+    e = Fraction(check_interval(eta, "eta", 0, 1, closed_lower=True))
+    return (1 - e) / (1 + g) > (1 + e) * g / (1 + g)

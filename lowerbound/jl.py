@@ -17,10 +17,9 @@ from __future__ import annotations
 
 import math
 from fractions import Fraction
-from numbers import Real
 
 from lowerbound._exact import floor_of_interval, iv_exp, iv_ln, iv_of, to_fraction
-from lowerbound.validation import check_int_at_least, check_interval
+from lowerbound.validation import RealLike, check_int_at_least, check_interval
 
 __all__ = [
     "pair_count",
@@ -43,7 +42,7 @@ def pair_count(n_keys: int) -> int:
     return n * (n - 1) // 2
 
 
-def jl_failure_bound(n_keys: int, eps: Real | Fraction, d: int) -> float:
+def jl_failure_bound(n_keys: int, eps: RealLike, d: int) -> float:
     """Union bound p_JL = L(L-1)/2 * exp(-eps^2 d / 2) on a bad sign family (float).
 
     Notes: Lemma L1 (Hoeffding form) of THEOREM.md.
@@ -56,7 +55,7 @@ def jl_failure_bound(n_keys: int, eps: Real | Fraction, d: int) -> float:
     return pair_count(n_keys) * math.exp(-float(eps) ** 2 * d / 2.0)
 
 
-def binomial_tail(d: int, eps: Real | Fraction) -> Fraction:
+def binomial_tail(d: int, eps: RealLike) -> Fraction:
     """Exact P(<sigma, sigma'> > eps*d) = P(Bin(d, 1/2) > d(1+eps)/2), as a fraction.
 
     The inner product of two uniform sign vectors is 2A - d with A ~ Bin(d, 1/2)
@@ -76,7 +75,7 @@ def binomial_tail(d: int, eps: Real | Fraction) -> Fraction:
     return Fraction(favourable, 2**d)
 
 
-def exact_failure_bound(n_keys: int, eps: Real | Fraction, d: int) -> Fraction:
+def exact_failure_bound(n_keys: int, eps: RealLike, d: int) -> Fraction:
     """Union bound with the exact tail: L(L-1)/2 * P(Bin(d,1/2) > d(1+eps)/2) (exact).
 
     Notes: Lemma L1 (exact form) of THEOREM.md.
@@ -87,7 +86,7 @@ def exact_failure_bound(n_keys: int, eps: Real | Fraction, d: int) -> Fraction:
     return pair_count(n_keys) * binomial_tail(d, eps)
 
 
-def d_min(n_keys: int, eps: Real | Fraction) -> int:
+def d_min(n_keys: int, eps: RealLike) -> int:
     """Smallest d with L(L-1)/2 * exp(-eps^2 d / 2) < 1 (Hoeffding form, exact integer).
 
     The returned d guarantees that L uniform sign vectors in {+-1}^d have every pairwise
@@ -117,7 +116,7 @@ def d_min(n_keys: int, eps: Real | Fraction) -> int:
     return floor_of_interval(x) + 1
 
 
-def d_min_exact(n_keys: int, eps: Real | Fraction) -> int:
+def d_min_exact(n_keys: int, eps: RealLike) -> int:
     """Smallest d0 such that the exact-tail union bound is < 1 for every d in [d0, d_min].
 
     Uses P(Bin(d, 1/2) > d(1+eps)/2) in place of Hoeffding's exp(-eps^2 d/2). The exact
@@ -137,7 +136,7 @@ def d_min_exact(n_keys: int, eps: Real | Fraction) -> int:
     return d
 
 
-def max_keys(d: int, eps: Real | Fraction, cap: int | None = None) -> int:
+def max_keys(d: int, eps: RealLike, cap: int | None = None) -> int:
     """Largest L' (<= cap) with L'(L'-1)/2 * exp(-eps^2 d / 2) < 1 (exact integer).
 
     Notes: Corollary C1 of THEOREM.md (low dimension, Haris & Onak arXiv 2502.15955):

@@ -17,18 +17,23 @@ from __future__ import annotations
 
 import math
 from fractions import Fraction
-from numbers import Real
 
 import mpmath
 
 from lowerbound._exact import to_fraction
-from lowerbound.validation import check_finite_positive, check_int_at_least, check_interval
+from lowerbound.validation import (
+    RealLike,
+    check_finite_positive,
+    check_int_at_least,
+    check_interval,
+)
 
 __all__ = [
     "concentration_weight",
     "gamma",
     "gamma_target",
     "c_min",
+    "scale_for_gamma",
 ]
 
 _DPS = 50
@@ -48,7 +53,7 @@ def concentration_weight(m: int, gap: float) -> float:
     return 1.0 / (1.0 + (m - 1) * math.exp(-float(gap)))
 
 
-def gamma(n_keys: int, last_tokens: int, scale: float, eps: Real | Fraction) -> float:
+def gamma(n_keys: int, last_tokens: int, scale: float, eps: RealLike) -> float:
     """gamma = (L-1) e^{-C(1-eps)} + T_K e^{-C}: the mass outside Bob's target token.
 
     Bob's target token gets softmax weight >= 1/(1+gamma).
@@ -65,7 +70,7 @@ def gamma(n_keys: int, last_tokens: int, scale: float, eps: Real | Fraction) -> 
     return (n - 1) * math.exp(-c * (1.0 - e)) + t * math.exp(-c)
 
 
-def gamma_target(eta: Real | Fraction, *, additive: bool = False) -> Fraction:
+def gamma_target(eta: RealLike, *, additive: bool = False) -> Fraction:
     """Largest admissible gamma (exclusive) for decoding under error eta, exactly.
 
     Relative error eta in [0, 1): gamma < (1-eta)/(1+eta).
@@ -93,41 +98,35 @@ def _gamma_mp(n: int, t: int, c: mpmath.mpf, e: Fraction) -> mpmath.mpf:
     return (n - 1) * mpmath.exp(-c * one_minus) + t * mpmath.exp(-c)
 
 
-def c_min(
-    n_keys: int,
-    last_tokens: int,
-    eps: Real | Fraction,
-    eta: Real | Fraction,
-    *,
-    additive: bool = False,
+def scale_for_gamma(
+    n_keys: int, last_tokens: int, eps: RealLike, target: RealLike
 ) -> float:
-    """Least float C with gamma(L, T_K, C, eps) < gamma_target(eta): Bob's query scale.
+    """Least float C with gamma(L, T_K, C, eps) < target (target > 0, exact rational).
 
     gamma decreases strictly in C, so the admissible scales form a ray; we return the
     smallest double on it. Checked at 50 significant digits: gamma(C) < target holds and
     gamma at the preceding double does not.
 
-    Notes: Lemma L3 of THEOREM.md (C_min(L, T_K, eps, eta)); the theorem runs the
-    reduction with this C. Real VAR heads cap the logit scale at 100 (COMPRESSORS.md), so
-    C_min <= 100 means the instance is realisable in a released head.
+    Notes: Lemma L2 of THEOREM.md solved for C.
 
-    >>> c = c_min(424, 256, 0.75, 0.25)
+    >>> c = scale_for_gamma(424, 256, 0.75, Fraction(3, 5))
     >>> gamma(424, 256, c, 0.75) < 0.6 <= gamma(424, 256, math.nextafter(c, 0), 0.75)
     True
-    >>> round(c_min(424, 256, 0.75, 0.25), 3)
-    26.233
     """
-    n = check_int_at_least(n_keys, "L", 2)
+    n = check_int_at_least(n_keys, "L", 1)
     t = check_int_at_least(last_tokens, "T_K", 0)
+    if n == 1 and t == 0:
+        raise ValueError("L=1 and T_K=0 leave no competing score, so gamma = 0 for every C; "
+                         "C_min is defined for L >= 2 or T_K >= 1")
     e = to_fraction(check_interval(eps, "eps", 0, 1, closed_lower=True))
-    target_q = gamma_target(eta, additive=additive)
+    target_q = to_fraction(target)
     if target_q <= 0:
-        raise ValueError("eta leaves no admissible gamma; use a smaller eta")
+        raise ValueError(f"target={target} leaves no admissible gamma; it must be > 0")
     with mpmath.workdps(_DPS):
-        target = mpmath.mpf(target_q.numerator) / target_q.denominator
+        target_mp = mpmath.mpf(target_q.numerator) / target_q.denominator
 
         def too_big(c: mpmath.mpf) -> bool:
-            return bool(_gamma_mp(n, t, c, e) >= target)
+            return bool(_gamma_mp(n, t, c, e) >= target_mp)
 
         lo, hi = mpmath.mpf(0), mpmath.mpf(1)
         while too_big(hi):
@@ -144,3 +143,28 @@ def c_min(
         while c > 0 and not too_big(mpmath.mpf(math.nextafter(c, 0.0))):
             c = math.nextafter(c, 0.0)
     return c
+
+
+def c_min(
+    n_keys: int,
+    last_tokens: int,
+    eps: RealLike,
+    eta: RealLike,
+    *,
+    additive: bool = False,
+) -> float:
+    """Least float C with gamma(L, T_K, C, eps) < gamma_target(eta): Bob's query scale.
+
+    Notes: Lemma L3 of THEOREM.md (C_min(L, T_K, eps, eta)); the theorem runs the
+    reduction with this C. Real VAR heads cap the logit scale at 100 (COMPRESSORS.md), so
+    C_min <= 100 means the instance is realisable in a released head. At C = C_min the
+    two decoding ranges of L3 touch in the limit, so a floating-point simulation runs at
+    a slightly larger C (see reduction.protocol).
+
+    >>> c = c_min(424, 256, 0.75, 0.25)
+    >>> gamma(424, 256, c, 0.75) < 0.6 <= gamma(424, 256, math.nextafter(c, 0), 0.75)
+    True
+    >>> round(c_min(424, 256, 0.75, 0.25), 3)
+    26.233
+    """
+    return scale_for_gamma(n_keys, last_tokens, eps, gamma_target(eta, additive=additive))

@@ -8,9 +8,14 @@ from __future__ import annotations
 
 import math
 import operator
+from fractions import Fraction
 from numbers import Real
 
+RealLike = float | Fraction
+"""A real parameter: a float (an int is accepted too) or an exact Fraction."""
+
 __all__ = [
+    "RealLike",
     "check_int_at_least",
     "check_interval",
     "check_finite_positive",

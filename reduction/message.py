@@ -157,4 +157,6 @@ class Reader:
     def finish(self) -> None:
         """Check that the payload has been read to its end."""
         if self.remaining:
-            raise CorruptMessageError(f"{self._what} has {self.remaining} unexpected trailing bytes")
+            raise CorruptMessageError(
+                f"{self._what} has {self.remaining} unexpected trailing bytes"
+            )

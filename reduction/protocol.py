@@ -22,6 +22,7 @@ import functools
 import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
@@ -30,7 +31,7 @@ from lowerbound.bound import index_lower_bound_bits
 from lowerbound.decoding import tau as decoding_tau
 from lowerbound.entropy import information_bits, information_bits_lower_confidence
 from lowerbound.jl import d_min
-from lowerbound.softmax import c_min, gamma
+from lowerbound.softmax import c_min, gamma, gamma_target, scale_for_gamma
 from lowerbound.validation import check_int_at_least, check_interval
 from reduction.cache import CacheParams
 from reduction.compressors import resolve_cache
@@ -51,6 +52,12 @@ __all__ = [
 ]
 
 LEAK_ALPHA = 1e-6  # one-sided confidence of the "more information than bits" check
+
+# The simulation runs Bob's queries at the C that makes gamma at most half of what Lemma
+# L3 admits (gamma < (1 - eta) / (2 (1 + eta))), not at C_min itself: at C_min the two
+# decoding ranges touch in the limit, and floating-point rounding (or float16 storage)
+# would sit on the boundary. Both C's are reported.
+SIMULATION_GAMMA_FRACTION = Fraction(1, 2)
 
 
 @dataclass(frozen=True)
@@ -92,9 +99,20 @@ class PublicParams:
         return CacheParams(self.d, self.schedule, merged)
 
     @property
-    def scale(self) -> float:
-        """Bob's query scale C = C_min(L, T_K, eps, eta) (Lemma L3)."""
+    def c_min(self) -> float:
+        """The theorem's C_min(L, T_K, eps, eta) (Lemma L3)."""
         return _c_min_cached(
+            self.schedule.cached_tokens,
+            self.schedule.last_scale_tokens,
+            float(self.eps),
+            float(self.eta),
+            self.additive,
+        )
+
+    @property
+    def scale(self) -> float:
+        """Bob's query scale C: gamma(C) < SIMULATION_GAMMA_FRACTION * L3's bound."""
+        return _scale_cached(
             self.schedule.cached_tokens,
             self.schedule.last_scale_tokens,
             float(self.eps),
@@ -158,6 +176,12 @@ def _key_family_cached(n_keys: int, d: int, eps: float, key_seed: int) -> KeyFam
 @functools.lru_cache(maxsize=64)
 def _c_min_cached(n: int, t: int, eps: float, eta: float, additive: bool) -> float:
     return c_min(n, t, eps, eta, additive=additive)
+
+
+@functools.lru_cache(maxsize=64)
+def _scale_cached(n: int, t: int, eps: float, eta: float, additive: bool) -> float:
+    target = gamma_target(eta, additive=additive) * SIMULATION_GAMMA_FRACTION
+    return scale_for_gamma(n, t, eps, target)
 
 
 def alice_message(
@@ -287,6 +311,7 @@ class VerifyResult:
             "bits_decoded": self.n_bits * len(self.runs),
             "lower_bound_bits": self.lower_bound_bits,
             "C": self.public.scale,
+            "C_min": self.public.c_min,
             "gamma": self.public.gamma,
             "tau": self.public.tau,
             "eps": float(self.public.eps),
@@ -390,7 +415,7 @@ def run_verification(
     if isolation not in ("process", "inline"):
         raise ValueError(f"isolation={isolation!r}; choose 'process' or 'inline'")
     # Validate everything public before any work, so bad input fails fast.
-    PublicParams(schedule, d, eps, eta, 0, cache, dict(options or {}), additive).cache_params
+    _ = PublicParams(schedule, d, eps, eta, 0, cache, dict(options or {}), additive).cache_params
     runs: list[SeedResult] = []
     if isolation == "process":
         from reduction.bob import BobProcess

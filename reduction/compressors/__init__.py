@@ -22,7 +22,7 @@ __all__ = ["CacheEntry", "CACHES", "register_cache", "resolve_cache", "cache_nam
 class CacheEntry:
     """A named cache: its class, fixed options, whether it takes a budget, a summary."""
 
-    cls: type
+    cls: Any
     options: Mapping[str, Any] = field(default_factory=dict)
     summary: str = ""
     budgeted: bool = False

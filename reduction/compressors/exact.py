@@ -69,7 +69,8 @@ class ExactCache:
 
     def to_bytes(self) -> bytes:
         w = Writer().u32(self.keys.shape[0]).u16(self.params.d).u8(_DTYPE_CODES[self.dtype])
-        w.array(self.keys, STORAGE_DTYPES[self.dtype]).array(self.values, STORAGE_DTYPES[self.dtype])
+        storage = STORAGE_DTYPES[self.dtype]
+        w.array(self.keys, storage).array(self.values, storage)
         return frame(self.TAG, w.getvalue())
 
     @classmethod

@@ -1,0 +1,61 @@
+"""Shared argument parsing for the sub-commands (schedules, cache options)."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from reduction.schedule import PRESETS, Schedule
+
+__all__ = ["add_instance_arguments", "parse_schedule", "parse_cache_options"]
+
+
+def parse_schedule(text: str) -> Schedule:
+    """A schedule from the CLI text (preset name, geometric(n,r) or a list)."""
+    return Schedule.parse(text)
+
+
+def add_instance_arguments(parser: argparse.ArgumentParser) -> None:
+    """--schedule, --d, --eps, --eta: the parameters of the hard instance."""
+    parser.add_argument(
+        "--schedule",
+        default="var-256",
+        help=f"preset ({', '.join(PRESETS)}), 'geometric(n,ratio)', or sides like '1,2,4' "
+        "or '1x2,2x4' (default: var-256)",
+    )
+    parser.add_argument("--d", type=int, default=64, help="head dimension d (default: 64)")
+    parser.add_argument(
+        "--eps", type=float, default=0.75,
+        help="near-orthogonality eps of the keys, in (0, 1) (default: 0.75)",
+    )
+    parser.add_argument(
+        "--eta", type=float, default=0.25,
+        help="entrywise relative error the decoding tolerates, in [0, 1) (default: 0.25)",
+    )
+
+
+def _scalar(text: str) -> Any:
+    low = text.lower()
+    if low in ("true", "false"):
+        return low == "true"
+    for conv in (int, float):
+        try:
+            return conv(text)
+        except ValueError:
+            pass
+    return text
+
+
+def parse_cache_options(items: list[str] | None) -> dict[str, Any]:
+    """``KEY=VALUE`` pairs into a dict of JSON scalars (ints, floats, bools, strings).
+
+    >>> parse_cache_options(["budget=0.5", "dtype=float32"])
+    {'budget': 0.5, 'dtype': 'float32'}
+    """
+    out: dict[str, Any] = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ValueError(f"cache option {item!r} must look like KEY=VALUE, e.g. budget=0.5")
+        out[key.strip()] = _scalar(value.strip())
+    return out

@@ -1,0 +1,33 @@
+"""Shared test configuration: hypothesis profiles and small schedules.
+
+Profiles (STYLE.md, example 8): ``ci`` (default; derandomized, so a run is repeatable)
+and ``thorough`` (more examples, random). Pick with KVBOUND_HYPOTHESIS_PROFILE.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from hypothesis import HealthCheck, settings
+
+# Let tests import helper modules in tests/ (e.g. the leaky cache) as ``tests.<name>``.
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+settings.register_profile(
+    "ci",
+    derandomize=True,
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.register_profile(
+    "thorough",
+    max_examples=300,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.load_profile(os.environ.get("KVBOUND_HYPOTHESIS_PROFILE", "ci"))
