@@ -18,7 +18,8 @@ $(STAMP): $(BIN)/python pyproject.toml
 
 demo: $(STAMP)
 	mkdir -p out
-	$(BIN)/kvbound verify --seeds 3 --out out/verify.json --report out/report.md
+	$(BIN)/kvbound verify --seeds 3 --out out/verify.json --report out/report.md \
+		--figure out/verify.png
 	@echo "report written to out/report.md (JSON record: out/verify.json)"
 
 lint: $(STAMP)

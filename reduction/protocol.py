@@ -345,11 +345,15 @@ def run_seed(
     options: Mapping[str, Any] | None = None,
     additive: bool = False,
     instance: IndexInstance | None = None,
+    num_queries: int | None = None,
+    observe: Callable[[PublicParams, np.ndarray, np.ndarray], None] | None = None,
 ) -> SeedResult:
     """One seed: rng -> (instance, public keys, cache coins) -> message -> Bob -> bits.
 
     ``bob`` is anything with ``outputs(message, public, tokens)``: a
     :class:`reduction.bob.BobProcess` (separate process) or the inline Bob.
+    ``num_queries`` makes a Multi-Index instance (Bob asks for that many random bits);
+    ``observe(public, outputs, truth)`` receives Bob's raw outputs (for figures).
     """
     seed = check_int_at_least(seed, "seed", 0)
     instance_rng, public_rng, cache_rng = np.random.default_rng(seed).spawn(3)
@@ -357,7 +361,8 @@ def run_seed(
     public = PublicParams(schedule, d, eps, eta, key_seed, cache, dict(options or {}), additive)
     family = public.key_family()
     if instance is None:
-        instance = make_instance(schedule.cached_tokens, d, instance_rng)
+        instance = make_instance(schedule.cached_tokens, d, instance_rng,
+                                 num_queries=num_queries)
     message = alice_message(instance.bits, public, cache_rng)
     tokens = instance.query_tokens()
     z = bob.outputs(message, public, tokens)
@@ -371,6 +376,8 @@ def run_seed(
         cols = instance.queries % d
         wrong = int(np.count_nonzero(decoded[flat_rows, cols] != truth[flat_rows, cols]))
         n_bits = int(instance.queries.size)
+    if observe is not None:
+        observe(public, z, truth)
     message_bits = 8 * len(message)
     lcb = information_bits_lower_confidence(wrong, n_bits, LEAK_ALPHA)
     return SeedResult(
@@ -401,6 +408,8 @@ def run_verification(
     additive: bool = False,
     isolation: str = "process",
     progress: Callable[[int, int, SeedResult], None] | None = None,
+    num_queries: int | None = None,
+    observe: Callable[[PublicParams, np.ndarray, np.ndarray], None] | None = None,
 ) -> VerifyResult:
     """Run the protocol on several seeds (``seeds=K`` means seeds 0..K-1).
 
@@ -423,14 +432,16 @@ def run_verification(
         with BobProcess() as bob:
             for i, s in enumerate(seed_list):
                 runs.append(run_seed(schedule, d, eps, eta, s, bob, cache=cache,
-                                     options=options, additive=additive))
+                                     options=options, additive=additive,
+                                     num_queries=num_queries, observe=observe))
                 if progress:
                     progress(i + 1, len(seed_list), runs[-1])
     else:
         inline = _InlineBob()
         for i, s in enumerate(seed_list):
             runs.append(run_seed(schedule, d, eps, eta, s, inline, cache=cache,
-                                 options=options, additive=additive))
+                                 options=options, additive=additive,
+                                 num_queries=num_queries, observe=observe))
             if progress:
                 progress(i + 1, len(seed_list), runs[-1])
     public = PublicParams(schedule, d, eps, eta, runs[0].key_seed, cache, dict(options or {}),

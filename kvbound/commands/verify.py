@@ -15,11 +15,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from kvbound.cli import EXIT_BOUND_VIOLATED
+from kvbound.figures import outputs_histogram
 from kvbound.options import add_instance_arguments, parse_cache_options, parse_schedule
 from kvbound.progress import Progress
 from kvbound.report import verify_markdown, verify_table
-from reduction.protocol import SeedResult, run_verification
+from reduction.protocol import PublicParams, SeedResult, run_verification
 
 __all__ = ["register", "run"]
 
@@ -44,12 +47,20 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("--additive", action="store_true", help="additive error model for eta")
     p.add_argument(
+        "--multi-index", type=int, metavar="T", dest="multi_index",
+        help="Multi-Index: Bob asks for T random bits instead of all N",
+    )
+    p.add_argument(
         "--isolation", choices=("process", "inline"), default="process",
         help="run Bob in a separate process (default) or in this one",
     )
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--out", type=Path, help="also write the JSON object to this file")
     p.add_argument("--report", type=Path, help="also write a markdown report to this file")
+    p.add_argument(
+        "--figure", type=Path,
+        help="also draw Bob's outputs for 0 and 1 bits against tau (PNG)",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
     p.set_defaults(func=run)
 
@@ -66,11 +77,30 @@ def run(args: argparse.Namespace) -> int:
     def on_seed(done: int, total: int, r: SeedResult) -> None:
         bar.step(f"seed {r.seed}: {r.bit_errors} bit errors, {r.message_bits} message bits")
 
+    if args.multi_index is not None and args.multi_index < 1:
+        raise ValueError(f"--multi-index={args.multi_index} must be >= 1 (bits Bob asks for)")
+    observed: list[tuple[np.ndarray, np.ndarray]] = []
+
+    def observe(public: PublicParams, outputs: np.ndarray, truth: np.ndarray) -> None:
+        if args.figure:
+            observed.append((outputs, truth))
+
     result = run_verification(
         schedule, args.d, args.eps, args.eta, seeds,
         cache=args.cache, options=parse_cache_options(args.option), additive=args.additive,
-        isolation=args.isolation, progress=on_seed,
+        isolation=args.isolation, progress=on_seed, num_queries=args.multi_index,
+        observe=observe,
     )
+    if args.figure:
+        pub = result.public
+        outputs_histogram(
+            np.concatenate([o.ravel() for o, _ in observed]),
+            np.concatenate([t.ravel() for _, t in observed]),
+            tau=pub.tau, gamma=pub.gamma, eta=float(pub.eta), additive=pub.additive,
+            title=f"{pub.schedule.name}, d={pub.d}, cache {pub.cache}: Bob's outputs "
+            f"({len(observed)} seed(s))",
+            path=args.figure,
+        )
     record = result.to_json()
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
