@@ -36,7 +36,7 @@ def outputs_histogram(
     t = np.asarray(truth).ravel()
     lo = min(0.0, float(z.min())) if z.size else 0.0
     hi = max(1.0, float(z.max())) if z.size else 1.0
-    bins = np.linspace(lo, hi, 81)
+    bins = [float(b) for b in np.linspace(lo, hi, 81)]
     fig, ax = plt.subplots(figsize=(7.5, 4.2), dpi=120)
     zr = zero_range(gamma, eta, additive=additive)
     orng = one_range(gamma, eta, additive=additive)

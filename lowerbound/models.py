@@ -159,10 +159,10 @@ def model_spec(name: str, resolution: int | None = None) -> ModelSpec:
     512
     >>> model_spec("var-d16", 512).released
     False
-    >>> model_spec("var-d99")
+    >>> model_spec("var-d99")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    ValueError: unknown model 'var-d99'; known: var-d16, var-d20, var-d24, var-d30, var-d36, infinity-2b
+    ValueError: unknown model 'var-d99'; known: var-d16, var-d20, ..., infinity-2b
     """
     if name not in DEFAULT_RESOLUTION:
         known = ", ".join(DEFAULT_RESOLUTION)

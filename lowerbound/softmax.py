@@ -122,6 +122,12 @@ def scale_for_gamma(
     target_q = to_fraction(target)
     if target_q <= 0:
         raise ValueError(f"target={target} leaves no admissible gamma; it must be > 0")
+    if (n - 1) + t <= target_q:
+        # gamma(C) < gamma(0+) = (L-1) + T_K <= target for every C > 0: no least C.
+        raise ValueError(
+            f"(L-1) + T_K = {(n - 1) + t} <= target={target}: every C > 0 meets "
+            "gamma < target, so there is no least C; no scaling is needed"
+        )
     with mpmath.workdps(_DPS):
         target_mp = mpmath.mpf(target_q.numerator) / target_q.denominator
 

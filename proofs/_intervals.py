@@ -48,6 +48,8 @@ def iv_binary_entropy(p: Fraction) -> Any:
         raise ValueError(f"p={p} must lie in the closed interval [0, 1]")
     if p in (0, 1):
         return IV.mpf(0)
+    if p == Fraction(1, 2):
+        return IV.mpf(1)
     ip, iq = iv_fraction(p), iv_fraction(1 - p)
     return -(ip * IV.log(ip) + iq * IV.log(iq)) / IV.log(IV.mpf(2))
 

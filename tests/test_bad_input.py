@@ -38,6 +38,7 @@ API_CASES: list[tuple[str, Callable[[], object], str]] = [
     ("eta=1", lambda: c_min(424, 256, 0.75, 1), r"eta=1 must lie in the interval \[0, 1\)"),
     ("eta<0", lambda: c_min(424, 256, 0.75, -0.1), r"eta=-0.1"),
     ("additive eta", lambda: c_min(424, 256, 0.75, 0.5, additive=True), r"\[0, 0.5\)"),
+    ("no least C", lambda: c_min(2, 0, 0.25, 0), r"there is no least C"),
     ("C=0", lambda: gamma(424, 256, 0.0, 0.75), r"C=0.0 must be a finite number > 0"),
     ("tau eta", lambda: tau(0.1, 1.5), r"eta=1.5"),
     ("H2(1.5)", lambda: binary_entropy(1.5), r"p=1.5 must lie in the closed interval"),

@@ -46,7 +46,22 @@ register_cache("exact-fp32", CacheEntry(ExactCache, {"dtype": "float32"}, "every
 register_cache("exact-fp64", CacheEntry(ExactCache, {"dtype": "float64"}, "every K/V at float64"))
 
 # Compressor modules register themselves on import; listed here so the registry is whole.
-_COMPRESSOR_MODULES: tuple[str, ...] = ()
+_COMPRESSOR_MODULES: tuple[str, ...] = (
+    "reduction.compressors.streaming_llm",
+    "reduction.compressors.h2o",
+    "reduction.compressors.snapkv",
+    "reduction.compressors.tova",
+    "reduction.compressors.knorm",
+    "reduction.compressors.random_evict",
+    "reduction.compressors.scale_budget",
+    "reduction.compressors.subgen",
+    "reduction.compressors.quantize",
+    "reduction.compressors.kivi",
+    "reduction.compressors.lowrank",
+    "reduction.compressors.sketch",
+    "reduction.compressors.quest",
+    "reduction.compressors.packer",
+)
 
 for _module in _COMPRESSOR_MODULES:
     importlib.import_module(_module)

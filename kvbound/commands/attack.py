@@ -1,0 +1,152 @@
+"""``kvbound attack``: every compressor at every budget against the bound.
+
+Runs the reduction (Alice -> bytes -> Bob, Bob in one separate process for the whole
+sweep) for each registered cache at each budget and checks every point against Lemma L4
+read backwards: message bits >= N(1 - H2(p)) for the observed bit error rate p (at
+confidence 1 - 1e-6). Writes attack.json, attack.md and attack.png to --out, prints the
+table (or the JSON) and, when the packer ran, its message bits / N.
+
+Budgets are fractions of the cached tokens KEPT (kvpress's compression_ratio is
+1 - budget); a whole number > 1 is a token count. Caches without a budget sweep their own
+knob (bit width, rank, ...; see reduction.sweep.SWEEP_AXES) or run once.
+
+Exit codes: 0 all points feasible; 3 some point is infeasible (the cache leaks state
+outside its bytes); 1 some cache failed while running (and none leaked); 2 bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from kvbound.cli import EXIT_BOUND_VIOLATED
+from kvbound.options import add_instance_arguments, parse_schedule
+from kvbound.progress import Progress
+from reduction.sweep import DEFAULT_BUDGETS, SweepPoint, plan_sweep, run_sweep
+
+__all__ = ["register", "run", "parse_budgets", "parse_caches", "EXIT_CACHE_FAILED"]
+
+EXIT_CACHE_FAILED = 1
+
+
+def parse_budgets(text: str) -> tuple[float, ...]:
+    """Comma-separated budgets: kept fractions in (0, 1] or whole token counts > 1.
+
+    >>> parse_budgets("0.25, 0.5,100")
+    (0.25, 0.5, 100.0)
+    """
+    out: list[float] = []
+    for part in text.split(","):
+        part = part.strip()
+        try:
+            out.append(float(part))
+        except ValueError:
+            raise ValueError(
+                f"--budgets: cannot read {part!r} in {text!r}; give kept fractions in (0, 1] "
+                "such as 0.25,0.5,0.75 (or whole token counts > 1)"
+            ) from None
+    return tuple(out)
+
+
+def parse_caches(text: str) -> list[str] | None:
+    """``all`` (None: every registered cache) or comma-separated names / module:Class.
+
+    >>> parse_caches("all") is None, parse_caches("exact, exact-fp32")
+    (True, ['exact', 'exact-fp32'])
+    """
+    if text.strip().lower() == "all":
+        return None
+    names = [c.strip() for c in text.split(",") if c.strip()]
+    if not names:
+        raise ValueError(f"--caches={text!r} names no cache; give 'all' or names like exact")
+    return names
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "attack",
+        help="sweep every compressor and budget through the reduction; check the bound",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_instance_arguments(p)
+    p.add_argument(
+        "--caches", default="all",
+        help="'all' (every registered cache) or comma-separated names or module:Class",
+    )
+    p.add_argument(
+        "--budgets", default=",".join(f"{b:g}" for b in DEFAULT_BUDGETS),
+        help="kept fractions for budgeted caches (default: "
+        + ",".join(f"{b:g}" for b in DEFAULT_BUDGETS) + ")",
+    )
+    p.add_argument("--seeds", type=int, default=2, help="seeds per point (default: 2)")
+    p.add_argument("--additive", action="store_true", help="additive error model for eta")
+    p.add_argument("--out", type=Path, default=Path("."),
+                   help="directory for attack.json, attack.md, attack.png (default: .)")
+    p.add_argument(
+        "--isolation", choices=("process", "inline"), default="process",
+        help="run Bob in a separate process (default) or in this one",
+    )
+    p.add_argument("--json", action="store_true", help="print the JSON instead of the table")
+    p.add_argument("--no-plot", action="store_true", help="skip attack.png")
+    p.add_argument("--quiet", action="store_true", help="no progress bar on stderr")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from reduction.protocol import PublicParams
+
+    schedule = parse_schedule(args.schedule)
+    if args.seeds < 1:
+        raise ValueError(f"--seeds={args.seeds} must be >= 1")
+    caches = parse_caches(args.caches)
+    budgets = parse_budgets(args.budgets)
+    PublicParams(schedule, args.d, args.eps, args.eta, 0, "exact", {}, args.additive)
+    tasks = plan_sweep(schedule, args.d, caches, budgets)  # validates before any run
+    if args.out.exists() and not args.out.is_dir():
+        raise ValueError(f"--out={args.out} exists and is not a directory")
+    bar = Progress(len(tasks), "attack", enabled=not args.quiet)
+
+    def on_point(done: int, total: int, point: SweepPoint) -> None:
+        if point.error is not None:
+            note = f"{point.label}: FAILED"
+        elif point.skipped is not None:
+            note = f"{point.label}: skipped"
+        else:
+            note = (f"{point.label}: p={point.error_rate:.3f} {point.message_bits} bits"
+                    + ("" if point.feasible else " LEAK"))
+        bar.step(note)
+
+    result = run_sweep(
+        schedule, args.d, args.eps, args.eta, caches=caches, budgets=budgets,
+        seeds=args.seeds, additive=args.additive, isolation=args.isolation,
+        progress=on_point,
+    )
+    from kvbound.attack_report import attack_figure, attack_markdown, attack_table
+
+    record = result.to_json()
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "attack.json").write_text(json.dumps(record, indent=2) + "\n")
+    (args.out / "attack.md").write_text(attack_markdown(result))
+    if not args.no_plot:
+        attack_figure(result, args.out / "attack.png")
+    print(json.dumps(record, indent=2) if args.json else attack_table(result))
+    packer = result.packer()
+    if packer is not None and not args.json:
+        print(f"packer message_bits/N = {packer.ratio:.4f}")
+    for p in result.skipped:
+        print(f"kvbound: attack: skipped {p.label}: {p.skipped}", file=sys.stderr)
+    for p in result.failures:
+        print(f"kvbound: attack: cache {p.label} FAILED: {p.error}", file=sys.stderr)
+    if result.leaks:
+        print(
+            "kvbound: LEAK: " + ", ".join(p.label for p in result.leaks) + " decoded more "
+            "information than their message bytes can carry (message bits < N(1 - H2(p)) at "
+            "confidence 1 - 1e-6): they keep state outside to_bytes().",
+            file=sys.stderr,
+        )
+        return EXIT_BOUND_VIOLATED
+    return EXIT_CACHE_FAILED if result.failures else 0

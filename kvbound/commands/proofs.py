@@ -1,0 +1,137 @@
+"""``kvbound proofs``: run every check of the lemma registry and print the lemma table.
+
+Purpose: issue 3's command. Runs the symbolic, certified, exhaustive and example checks
+of every lemma of THEOREM.md registered in :mod:`proofs.registry`, prints one row per
+lemma (or JSON), and writes or verifies ``docs/blueprint.md``.
+
+Exit status: 0 when every check passes and the graph is a complete DAG; 1 when a check
+fails or errors, the graph is broken, or ``--check-blueprint`` finds the file stale.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+__all__ = ["register", "run", "EXIT_CHECK_FAILED"]
+
+EXIT_CHECK_FAILED = 1
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``proofs`` sub-command."""
+    p = subparsers.add_parser(
+        "proofs",
+        help="run every check of the lemma registry (L1-L4, theorem, C1, C2, section 5)",
+        description=(
+            "Run the symbolic, certified-number, exhaustive and example checks of every "
+            "lemma of THEOREM.md and print the lemma table with statuses. Exits 1 if a "
+            "check fails."
+        ),
+    )
+    p.add_argument("--json", action="store_true", help="print the full results as JSON")
+    p.add_argument("--lemma", action="append", metavar="LABEL",
+                   help="run only this lemma (repeatable), e.g. --lemma L4")
+    p.add_argument("-v", "--verbose", action="store_true",
+                   help="print every check's detail, not only failing ones")
+    p.add_argument("--write-blueprint", metavar="PATH",
+                   help="write the blueprint (docs/blueprint.md) rendered from the registry")
+    p.add_argument("--check-blueprint", metavar="PATH",
+                   help="exit 1 if PATH differs from the freshly rendered blueprint")
+    p.set_defaults(func=run)
+
+
+def _to_json(outcomes: Any, problems: list[str], seconds: float) -> dict[str, Any]:
+    lemmas = []
+    for o in outcomes:
+        lem = o.lemma
+        lemmas.append({
+            "label": lem.label,
+            "title": lem.title,
+            "reference": lem.reference,
+            "statement": lem.statement,
+            "origin": lem.origin,
+            "claim": lem.claim,
+            "uses": list(lem.uses),
+            "code": list(lem.code),
+            "tests": list(lem.tests),
+            "status": o.status,
+            "checks": [
+                {"name": c.name, "kind": c.kind, "status": c.status, "detail": c.detail,
+                 "seconds": round(c.seconds, 4)}
+                for c in o.outcomes
+            ],
+        })
+    failed = [x["label"] for x in lemmas if x["status"] != "checked"]
+    return {
+        "ok": not failed and not problems,
+        "summary": {
+            "lemmas": len(lemmas),
+            "checked": len(lemmas) - len(failed),
+            "failed": failed,
+            "checks": sum(len(x["checks"]) for x in lemmas),  # type: ignore[arg-type]
+            "seconds": round(seconds, 2),
+        },
+        "graph_problems": problems,
+        "lemmas": lemmas,
+    }
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the checks; print the table or JSON; handle the blueprint options."""
+    from proofs.blueprint import render
+    from proofs.registry import graph_problems, registry, run_all
+
+    lemmas = registry()
+    problems = graph_problems(lemmas)
+    if args.lemma:
+        known = {lemma.label for lemma in lemmas}
+        unknown = [x for x in args.lemma if x not in known]
+        if unknown:
+            raise ValueError(f"unknown lemma label(s) {', '.join(unknown)}; known: "
+                             f"{', '.join(sorted(known))}")
+        lemmas = tuple(lemma for lemma in lemmas if lemma.label in args.lemma)
+    start = time.perf_counter()
+    outcomes = run_all(lemmas)
+    seconds = time.perf_counter() - start
+    report = _to_json(outcomes, problems, seconds)
+    ok = bool(report["ok"])
+
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        print(f"{'label':<9}{'status':<10}{'checks':<8}{'origin':<7}title")
+        for o in outcomes:
+            passed = sum(c.status == "passed" for c in o.outcomes)
+            print(f"{o.lemma.label:<9}{o.status:<10}{f'{passed}/{len(o.outcomes)}':<8}"
+                  f"{o.lemma.origin:<7}{o.lemma.title}")
+            for c in o.outcomes:
+                if args.verbose or c.status != "passed":
+                    print(f"    [{c.status}] {c.name} ({c.kind}): {c.detail}")
+        for problem in problems:
+            print(f"graph problem: {problem}")
+        s = report["summary"]
+        print(f"{s['lemmas']} lemmas: {s['checked']} checked, {len(s['failed'])} failed "
+              f"({s['checks']} checks, {s['seconds']} s)")
+
+    if args.write_blueprint or args.check_blueprint:
+        if args.lemma:
+            raise ValueError("the blueprint covers every lemma; drop --lemma")
+        text = render(outcomes)
+        if args.write_blueprint:
+            path = Path(args.write_blueprint)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+            print(f"wrote {path}", file=sys.stderr)
+        if args.check_blueprint:
+            path = Path(args.check_blueprint)
+            current = path.read_text(encoding="utf-8") if path.exists() else ""
+            if current != text:
+                print(f"{path} is stale; regenerate it with `kvbound proofs "
+                      f"--write-blueprint {path}` (or `make docs`)", file=sys.stderr)
+                ok = False
+    return 0 if ok else EXIT_CHECK_FAILED

@@ -1,0 +1,115 @@
+"""C2 -- heads and layers: the bits add up; comparison with the real fp16 cache.
+
+Purpose: the registry entry and checks of Corollary C2 of THEOREM.md, evaluated on the
+model table of :mod:`lowerbound.models`.
+
+Main statement (C2): H independent heads in each of D layers need
+D H (1 - H2(delta)) d_head L_{K-1} bits (Alice embeds an independent Index instance in
+every head), against the real fp16 cache of 2 D L_K H d_head 16 bits. Their ratio
+32 L_K / ((1 - H2(delta)) L_{K-1}) does not depend on D, H or d_head.
+
+References: THEOREM.md C2; arXiv 2503.14881 (lemma number unknown); model sizes from
+FoundationVision/VAR (see lowerbound.models).
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import sympy as sp
+
+from lowerbound.bound import fp16_cache_bits, model_bound_bits
+from lowerbound.jl import d_min
+from lowerbound.models import MODELS
+from proofs._intervals import IV, enclose, iv_fraction
+from proofs.registry import Check, CheckResult, Lemma
+
+__all__ = ["LEMMAS"]
+
+#: fp16 cache per image, one guidance branch, MiB, as COMPRESSORS.md states (1 decimal).
+COMPRESSORS_MD_MIB = {("var-d16", 256): "42.5", ("var-d20", 256): "66.4",
+                      ("var-d24", 256): "95.6", ("var-d30", 256): "149.4",
+                      ("var-d36", 512): "708.8"}
+
+
+def check_ratio_symbolic() -> CheckResult:
+    """C2: fp16 / bound = (2 D L_K H d 16) / (D H (1-h) d L) = 32 L_K / ((1-h) L)."""
+    dd, hh, d, lk, n_keys, h = sp.symbols("D H d L_K L h", positive=True)
+    fp16 = 2 * dd * lk * hh * d * 16
+    bound = dd * hh * (1 - h) * d * n_keys
+    ratio = sp.simplify(fp16 / bound)
+    ok = sp.simplify(ratio - 32 * lk / ((1 - h) * n_keys)) == 0 and not (
+        ratio.free_symbols & {dd, hh, d})
+    return CheckResult.of(ok, f"ratio = {ratio}, free of D, H, d")
+
+
+def check_fp16_matches_spec() -> CheckResult:
+    """C2: fp16_cache_bits on the model table reproduces COMPRESSORS.md's MiB (to 0.1 MiB)."""
+    ok, lines = True, []
+    for key, mib_text in COMPRESSORS_MD_MIB.items():
+        m = MODELS[key]
+        mib = Fraction(fp16_cache_bits(m.depth, m.heads, m.head_dim, m.total_tokens),
+                       8 * 2**20)
+        ok &= abs(mib - Fraction(mib_text)) <= Fraction(1, 20)
+        lines.append(f"{m.name}@{m.resolution}: {float(mib):.4f} MiB vs {mib_text}")
+    return CheckResult.of(ok, "; ".join(lines))
+
+
+def check_model_bound_adds() -> CheckResult:
+    """C2: model_bound_bits = D H d_head L_{K-1} at delta = 0 for every released model."""
+    ok, lines = True, []
+    for m in MODELS.values():
+        if not m.released:
+            continue
+        eps = Fraction(3, 4)
+        bits = model_bound_bits(m.depth, m.heads, m.head_dim, m.cached_tokens, eps)
+        ok &= bits == m.depth * m.heads * m.head_dim * m.cached_tokens
+        lines.append(f"{m.name}: {int(bits)} bits")
+    return CheckResult.of(ok, "; ".join(lines))
+
+
+def check_var_cap_fits() -> CheckResult:
+    """C2: VAR caps logits at 100, and gamma(100) < (1-eta)/(1+eta): C_min <= 100 fits."""
+    ok, lines = True, []
+    eps, eta = Fraction(3, 4), Fraction(1, 4)
+    for m in MODELS.values():
+        if m.logit_cap is None or not m.released:
+            continue
+        ok &= m.head_dim >= d_min(m.cached_tokens, eps)
+        c = iv_fraction(m.logit_cap)
+        g = enclose((m.cached_tokens - 1) * IV.exp(-c * iv_fraction(1 - eps))
+                    + m.last_scale_tokens * IV.exp(-c))
+        ok &= g.hi < (1 - eta) / (1 + eta)
+        lines.append(f"{m.name}: gamma(100) in {g}")
+    return CheckResult.of(ok, "; ".join(lines))
+
+
+LEMMAS = (
+    Lemma(
+        label="C2",
+        title="Heads and layers add up; the real fp16 cache",
+        reference="THEOREM.md C2; arXiv 2503.14881, lemma number unknown",
+        statement=(
+            "With H independent heads in each of D layers the bound is "
+            "D H (1 - H2(delta)) d_head L_{K-1} bits, a factor 32 L_K/((1-H2(delta)) "
+            "L_{K-1}) below the real fp16 cache whatever the model size."
+        ),
+        uses=("THM",),
+        code=(
+            "lowerbound.bound.model_bound_bits",
+            "lowerbound.bound.fp16_cache_bits",
+            "lowerbound.models.model_spec",
+        ),
+        tests=(
+            "tests/test_lowerbound_models.py::test_fp16_cache_matches_compressors_md",
+            "tests/test_lowerbound_models.py::test_model_bound_adds_heads_and_layers",
+            "tests/test_constants_cli.py::test_constants_model_var_d16",
+        ),
+        checks=(
+            Check("ratio independent of model size", "symbolic", check_ratio_symbolic),
+            Check("fp16 cache matches COMPRESSORS.md", "certified", check_fp16_matches_spec),
+            Check("heads and layers add", "example", check_model_bound_adds),
+            Check("C_min fits VAR's logit cap", "certified", check_var_cap_fits),
+        ),
+    ),
+)

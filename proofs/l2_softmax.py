@@ -1,0 +1,106 @@
+"""L2 -- softmax concentration on the target token.
+
+Purpose: the registry entry and checks of Lemma L2 of THEOREM.md.
+
+Main statement (L2): if score s_* exceeds each of the other m - 1 scores by >= Delta, the
+softmax weight of * is >= 1/(1 + (m-1) e^{-Delta}). In the reduction the other L - 1
+cached keys trail by >= C(1 - eps) (L1) and the T_K zero keys by C, so
+w_* >= 1/(1 + gamma) with gamma = (L-1) e^{-C(1-eps)} + T_K e^{-C}.
+
+References: arXiv 2503.14881 (lemma number unknown); arXiv 2502.15955 (Haris & Onak,
+the same concentration step; lemma number unknown).
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import numpy as np
+import sympy as sp
+
+from lowerbound.softmax import c_min, gamma
+from proofs.certificates import PARAMETER_TABLE, certify_c_min
+from proofs.registry import Check, CheckResult, Lemma
+
+__all__ = ["LEMMAS"]
+
+
+def check_weight_identity() -> CheckResult:
+    """L2: for scores s_0..s_3, 1/w_0 - 1 = sum_{i>0} e^{s_i - s_0}, each term <= e^{-Delta}."""
+    s = sp.symbols("s0:4", real=True)
+    w0 = sp.exp(s[0]) / sum(sp.exp(si) for si in s)
+    residual = sp.simplify(1 / w0 - 1 - sum(sp.exp(si - s[0]) for si in s[1:]))
+    return CheckResult.of(
+        residual == 0,
+        f"1/w_0 - 1 - sum_i e^(s_i - s_0) simplifies to {residual}; with s_i <= s_0 - Delta "
+        "each term is <= e^(-Delta), so w_0 >= 1/(1 + (m-1) e^(-Delta))",
+    )
+
+
+def check_gamma_decreasing() -> CheckResult:
+    """L2: gamma(C) = (L-1) e^{-C(1-eps)} + T_K e^{-C} is strictly decreasing in C (eps < 1)."""
+    n1, t, c, u = sp.symbols("Lminus1 T_K C u", positive=True)  # u = 1 - eps > 0
+    g = n1 * sp.exp(-c * u) + t * sp.exp(-c)
+    slope = sp.diff(g, c)
+    return CheckResult.of(bool(slope.is_negative), f"dgamma/dC = {slope} < 0 (u = 1 - eps)")
+
+
+def check_gamma_enclosed() -> CheckResult:
+    """L2: lowerbound's float gamma at C_min lies in the interval enclosure, for every row."""
+    lines, ok = [], True
+    for p in PARAMETER_TABLE:
+        cert = certify_c_min(p.cached_tokens, p.last_tokens, p.eps, p.eta)
+        g = gamma(p.cached_tokens, p.last_tokens, float(cert.c), p.eps)
+        slack = Fraction(1, 10**12)
+        inside = cert.gamma.lo - slack <= Fraction(g) <= cert.gamma.hi + slack
+        ok &= inside
+        lines.append(f"{p.name}: gamma(C_min) = {g:.12g} in {cert.gamma}")
+    return CheckResult.of(ok, "; ".join(lines))
+
+
+def check_weight_on_sampled_keys() -> CheckResult:
+    """L2: on sampled keys (L=200, d=64, seed 1) every target weight is >= 1/(1+gamma)."""
+    from reduction.attention import softmax_rows
+    from reduction.keys import sample_keys
+
+    n, t, eps = 200, 64, 0.75
+    keys = sample_keys(n, 64, eps, rng=np.random.default_rng(1)).keys
+    c = c_min(n, t, eps, 0.25)
+    all_keys = np.vstack([keys, np.zeros((t, 64))])
+    w = softmax_rows(c * keys @ all_keys.T)
+    target = np.diag(w[:, :n])
+    floor = 1.0 / (1.0 + gamma(n, t, c, eps))
+    ok = bool(target.min() >= floor)
+    return CheckResult.of(ok, f"min target weight {target.min():.6f} >= 1/(1+gamma) = "
+                          f"{floor:.6f} at C = C_min = {c:.4f}")
+
+
+LEMMAS = (
+    Lemma(
+        label="L2",
+        title="Softmax concentration",
+        reference="arXiv 2503.14881, lemma number unknown; arXiv 2502.15955, lemma number unknown",
+        statement=(
+            "If Bob's scaled query C k_i scores C on its own key, <= C eps on the other "
+            "L-1 keys and 0 on the T_K zero keys, the softmax weight of token i is "
+            ">= 1/(1+gamma) with gamma = (L-1) e^{-C(1-eps)} + T_K e^{-C}."
+        ),
+        uses=("L1",),
+        code=(
+            "lowerbound.softmax.gamma",
+            "lowerbound.softmax.concentration_weight",
+            "reduction.attention.attend",
+            "reduction.attention.softmax_rows",
+        ),
+        tests=(
+            "tests/test_lowerbound_properties.py::test_gamma_decreases_in_scale",
+            "tests/test_lowerbound_properties.py::test_target_weight_at_least_bound",
+        ),
+        checks=(
+            Check("softmax weight identity", "symbolic", check_weight_identity),
+            Check("gamma decreases in C", "symbolic", check_gamma_decreasing),
+            Check("gamma(C_min) enclosed", "certified", check_gamma_enclosed),
+            Check("target weight on sampled keys", "example", check_weight_on_sampled_keys),
+        ),
+    ),
+)

@@ -1,0 +1,230 @@
+"""The lemma registry: the proof of the theorem as a checked data structure.
+
+Purpose: one entry per lemma of THEOREM.md (L1-L4, the explicit theorem, C1, C2 and the
+section-5 claims), each with a stable label, the paper's reference, a one-sentence
+statement, the labels it uses, the code that implements it, the tests that exercise it
+and its checks (symbolic, certified numbers, exhaustive, examples). ``kvbound proofs``
+runs every check; ``docs/blueprint.md`` is rendered from here (:mod:`proofs.blueprint`).
+
+Main statement: the graph of ``uses`` is acyclic and complete (every used label is
+registered), and the explicit theorem depends, through it, on L1-L4.
+
+References: THEOREM.md; arXiv 2503.14881; arXiv 2502.15955; the PFR blueprint
+(teorth/pfr) for the label/uses/status layout.
+"""
+
+from __future__ import annotations
+
+import importlib
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+__all__ = [
+    "CheckKind",
+    "CheckResult",
+    "Check",
+    "Lemma",
+    "CheckOutcome",
+    "LemmaOutcome",
+    "LEMMA_MODULES",
+    "registry",
+    "graph_problems",
+    "topological_order",
+    "run_lemma",
+    "run_all",
+]
+
+CheckKind = Literal["symbolic", "certified", "exhaustive", "example"]
+_KINDS = ("symbolic", "certified", "exhaustive", "example")
+
+#: Modules holding the lemmas, in the order of THEOREM.md. Each defines ``LEMMAS``.
+LEMMA_MODULES = (
+    "proofs.l1_orthogonality",
+    "proofs.l2_softmax",
+    "proofs.l3_decoding",
+    "proofs.l4_index",
+    "proofs.theorem",
+    "proofs.c1_low_dimension",
+    "proofs.c2_heads_layers",
+    "proofs.s5_tightness",
+    "proofs.s5_feasible",
+    "proofs.s5_sparsity",
+)
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """What one check returns: passed or not, and a deterministic one-line detail.
+
+    >>> CheckResult.of(1 < 2, "one is below two").status
+    'passed'
+    """
+
+    status: Literal["passed", "failed"]
+    detail: str
+
+    @classmethod
+    def of(cls, ok: bool, detail: str) -> CheckResult:
+        """``passed`` if ``ok`` else ``failed``, with ``detail``."""
+        return cls("passed" if ok else "failed", detail)
+
+
+@dataclass(frozen=True)
+class Check:
+    """A named, typed check: ``run()`` returns a :class:`CheckResult`."""
+
+    name: str
+    kind: CheckKind
+    run: Callable[[], CheckResult]
+
+    def __post_init__(self) -> None:
+        if self.kind not in _KINDS:
+            raise ValueError(f"check {self.name!r} has kind={self.kind!r}; use one of {_KINDS}")
+
+    @property
+    def summary(self) -> str:
+        """First line of the check's docstring (its lemma restated with symbols)."""
+        doc = (self.run.__doc__ or "").strip()
+        return doc.splitlines()[0] if doc else self.name
+
+
+@dataclass(frozen=True)
+class Lemma:
+    """One node of the proof graph.
+
+    ``origin`` is ``"paper"`` for the steps of the papers' proof (made explicit in
+    THEOREM.md section 4) and ``"ours"`` for the claims of section 5, which the papers do
+    not make: for those the checks are evidence for a stated claim, not a derivation.
+    """
+
+    label: str
+    title: str
+    reference: str
+    statement: str
+    uses: tuple[str, ...]
+    code: tuple[str, ...]
+    tests: tuple[str, ...]
+    checks: tuple[Check, ...]
+    origin: Literal["paper", "ours"] = "paper"
+
+    @property
+    def claim(self) -> str:
+        """``derived`` (paper steps, checked) or ``stated`` (our section-5 claims)."""
+        return "derived" if self.origin == "paper" else "stated"
+
+
+@dataclass(frozen=True)
+class CheckOutcome:
+    """The result of running one check (``error`` when it raised)."""
+
+    lemma: str
+    name: str
+    kind: str
+    status: Literal["passed", "failed", "error"]
+    detail: str
+    seconds: float = field(compare=False)
+
+
+@dataclass(frozen=True)
+class LemmaOutcome:
+    """Every check of one lemma, run."""
+
+    lemma: Lemma
+    outcomes: tuple[CheckOutcome, ...]
+
+    @property
+    def status(self) -> Literal["checked", "failed", "unchecked"]:
+        """``checked`` if every check passed, ``failed`` if one did not, else ``unchecked``."""
+        if not self.outcomes:
+            return "unchecked"
+        if all(o.status == "passed" for o in self.outcomes):
+            return "checked"
+        return "failed"
+
+
+def registry(modules: Sequence[str] = LEMMA_MODULES) -> tuple[Lemma, ...]:
+    """Every registered lemma, read afresh from the ``LEMMAS`` of each module.
+
+    >>> [lemma.label for lemma in registry()][:4]
+    ['L1', 'L2', 'L3', 'L4']
+    """
+    lemmas: list[Lemma] = []
+    for name in modules:
+        lemmas.extend(importlib.import_module(name).LEMMAS)
+    return tuple(lemmas)
+
+
+def graph_problems(lemmas: Iterable[Lemma]) -> list[str]:
+    """Why the ``uses`` graph is not a complete DAG with unique labels (empty if it is).
+
+    >>> graph_problems(registry())
+    []
+    """
+    lemmas = list(lemmas)
+    problems: list[str] = []
+    labels = [lemma.label for lemma in lemmas]
+    for label in sorted({x for x in labels if labels.count(x) > 1}):
+        problems.append(f"label {label} is registered {labels.count(label)} times")
+    known = set(labels)
+    for lemma in lemmas:
+        for used in lemma.uses:
+            if used not in known:
+                problems.append(f"{lemma.label} uses {used}, which is not registered")
+            if used == lemma.label:
+                problems.append(f"{lemma.label} uses itself")
+    try:
+        topological_order(lemmas)
+    except ValueError as exc:
+        problems.append(str(exc))
+    return problems
+
+
+def topological_order(lemmas: Iterable[Lemma]) -> list[str]:
+    """Labels ordered so that every lemma comes after the lemmas it uses.
+
+    Raises ValueError naming the lemmas on a cycle.
+    """
+    by_label = {lemma.label: lemma for lemma in lemmas}
+    order: list[str] = []
+    state: dict[str, int] = {}  # 1 = on the stack, 2 = done
+
+    def visit(label: str, path: list[str]) -> None:
+        if state.get(label) == 2 or label not in by_label:
+            return
+        if state.get(label) == 1:
+            cycle = path[path.index(label):] + [label]
+            raise ValueError("the uses graph has a cycle: " + " -> ".join(cycle))
+        state[label] = 1
+        for used in by_label[label].uses:
+            visit(used, path + [label])
+        state[label] = 2
+        order.append(label)
+
+    for label in by_label:
+        visit(label, [])
+    return order
+
+
+def run_lemma(lemma: Lemma) -> LemmaOutcome:
+    """Run every check of ``lemma``; an exception becomes an ``error`` outcome."""
+    outcomes = []
+    for check in lemma.checks:
+        start = time.perf_counter()
+        status: Literal["passed", "failed", "error"]
+        try:
+            result = check.run()
+            status, detail = result.status, result.detail
+        except Exception as exc:  # a crashing check is a failing check, reported
+            status, detail = "error", f"{type(exc).__name__}: {exc}"
+        outcomes.append(
+            CheckOutcome(lemma.label, check.name, check.kind, status, detail,
+                         time.perf_counter() - start)
+        )
+    return LemmaOutcome(lemma, tuple(outcomes))
+
+
+def run_all(lemmas: Sequence[Lemma] | None = None) -> tuple[LemmaOutcome, ...]:
+    """Run the checks of every lemma (default: the whole registry), in registry order."""
+    return tuple(run_lemma(lemma) for lemma in (registry() if lemmas is None else lemmas))

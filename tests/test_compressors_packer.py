@@ -1,0 +1,169 @@
+"""The instance-optimal packer (THEOREM.md section 5, tightness) and its hash and codes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from reduction.cache import CacheParams
+from reduction.compressors._bitstream import BitReader, BitWriter, leb128, read_leb128
+from reduction.compressors._mph import build_mph, decode_mph, fingerprints
+from reduction.compressors.packer import PackerCache, pack_ratio
+from reduction.message import CorruptMessageError, frame
+from reduction.protocol import run_verification
+from reduction.schedule import Schedule
+
+EPS, ETA = 0.7, 0.1
+
+
+@pytest.mark.parametrize(
+    ("schedule", "d", "seeds"),
+    [("var-256", 64, 2), ("var-256", 128, 1), ("var-512", 64, 1), ("var-512", 128, 1)],
+)
+def test_packer_decodes_every_bit_within_one_plus_four_over_d(schedule, d, seeds):
+    result = run_verification(Schedule.preset(schedule), d, EPS, ETA, seeds, cache="packer",
+                              isolation="inline")
+    assert result.bit_errors == 0
+    assert result.message_bits <= result.n_bits * (1 + 4 / d)
+    assert not result.leak
+
+
+def test_packer_decodes_every_bit_with_bob_in_another_process():
+    result = run_verification(Schedule.preset("var-256"), 64, EPS, ETA, 1, cache="packer",
+                              isolation="process")
+    assert result.bit_errors == 0
+    assert result.message_bits <= result.n_bits * (1 + 4 / 64)
+
+
+def _alice(d: int = 64, schedule: str = "var-256",
+           seed: int = 0) -> tuple[PackerCache, CacheParams]:
+    params = CacheParams(d, Schedule.preset(schedule))
+    rng = np.random.default_rng(seed)
+    cache = PackerCache(params)
+    for start, stop in params.schedule.block_bounds[:-1]:
+        t = stop - start
+        keys = rng.choice([-1.0, 1.0], size=(t, d)) / np.sqrt(d)
+        cache.process(np.zeros((t, d)), keys, rng.integers(0, 2, size=(t, d)).astype(float))
+    return cache, params
+
+
+def test_pack_ratio_and_overhead_agree():
+    cache, params = _alice()
+    ratio = pack_ratio(cache.to_bytes(), params)
+    assert ratio == pytest.approx(1 + cache.overhead_bits_per_token() / params.d)
+    assert 1.0 < ratio <= 1 + 4 / params.d
+
+
+def test_restored_packer_routes_each_key_to_its_values_and_zero_queries_to_zeros():
+    cache, params = _alice(d=32, schedule="var-256")
+    keys = (1.0 - 2.0 * cache._signs) / np.sqrt(32)
+    restored = PackerCache.from_bytes(cache.to_bytes(), params)
+    queries = np.concatenate([25.0 * keys[:100], np.zeros((3, 32))])
+    zeros = np.zeros((103, 32))
+    out = restored.process(queries, zeros, zeros)
+    np.testing.assert_array_equal(out[:100], cache._values[:100])
+    np.testing.assert_array_equal(out[100:], 0.0)
+    assert restored.to_bytes() == cache.to_bytes()
+
+
+def test_packer_rejects_non_binary_values_duplicate_keys_and_new_keys_after_restore():
+    params = CacheParams(4, Schedule.from_sides([1, 2, 3]))
+    cache = PackerCache(params)
+    with pytest.raises(ValueError, match="0/1 values"):
+        cache.process(np.zeros((1, 4)), np.ones((1, 4)), np.full((1, 4), 0.5))
+    with pytest.raises(ValueError, match="zero key"):
+        cache.process(np.zeros((1, 4)), np.zeros((1, 4)), np.ones((1, 4)))
+    cache.process(np.zeros((2, 4)), np.ones((2, 4)), np.ones((2, 4)))
+    with pytest.raises(ValueError, match="same sign pattern"):
+        cache.to_bytes()
+    good = PackerCache(params)
+    good.process(np.zeros((1, 4)), np.ones((1, 4)), np.ones((1, 4)))
+    restored = PackerCache.from_bytes(good.to_bytes(), params)
+    with pytest.raises(ValueError, match="restored packer"):
+        restored.process(np.zeros((1, 4)), -np.ones((1, 4)), np.zeros((1, 4)))
+
+
+def test_empty_packer_round_trips():
+    params = CacheParams(8, Schedule.from_sides([1, 2]))
+    restored = PackerCache.from_bytes(PackerCache(params).to_bytes(), params)
+    assert restored.process(np.ones((2, 8)), np.zeros((2, 8)), np.zeros((2, 8))).sum() == 0
+
+
+def test_packer_rejects_truncations_and_bit_flips():
+    cache, params = _alice(d=32)
+    message = cache.to_bytes()
+    for cut in range(0, len(message), 37):
+        with pytest.raises(ValueError):
+            PackerCache.from_bytes(message[:cut], params)
+    rng = np.random.default_rng(1)
+    for pos in rng.integers(0, 8 * len(message), size=40):
+        flipped = bytearray(message)
+        flipped[pos // 8] ^= 1 << (pos % 8)
+        with pytest.raises(ValueError):
+            PackerCache.from_bytes(bytes(flipped), params)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.binary(max_size=64))
+def test_packer_parses_any_correctly_framed_payload_or_raises_value_error(payload):
+    params = CacheParams(8, Schedule.from_sides([1, 2, 3]))
+    try:
+        PackerCache.from_bytes(frame(PackerCache.TAG, payload), params)
+    except ValueError:
+        pass
+
+
+def test_packer_rejects_token_counts_beyond_the_schedule():
+    params = CacheParams(8, Schedule.from_sides([1, 2]))
+    with pytest.raises(CorruptMessageError, match="exceed"):
+        PackerCache.from_bytes(frame(PackerCache.TAG, leb128(6) + bytes(6)), params)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.sets(st.integers(0, 2**64 - 1), max_size=200))
+def test_mph_is_a_bijection_and_decodes_to_the_same_slots(keys):
+    fps = np.array(sorted(keys), dtype=np.uint64)
+    data, slots = build_mph(fps)
+    assert sorted(slots.tolist()) == list(range(fps.size))
+    reader = BitReader(data)
+    table = decode_mph(reader, fps.size)
+    reader.finish()
+    if fps.size:
+        np.testing.assert_array_equal(table.lookup(fps), slots)
+
+
+def test_mph_spends_about_two_bits_per_key():
+    fps = np.random.default_rng(3).integers(0, 2**63, size=2000, dtype=np.uint64)
+    data, _ = build_mph(fps)
+    assert 1.443 < 8 * len(data) / 2000 < 2.2
+
+
+def test_mph_rejects_equal_fingerprints():
+    with pytest.raises(ValueError, match="fingerprint"):
+        build_mph(np.array([5, 5], dtype=np.uint64))
+
+
+def test_fingerprints_are_the_sign_pattern_up_to_64_bits_and_hashed_above():
+    signs = np.zeros((2, 64), dtype=bool)
+    signs[1, -1] = True
+    assert fingerprints(signs).tolist() == [0, 1]
+    wide = np.random.default_rng(0).integers(0, 2, size=(500, 128)).astype(bool)
+    assert np.unique(fingerprints(wide)).size == 500
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 10**6), st.integers(0, 12)), max_size=30))
+def test_rice_codes_round_trip(pairs):
+    w = BitWriter()
+    for v, k in pairs:
+        w.rice(v, k)
+    r = BitReader(w.to_bytes())
+    assert [r.rice(k, 10**6) for _, k in pairs] == [v for v, _ in pairs]
+    r.finish()
+
+
+@given(st.integers(0, 2**35 - 1))
+def test_leb128_round_trips(value):
+    assert read_leb128(leb128(value)) == (value, len(leb128(value)))
