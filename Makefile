@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck pytest test-slow docs bench clean
+.PHONY: demo test lint typecheck pytest test-quick docs bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,8 +33,8 @@ pytest: $(STAMP)
 
 test: lint typecheck pytest
 
-test-slow: $(STAMP)
-	$(BIN)/python -m pytest -q -m slow
+test-quick: $(STAMP)
+	$(BIN)/python -m pytest -q -m "not slow"
 
 docs: $(STAMP)
 	$(BIN)/kvbound proofs --write-blueprint docs/blueprint.md

@@ -95,7 +95,7 @@ class PublicParams:
 
     @property
     def cache_params(self) -> CacheParams:
-        merged = {**resolve_cache(self.cache).options, **self.options}
+        merged = resolve_cache(self.cache).merged_options(self.cache, self.options)
         return CacheParams(self.d, self.schedule, merged)
 
     @property

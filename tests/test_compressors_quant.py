@@ -155,10 +155,10 @@ def test_kivi_keeps_the_newest_residual_length_tokens_in_fp16():
     [
         ("uniform", {"bits": 0}, "bits=0"),
         ("uniform", {"bits": 9}, "bits=9"),
-        ("uniform", {"scheme": "log"}, "scheme"),
+        ("uniform-sym", {"scheme": "log"}, "scheme"),
         ("uniform", {"group_size": 5}, "group_size=5"),
         ("kivi", {"bits": 9}, "bits=9"),
-        ("kivi", {"group_size": 48}, "group_size=48"),
+        ("kivi", {"group_size": 4.5}, "group_size=4.5"),
         ("kivi", {"group_size": 0}, "group_size=0"),
         ("kivi", {"residual_length": -1}, "residual_length=-1"),
     ],
@@ -168,3 +168,29 @@ def test_bad_options_name_the_value(name, options, match):
     params = CacheParams(64, VAR256, {**entry.options, **options})
     with pytest.raises(ValueError, match=match):
         entry.cls(params)
+
+
+@pytest.mark.parametrize("d", [16, 37, 48, 64])
+def test_kivi_value_groups_fit_every_d(d):
+    """Value channel groups are the largest divisor of d not above group_size, so KIVI's
+    default group 32 serves any head dimension (d = 48 uses groups of 24)."""
+    from reduction.compressors.kivi import value_group
+
+    g = value_group(32, d)
+    assert d % g == 0 and g <= 32
+    assert all(d % c for c in range(g + 1, min(32, d) + 1))
+    params = CacheParams(d, VAR256, dict(resolve_cache("kivi").options))
+    cache = resolve_cache("kivi").cls(params)
+    rng = np.random.default_rng(d)
+    out = cache.process(np.zeros((4, d)), rng.normal(size=(4, d)), rng.normal(size=(4, d)))
+    assert out.shape == (4, d)
+    back = type(cache).from_bytes(cache.to_bytes(), params)
+    assert back.to_bytes() == cache.to_bytes()
+
+
+def test_fixed_names_refuse_overrides():
+    """A name that fixes an option (uniform-q2 fixes bits) refuses a different value."""
+    entry = resolve_cache("uniform-q2")
+    assert entry.merged_options("uniform-q2", {"bits": 2})["bits"] == 2
+    with pytest.raises(ValueError, match="fixes bits=2"):
+        entry.merged_options("uniform-q2", {"bits": 1})

@@ -1,4 +1,4 @@
-"""Heavy end-to-end runs on the real presets (``make test-slow``; not in ``make test``)."""
+"""Heavy end-to-end runs on the real presets (in ``make test``; ``make test-quick`` skips them)."""
 
 from __future__ import annotations
 

@@ -20,12 +20,32 @@ __all__ = ["CacheEntry", "CACHES", "register_cache", "resolve_cache", "cache_nam
 
 @dataclass(frozen=True)
 class CacheEntry:
-    """A named cache: its class, fixed options, whether it takes a budget, a summary."""
+    """A named cache: its class, default options, a summary, whether it takes a budget,
+    and which of its options the name fixes (``uniform-q2`` fixes ``bits``)."""
 
     cls: Any
     options: Mapping[str, Any] = field(default_factory=dict)
     summary: str = ""
     budgeted: bool = False
+    fixed: frozenset[str] = frozenset()
+
+    def merged_options(self, name: str, given: Mapping[str, Any]) -> dict[str, Any]:
+        """Defaults overridden by ``given``; overriding an option the name fixes is an error.
+
+        >>> CACHES["exact-fp32"].merged_options("exact-fp32", {})
+        {'dtype': 'float32'}
+        >>> CACHES["exact-fp32"].merged_options("exact-fp32", {"dtype": "float16"})
+        Traceback (most recent call last):
+        ...
+        ValueError: cache 'exact-fp32' fixes dtype='float32'; drop that option or pick the cache that has dtype='float16'
+        """
+        for key in self.fixed & set(given):
+            if given[key] != self.options[key]:
+                raise ValueError(
+                    f"cache {name!r} fixes {key}={self.options[key]!r}; drop that option or "
+                    f"pick the cache that has {key}={given[key]!r}"
+                )
+        return {**self.options, **given}
 
 
 CACHES: dict[str, CacheEntry] = {}
@@ -40,10 +60,12 @@ def register_cache(name: str, entry: CacheEntry) -> None:
     CACHES[name] = entry
 
 
-register_cache("exact", CacheEntry(ExactCache, {"dtype": "float16"}, "every K/V at float16"))
-register_cache("exact-fp16", CacheEntry(ExactCache, {"dtype": "float16"}, "every K/V at float16"))
-register_cache("exact-fp32", CacheEntry(ExactCache, {"dtype": "float32"}, "every K/V at float32"))
-register_cache("exact-fp64", CacheEntry(ExactCache, {"dtype": "float64"}, "every K/V at float64"))
+_DTYPE = frozenset({"dtype"})
+register_cache("exact", CacheEntry(ExactCache, {"dtype": "float16"}, "every K/V at float16",
+                                   fixed=_DTYPE))
+for _bits in (16, 32, 64):
+    register_cache(f"exact-fp{_bits}", CacheEntry(
+        ExactCache, {"dtype": f"float{_bits}"}, f"every K/V at float{_bits}", fixed=_DTYPE))
 
 # Compressor modules register themselves on import; listed here so the registry is whole.
 _COMPRESSOR_MODULES: tuple[str, ...] = (

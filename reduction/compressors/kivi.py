@@ -11,9 +11,9 @@ On the hard instance every group is two-valued (keys +-1/sqrt(d) within a channe
 0/1), so KIVI is lossless at every b >= 1 (tested; see :mod:`.quantize`).
 
 Options: ``bits`` 1..8 (default 2; KIVI ships 2 and 4; the sweep's budget axis,
-values {1, 2, 4, 8}), ``group_size`` >= 1 dividing d (default 32), ``residual_length``
+values {1, 2, 4, 8}), ``group_size`` >= 1 (default 32), ``residual_length``
 >= 0 (default 128). Keys are grouped over ``group_size`` tokens; values over
-min(``group_size``, d) channels (so the default 32 also serves d = 16).
+``value_group(group_size, d)`` channels: the largest divisor of d not above group_size.
 
 Simplifications of the numpy version: after each scale block the cache keeps exactly the
 newest ``residual_length`` values in fp16 and quantises all older ones per token; for
@@ -41,25 +41,35 @@ from reduction.compressors import CacheEntry, register_cache
 from reduction.compressors._quant import check_bits, dequantize, quantize
 from reduction.message import Reader, Writer, frame, unframe
 
-__all__ = ["KiviCache", "kivi_options"]
+__all__ = ["KiviCache", "kivi_options", "value_group"]
 
 
 def kivi_options(params: CacheParams) -> tuple[int, int, int]:
     """(bits, group_size, residual_length), validated (ValueError names the value).
 
-    Value channel groups have min(group_size, d) channels, which must divide d.
+    Value channel groups have :func:`value_group` channels (group_size when it divides d).
     """
     bits = check_bits(params.option("bits", 2))
     group = params.option("group_size", 32)
-    if isinstance(group, bool) or not isinstance(group, int) or group < 1 or (
-        params.d % min(group, params.d)
-    ):
-        raise ValueError(f"group_size={group!r} must be >= 1 and, if below d={params.d}, "
-                         "divide it")
+    if isinstance(group, bool) or not isinstance(group, int) or group < 1:
+        raise ValueError(f"group_size={group!r} must be an integer >= 1")
     residual = params.option("residual_length", 128)
     if isinstance(residual, bool) or not isinstance(residual, int) or residual < 0:
         raise ValueError(f"residual_length={residual!r} must be an integer >= 0")
     return bits, group, residual
+
+
+def value_group(group_size: int, d: int) -> int:
+    """Channels per value group: the largest divisor of d that is at most group_size.
+
+    KIVI groups value channels in blocks of ``group_size``; when that does not divide d
+    (d = 48 with the default 32) we use the largest divisor below it (24), so every
+    group is whole and every d works.
+
+    >>> value_group(32, 64), value_group(32, 16), value_group(32, 48), value_group(32, 37)
+    (32, 16, 24, 1)
+    """
+    return max(c for c in range(1, min(group_size, d) + 1) if d % c == 0)
 
 
 class KiviCache:
@@ -75,7 +85,7 @@ class KiviCache:
         self.key_params = np.zeros((0, d, 2), dtype=np.float16)  # per block x channel
         self.key_residual = np.zeros((0, d), dtype=np.float16)
         self.value_codes = np.zeros((0, d), dtype=np.uint8)
-        self.channel_group = min(self.group_size, d)
+        self.channel_group = value_group(self.group_size, d)
         self.value_params = np.zeros((0, d // self.channel_group, 2), dtype=np.float16)
         self.value_residual = np.zeros((0, d), dtype=np.float16)
         self._key_deq = np.zeros((0, d))
@@ -187,4 +197,5 @@ register_cache("kivi", CacheEntry(KiviCache, {"bits": 2, **_DEFAULTS},
 for _b in (2, 4):
     register_cache(f"kivi-q{_b}", CacheEntry(KiviCache, {"bits": _b, **_DEFAULTS},
                                              f"KIVI-{_b}: {_b}-bit keys per channel, values "
-                                             "per token, group 32, residual 128 in fp16"))
+                                             "per token, group 32, residual 128 in fp16",
+                                             fixed=frozenset({"bits"})))

@@ -160,15 +160,18 @@ class UniformQuantCache:
 _SUMMARY = "{b}-bit {s} quantisation of K and V per scale block (codes packed, fp16 params)"
 register_cache("uniform", CacheEntry(UniformQuantCache, {"bits": 4, "scheme": "minmax"},
                                      "b-bit asymmetric min-max quantisation per scale block "
-                                     "(option bits in 1..8, default 4; sweep bits 1,2,4,8)"))
+                                     "(option bits in 1..8, default 4; sweep bits 1,2,4,8)",
+                                     fixed=frozenset({"scheme"})))
 for _b in (1, 2, 4, 8):
     register_cache(f"uniform-q{_b}", CacheEntry(
         UniformQuantCache, {"bits": _b, "scheme": "minmax"},
-        _SUMMARY.format(b=_b, s="asymmetric min-max")))
+        _SUMMARY.format(b=_b, s="asymmetric min-max"), fixed=frozenset({"bits", "scheme"})))
 register_cache("uniform-sym", CacheEntry(UniformQuantCache, {"bits": 4, "scheme": "absmax"},
                                          "b-bit symmetric absmax (mid-rise) quantisation per "
-                                         "scale block (option bits in 1..8, default 4)"))
+                                         "scale block (option bits in 1..8, default 4)",
+                                         fixed=frozenset({"scheme"})))
 for _b in (1, 2):
     register_cache(f"uniform-sym-q{_b}", CacheEntry(
         UniformQuantCache, {"bits": _b, "scheme": "absmax"},
-        _SUMMARY.format(b=_b, s="symmetric absmax (mid-rise)")))
+        _SUMMARY.format(b=_b, s="symmetric absmax (mid-rise)"),
+        fixed=frozenset({"bits", "scheme"})))
