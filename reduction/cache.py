@@ -28,7 +28,7 @@ import numpy as np
 from lowerbound.validation import check_int_at_least
 from reduction.schedule import Schedule
 
-__all__ = ["CacheParams", "KVCache", "budget_tokens"]
+__all__ = ["CacheParams", "KVCache", "budget_tokens", "check_block"]
 
 
 @dataclass(frozen=True)
@@ -113,3 +113,17 @@ def budget_tokens(budget: float | int, n_tokens: int) -> int:
             f"budget={budget} must be a kept fraction in (0, 1] or a whole token count >= 1"
         )
     return min(n, max(1, math.ceil(b * n - 1e-9)))
+
+
+def check_block(keys: np.ndarray, values: np.ndarray, d: int) -> tuple[np.ndarray, np.ndarray]:
+    """A scale block's keys and values as float64 (tokens, d) arrays, shapes checked.
+
+    >>> k, v = check_block(np.zeros((2, 3)), np.ones((2, 3)), 3)
+    >>> k.shape, v.dtype
+    ((2, 3), dtype('float64'))
+    """
+    k = np.asarray(keys, dtype=np.float64)
+    v = np.asarray(values, dtype=np.float64)
+    if k.shape != v.shape or k.ndim != 2 or k.shape[1] != d:
+        raise ValueError(f"keys {k.shape} and values {v.shape} must both be (tokens, d={d})")
+    return k, v

@@ -31,7 +31,7 @@ from lowerbound.bound import index_lower_bound_bits
 from lowerbound.decoding import tau as decoding_tau
 from lowerbound.entropy import information_bits, information_bits_lower_confidence
 from lowerbound.jl import d_min
-from lowerbound.softmax import c_min, gamma, gamma_target, scale_for_gamma
+from lowerbound.softmax import gamma, gamma_target, scale_for_gamma
 from lowerbound.validation import check_int_at_least, check_interval
 from reduction.cache import CacheParams
 from reduction.compressors import resolve_cache
@@ -98,27 +98,24 @@ class PublicParams:
         merged = resolve_cache(self.cache).merged_options(self.cache, self.options)
         return CacheParams(self.d, self.schedule, merged)
 
-    @property
-    def c_min(self) -> float:
-        """The theorem's C_min(L, T_K, eps, eta) (Lemma L3)."""
-        return _c_min_cached(
-            self.schedule.cached_tokens,
-            self.schedule.last_scale_tokens,
-            float(self.eps),
-            float(self.eta),
-            self.additive,
-        )
-
-    @property
-    def scale(self) -> float:
-        """Bob's query scale C: gamma(C) < SIMULATION_GAMMA_FRACTION * L3's bound."""
+    def _scale_for(self, fraction: Fraction) -> float:
+        """Least C with gamma(C) < fraction * (1 - eta)/(1 + eta) (Lemmas L2, L3)."""
         return _scale_cached(
             self.schedule.cached_tokens,
             self.schedule.last_scale_tokens,
             float(self.eps),
-            float(self.eta),
-            self.additive,
+            gamma_target(self.eta, additive=self.additive) * fraction,
         )
+
+    @property
+    def c_min(self) -> float:
+        """The theorem's C_min(L, T_K, eps, eta) (Lemma L3)."""
+        return self._scale_for(Fraction(1))
+
+    @property
+    def scale(self) -> float:
+        """Bob's query scale C: gamma(C) < SIMULATION_GAMMA_FRACTION * L3's bound."""
+        return self._scale_for(SIMULATION_GAMMA_FRACTION)
 
     @property
     def gamma(self) -> float:
@@ -174,13 +171,7 @@ def _key_family_cached(n_keys: int, d: int, eps: float, key_seed: int) -> KeyFam
 
 
 @functools.lru_cache(maxsize=64)
-def _c_min_cached(n: int, t: int, eps: float, eta: float, additive: bool) -> float:
-    return c_min(n, t, eps, eta, additive=additive)
-
-
-@functools.lru_cache(maxsize=64)
-def _scale_cached(n: int, t: int, eps: float, eta: float, additive: bool) -> float:
-    target = gamma_target(eta, additive=additive) * SIMULATION_GAMMA_FRACTION
+def _scale_cached(n: int, t: int, eps: float, target: Fraction) -> float:
     return scale_for_gamma(n, t, eps, target)
 
 

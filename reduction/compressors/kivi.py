@@ -36,7 +36,7 @@ import numpy as np
 
 from reduction.attention import attend
 from reduction.bitpack import pack_codes, packed_size, unpack_codes
-from reduction.cache import CacheParams
+from reduction.cache import CacheParams, check_block
 from reduction.compressors import CacheEntry, register_cache
 from reduction.compressors._quant import check_bits, dequantize, quantize
 from reduction.message import Reader, Writer, frame, unframe
@@ -131,11 +131,7 @@ class KiviCache:
 
     def process(self, queries: np.ndarray, keys: np.ndarray, values: np.ndarray) -> np.ndarray:
         """Append the block in fp16, attend to (dequantised + residual), then quantise."""
-        k = np.asarray(keys, dtype=np.float64)
-        v = np.asarray(values, dtype=np.float64)
-        if k.shape != v.shape or k.ndim != 2 or k.shape[1] != self.params.d:
-            raise ValueError(f"keys {k.shape} and values {v.shape} must both be (tokens, "
-                             f"d={self.params.d})")
+        k, v = check_block(keys, values, self.params.d)
         if not (np.isfinite(k).all() and np.isfinite(v).all()):
             raise ValueError("KIVI cannot store non-finite keys or values")
         self.key_residual = np.concatenate([self.key_residual, k.astype(np.float16)])

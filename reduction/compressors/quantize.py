@@ -43,7 +43,7 @@ import numpy as np
 
 from reduction.attention import attend
 from reduction.bitpack import pack_codes, packed_size, unpack_codes
-from reduction.cache import CacheParams
+from reduction.cache import CacheParams, check_block
 from reduction.compressors import CacheEntry, register_cache
 from reduction.compressors._quant import (
     SCHEMES,
@@ -105,11 +105,7 @@ class UniformQuantCache:
 
     def process(self, queries: np.ndarray, keys: np.ndarray, values: np.ndarray) -> np.ndarray:
         """Quantise and append the block, then attend its queries to the dequantised cache."""
-        k = np.asarray(keys, dtype=np.float64)
-        v = np.asarray(values, dtype=np.float64)
-        if k.shape != v.shape or k.ndim != 2 or k.shape[1] != self.params.d:
-            raise ValueError(f"keys {k.shape} and values {v.shape} must both be (tokens, "
-                             f"d={self.params.d})")
+        k, v = check_block(keys, values, self.params.d)
         if k.shape[0]:
             qk, pk = quantize(self._groups(k), self.bits, self.scheme)
             qv, pv = quantize(self._groups(v), self.bits, self.scheme)

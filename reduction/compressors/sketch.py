@@ -34,7 +34,7 @@ from typing import ClassVar
 import numpy as np
 
 from reduction.attention import attend
-from reduction.cache import CacheParams
+from reduction.cache import CacheParams, check_block
 from reduction.compressors import CacheEntry, register_cache
 from reduction.message import Reader, Writer, frame, unframe
 
@@ -80,11 +80,7 @@ class SketchCache:
 
     def process(self, queries: np.ndarray, keys: np.ndarray, values: np.ndarray) -> np.ndarray:
         """Append (K P, V) in fp16; attend with scores (Q P)(K P)^T."""
-        k = np.asarray(keys, dtype=np.float64)
-        v = np.asarray(values, dtype=np.float64)
-        if k.shape != v.shape or k.ndim != 2 or k.shape[1] != self.params.d:
-            raise ValueError(f"keys {k.shape} and values {v.shape} must both be (tokens, "
-                             f"d={self.params.d})")
+        k, v = check_block(keys, values, self.params.d)
         with np.errstate(over="ignore"):
             kp = (k @ self._proj).astype(np.float16)
             vh = v.astype(np.float16)
