@@ -1,5 +1,6 @@
 # kvbound: two commands do all set-up on a fresh machine with Python >= 3.10.
 #   make demo  -- venv, install, run the default verification, write the report to out/
+#                 (plus the compressor sweep: out/attack.md, out/attack.png)
 #   make test  -- venv, install with test extras, ruff + mypy + the whole pytest suite
 PYTHON ?= python3
 VENV   := .venv
@@ -20,7 +21,9 @@ demo: $(STAMP)
 	mkdir -p out
 	$(BIN)/kvbound verify --seeds 3 --out out/verify.json --report out/report.md \
 		--figure out/verify.png
-	@echo "report written to out/report.md (JSON record: out/verify.json)"
+	$(BIN)/kvbound attack --seeds 2 --out out/ --quiet > /dev/null
+	@echo "report written to out/report.md (record out/verify.json, figure out/verify.png);"
+	@echo "real compressors against the bound: out/attack.md and out/attack.png"
 
 lint: $(STAMP)
 	$(BIN)/ruff check lowerbound reduction proofs kvbound tests bench
@@ -38,6 +41,7 @@ test-quick: $(STAMP)
 
 docs: $(STAMP)
 	$(BIN)/kvbound proofs --write-blueprint docs/blueprint.md
+	$(BIN)/python -m kvbound.docgen
 
 bench: $(STAMP)
 	$(BIN)/python bench/run_all.py
