@@ -13,6 +13,7 @@ from reduction.compressors.lowrank import LowRankCache, truncated_svd
 from reduction.compressors.sketch import SketchCache, projection
 from reduction.protocol import run_verification
 from reduction.schedule import Schedule
+from tests.corruption import assert_rejects_corruption
 
 EPS, ETA = 0.7, 0.1
 VAR256 = Schedule.preset("var-256")
@@ -87,14 +88,7 @@ def test_from_bytes_rejects_truncations_and_bit_flips(cls, options):
     cache = cls(params, np.random.default_rng(0))
     _stream(cache, 16)
     message = cache.to_bytes()
-    for cut in range(0, len(message), 31):
-        with pytest.raises(ValueError):
-            cls.from_bytes(message[:cut], params)
-    for pos in np.random.default_rng(2).integers(0, 8 * len(message), size=20):
-        flipped = bytearray(message)
-        flipped[pos // 8] ^= 1 << (pos % 8)
-        with pytest.raises(ValueError):
-            cls.from_bytes(bytes(flipped), params)
+    assert_rejects_corruption(cls, message, params, step=31, flips=20, seed=2)
 
 
 @pytest.mark.parametrize(("cls", "rank"), [(LowRankCache, 0), (LowRankCache, 65),

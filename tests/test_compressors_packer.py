@@ -14,6 +14,7 @@ from reduction.compressors.packer import PackerCache, pack_ratio
 from reduction.message import CorruptMessageError, frame
 from reduction.protocol import run_verification
 from reduction.schedule import Schedule
+from tests.corruption import assert_rejects_corruption
 
 EPS, ETA = 0.7, 0.1
 
@@ -94,15 +95,7 @@ def test_empty_packer_round_trips():
 def test_packer_rejects_truncations_and_bit_flips():
     cache, params = _alice(d=32)
     message = cache.to_bytes()
-    for cut in range(0, len(message), 37):
-        with pytest.raises(ValueError):
-            PackerCache.from_bytes(message[:cut], params)
-    rng = np.random.default_rng(1)
-    for pos in rng.integers(0, 8 * len(message), size=40):
-        flipped = bytearray(message)
-        flipped[pos // 8] ^= 1 << (pos % 8)
-        with pytest.raises(ValueError):
-            PackerCache.from_bytes(bytes(flipped), params)
+    assert_rejects_corruption(PackerCache, message, params, step=37, flips=40, seed=1)
 
 
 @settings(max_examples=60, deadline=None)

@@ -21,6 +21,7 @@ from reduction.compressors.kivi import KiviCache
 from reduction.compressors.quantize import UniformQuantCache
 from reduction.protocol import run_verification
 from reduction.schedule import Schedule
+from tests.corruption import assert_rejects_corruption
 
 EPS, ETA = 0.7, 0.1
 VAR256 = Schedule.preset("var-256")
@@ -131,14 +132,7 @@ def test_from_bytes_rejects_truncations_and_bit_flips(cls, options):
     cache = cls(params)
     _stream(cache, 16)
     message = cache.to_bytes()
-    for cut in range(0, len(message), 29):
-        with pytest.raises(ValueError):
-            cls.from_bytes(message[:cut], params)
-    for pos in np.random.default_rng(2).integers(0, 8 * len(message), size=20):
-        flipped = bytearray(message)
-        flipped[pos // 8] ^= 1 << (pos % 8)
-        with pytest.raises(ValueError):
-            cls.from_bytes(bytes(flipped), params)
+    assert_rejects_corruption(cls, message, params, step=29, flips=20, seed=2)
 
 
 def test_kivi_keeps_the_newest_residual_length_tokens_in_fp16():

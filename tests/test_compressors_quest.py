@@ -14,6 +14,7 @@ from reduction.compressors.quest import QuestCache, page_bounds, page_upper_boun
 from reduction.keys import sample_keys
 from reduction.protocol import run_verification
 from reduction.schedule import Schedule
+from tests.corruption import assert_rejects_corruption
 
 EPS, ETA = 0.7, 0.1
 VAR256 = Schedule.preset("var-256")
@@ -85,14 +86,7 @@ def test_from_bytes_rejects_truncations_and_bit_flips():
     cache = QuestCache(params)
     _stream(cache, 8)
     message = cache.to_bytes()
-    for cut in range(0, len(message), 23):
-        with pytest.raises(ValueError):
-            QuestCache.from_bytes(message[:cut], params)
-    for pos in np.random.default_rng(2).integers(0, 8 * len(message), size=20):
-        flipped = bytearray(message)
-        flipped[pos // 8] ^= 1 << (pos % 8)
-        with pytest.raises(ValueError):
-            QuestCache.from_bytes(bytes(flipped), params)
+    assert_rejects_corruption(QuestCache, message, params, step=23, flips=20, seed=2)
 
 
 @pytest.mark.parametrize(("options", "match"), [({"budget": 0}, "budget=0"),
