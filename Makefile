@@ -42,6 +42,7 @@ test-quick: $(STAMP)
 docs: $(STAMP)
 	$(BIN)/kvbound proofs --write-blueprint docs/blueprint.md
 	$(BIN)/python -m kvbound.docgen
+	$(BIN)/kvbound walkthrough --write docs/walkthrough.md
 
 bench: $(STAMP)
 	$(BIN)/python bench/run_all.py

@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "kvbound.commands.constants",
     "kvbound.commands.attack",
     "kvbound.commands.proofs",
+    "kvbound.commands.walkthrough",
 )
 
 

@@ -6,12 +6,13 @@ Every number printed comes from a measured run or from lowerbound/, never a lite
 from __future__ import annotations
 
 from lowerbound.jl import d_min, d_min_exact
+from lowerbound.models import VAR_LOGIT_CAP
 from reduction.compressors.exact import exact_cache_bits
 from reduction.protocol import VerifyResult
 
 __all__ = ["verify_rows", "verify_table", "verify_markdown"]
 
-REAL_VAR_LOGIT_CAP = 100.0  # COMPRESSORS.md: released VAR heads cap the logit scale at 100
+REAL_VAR_LOGIT_CAP = float(VAR_LOGIT_CAP)  # released VAR heads cap the logit scale
 
 
 def verify_rows(result: VerifyResult) -> list[tuple[str, str]]:
@@ -31,9 +32,9 @@ def verify_rows(result: VerifyResult) -> list[tuple[str, str]]:
         ("eps; d_min Hoeffding / exact", f"{pub.eps:g}; {d_min(s.cached_tokens, pub.eps)} / "
          f"{d_min_exact(s.cached_tokens, pub.eps)}"),
         ("max <k_i,k_j> measured", f"{j['max_inner_product']:.4f}"),
-        ("C_min (Lemma L3); C used", f"{j['C_min']:.4f}; {j['C']:.4f} (gamma halved)"
-         + (" (within a real VAR head's cap 100)" if j["C"] <= REAL_VAR_LOGIT_CAP
-            else " (above a real VAR head's cap 100)")),
+        ("C_min (Lemma L3); C used", f"{j['C_min']:.4f}; {j['C']:.4f} (gamma halved) "
+         f"({'within' if j['C'] <= REAL_VAR_LOGIT_CAP else 'above'} a real VAR head's cap "
+         f"{REAL_VAR_LOGIT_CAP:g})"),
         ("gamma at C; tau", f"{j['gamma']:.4g}; {j['tau']:.6f}"),
         ("seeds", ", ".join(str(x) for x in j["seeds"])),
         ("bit errors", f"{j['bit_errors']} of {j['bits_decoded']}"),

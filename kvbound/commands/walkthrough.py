@@ -1,0 +1,36 @@
+"""``kvbound walkthrough``: the reduction step by step on a hand-sized instance.
+
+Prints markdown computed live by the project's functions; ``--write PATH`` writes it
+(``make docs`` writes docs/walkthrough.md, which a test keeps fresh).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from kvbound.walkthrough import walkthrough_markdown
+
+__all__ = ["register", "run"]
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "walkthrough",
+        help="the reduction step by step on a tiny instance (markdown, for teaching)",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--write", type=Path, help="write the markdown to this file")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    text = walkthrough_markdown()
+    if args.write:
+        args.write.write_text(text)
+        print(f"wrote {args.write}")
+    else:
+        print(text, end="")
+    return 0
