@@ -7,7 +7,13 @@ from typing import Any
 
 from reduction.schedule import PRESETS, Schedule
 
-__all__ = ["add_instance_arguments", "parse_schedule", "parse_cache_options"]
+__all__ = [
+    "add_instance_arguments",
+    "add_run_arguments",
+    "check_seeds",
+    "parse_schedule",
+    "parse_cache_options",
+]
 
 
 def parse_schedule(text: str) -> Schedule:
@@ -32,6 +38,25 @@ def add_instance_arguments(parser: argparse.ArgumentParser) -> None:
         "--eta", type=float, default=0.25,
         help="entrywise relative error the decoding tolerates, in [0, 1) (default: 0.25)",
     )
+
+
+def add_run_arguments(parser: argparse.ArgumentParser, seeds_default: int) -> None:
+    """--seeds and --isolation, shared by the commands that run the protocol."""
+    parser.add_argument(
+        "--seeds", type=int, default=seeds_default,
+        help=f"number of seeds (per point in a sweep; default: {seeds_default})",
+    )
+    parser.add_argument(
+        "--isolation", choices=("process", "inline"), default="process",
+        help="run Bob in a separate process (default) or in this one",
+    )
+
+
+def check_seeds(seeds: int) -> int:
+    """``--seeds`` must be >= 1."""
+    if seeds < 1:
+        raise ValueError(f"--seeds={seeds} must be >= 1")
+    return seeds
 
 
 def _scalar(text: str) -> Any:

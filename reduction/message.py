@@ -149,6 +149,12 @@ class Reader:
         data = self._take(count * dt.itemsize, field)
         return np.frombuffer(data, dtype=dt).reshape(shape).copy()
 
+    def token_count(self, total: int, field: str = "tokens") -> int:
+        """A u32 token count, checked against the schedule's ``total`` before any use."""
+        n = self.u32(field)
+        self.expect(n <= total, f"{n} {field} exceed the schedule's {total}")
+        return n
+
     def expect(self, condition: bool, message: str) -> None:
         """Raise CorruptMessageError(message) unless ``condition``."""
         if not condition:

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from kvbound.cli import EXIT_BOUND_VIOLATED
-from kvbound.options import add_instance_arguments, parse_schedule
+from kvbound.options import add_instance_arguments, add_run_arguments, check_seeds, parse_schedule
 from kvbound.progress import Progress
 from reduction.sweep import DEFAULT_BUDGETS, SweepPoint, plan_sweep, run_sweep
 
@@ -82,14 +82,10 @@ def register(subparsers: Any) -> None:
         help="kept fractions for budgeted caches (default: "
         + ",".join(f"{b:g}" for b in DEFAULT_BUDGETS) + ")",
     )
-    p.add_argument("--seeds", type=int, default=2, help="seeds per point (default: 2)")
+    add_run_arguments(p, seeds_default=2)
     p.add_argument("--additive", action="store_true", help="additive error model for eta")
     p.add_argument("--out", type=Path, default=Path("."),
                    help="directory for attack.json, attack.md, attack.png (default: .)")
-    p.add_argument(
-        "--isolation", choices=("process", "inline"), default="process",
-        help="run Bob in a separate process (default) or in this one",
-    )
     p.add_argument("--json", action="store_true", help="print the JSON instead of the table")
     p.add_argument("--no-plot", action="store_true", help="skip attack.png")
     p.add_argument("--quiet", action="store_true", help="no progress bar on stderr")
@@ -100,8 +96,7 @@ def run(args: argparse.Namespace) -> int:
     from reduction.protocol import PublicParams
 
     schedule = parse_schedule(args.schedule)
-    if args.seeds < 1:
-        raise ValueError(f"--seeds={args.seeds} must be >= 1")
+    check_seeds(args.seeds)
     caches = parse_caches(args.caches)
     budgets = parse_budgets(args.budgets)
     PublicParams(schedule, args.d, args.eps, args.eta, 0, "exact", {}, args.additive)

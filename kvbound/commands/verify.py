@@ -19,7 +19,13 @@ import numpy as np
 
 from kvbound.cli import EXIT_BOUND_VIOLATED
 from kvbound.figures import outputs_histogram
-from kvbound.options import add_instance_arguments, parse_cache_options, parse_schedule
+from kvbound.options import (
+    add_instance_arguments,
+    add_run_arguments,
+    check_seeds,
+    parse_cache_options,
+    parse_schedule,
+)
 from kvbound.progress import Progress
 from kvbound.report import verify_markdown, verify_table
 from reduction.protocol import PublicParams, SeedResult, run_verification
@@ -35,7 +41,7 @@ def register(subparsers: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_instance_arguments(p)
-    p.add_argument("--seeds", type=int, default=1, help="number of seeds (default: 1)")
+    add_run_arguments(p, seeds_default=1)
     p.add_argument("--seed", type=int, default=0, help="first seed (default: 0)")
     p.add_argument(
         "--cache", default="exact",
@@ -50,10 +56,6 @@ def register(subparsers: Any) -> None:
         "--multi-index", type=int, metavar="T", dest="multi_index",
         help="Multi-Index: Bob asks for T random bits instead of all N",
     )
-    p.add_argument(
-        "--isolation", choices=("process", "inline"), default="process",
-        help="run Bob in a separate process (default) or in this one",
-    )
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--out", type=Path, help="also write the JSON object to this file")
     p.add_argument("--report", type=Path, help="also write a markdown report to this file")
@@ -67,8 +69,7 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     schedule = parse_schedule(args.schedule)
-    if args.seeds < 1:
-        raise ValueError(f"--seeds={args.seeds} must be >= 1")
+    check_seeds(args.seeds)
     if args.seed < 0:
         raise ValueError(f"--seed={args.seed} must be >= 0")
     seeds = range(args.seed, args.seed + args.seeds)

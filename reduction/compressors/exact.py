@@ -76,15 +76,11 @@ class ExactCache:
     @classmethod
     def from_bytes(cls, data: bytes, params: CacheParams) -> ExactCache:
         r = Reader(unframe(data, cls.TAG), "exact cache message")
-        n = r.u32("tokens")
+        n = r.token_count(params.schedule.total_tokens)
         d = r.u16("d")
         code = r.u8("dtype")
         r.expect(d == params.d, f"stored d={d} differs from the public d={params.d}")
         r.expect(code < len(STORAGE_DTYPES), f"unknown dtype code {code}")
-        r.expect(
-            n <= params.schedule.total_tokens,
-            f"{n} tokens exceed the schedule's {params.schedule.total_tokens}",
-        )
         dtype = list(STORAGE_DTYPES)[code]
         cache = cls(CacheParams(params.d, params.schedule, {**params.options, "dtype": dtype}))
         cache.keys = r.array(STORAGE_DTYPES[dtype], (n, d), "keys")

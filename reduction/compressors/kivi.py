@@ -161,9 +161,7 @@ class KiviCache:
         cache = cls(params)
         d, g, b, res = params.d, cache.group_size, cache.bits, cache.residual_length
         r = Reader(unframe(data, cls.TAG), "KIVI cache message")
-        n = r.u32("tokens")
-        total = params.schedule.total_tokens
-        r.expect(n <= total, f"{n} tokens exceed the schedule's {total}")
+        n = r.token_count(params.schedule.total_tokens)
         qk = max(n - res, 0) // g * g
         qv = max(n - res, 0)
         kc = unpack_codes(r.raw(packed_size(qk * d, b), "key codes"), b, qk * d)

@@ -111,9 +111,7 @@ class LowRankCache:
     def from_bytes(cls, data: bytes, params: CacheParams) -> LowRankCache:
         cache = cls(params)
         r = Reader(unframe(data, cls.TAG), "low-rank cache message")
-        n = r.u32("tokens")
-        total = params.schedule.total_tokens
-        r.expect(n <= total, f"{n} tokens exceed the schedule's {total}")
+        n = r.token_count(params.schedule.total_tokens)
         for name in ("keys", "values"):
             rank = r.u16("rank")
             r.expect(rank == min(cache.rank, n, params.d),

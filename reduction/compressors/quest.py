@@ -153,9 +153,7 @@ class QuestCache:
     def from_bytes(cls, data: bytes, params: CacheParams) -> QuestCache:
         cache = cls(params)
         r = Reader(unframe(data, cls.TAG), "Quest cache message")
-        n = r.u32("tokens")
-        total = params.schedule.total_tokens
-        r.expect(n <= total, f"{n} tokens exceed the schedule's {total}")
+        n = r.token_count(params.schedule.total_tokens)
         cache.keys = r.array("<f2", (n, params.d), "keys")
         cache.values = r.array("<f2", (n, params.d), "values")
         pages = -(-n // cache.page_size)

@@ -102,9 +102,7 @@ class SketchCache:
         cache = cls(params, np.random.default_rng(0))
         r = Reader(unframe(data, cls.TAG), "JL sketch cache message")
         cache.seed = r.u64("seed")
-        n = r.u32("tokens")
-        total = params.schedule.total_tokens
-        r.expect(n <= total, f"{n} tokens exceed the schedule's {total}")
+        n = r.token_count(params.schedule.total_tokens)
         cache.sketched = r.array("<f2", (n, cache.rank), "sketched keys")
         cache.values = r.array("<f2", (n, params.d), "values")
         r.finish()
