@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from reduction.isolation import DEFAULT_TIMEOUT
 from reduction.schedule import PRESETS, Schedule
 
 __all__ = [
@@ -41,14 +42,20 @@ def add_instance_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def add_run_arguments(parser: argparse.ArgumentParser, seeds_default: int) -> None:
-    """--seeds and --isolation, shared by the commands that run the protocol."""
+    """--seeds, --isolation and --timeout, shared by the commands that run the protocol."""
     parser.add_argument(
         "--seeds", type=int, default=seeds_default,
         help=f"number of seeds (per point in a sweep; default: {seeds_default})",
     )
     parser.add_argument(
         "--isolation", choices=("process", "inline"), default="process",
-        help="run Bob in a separate process (default) or in this one",
+        help="run Alice and Bob in two worker processes (default) or in this one "
+        "(inline: registered caches only, for tests)",
+    )
+    parser.add_argument(
+        "--timeout", type=float, default=DEFAULT_TIMEOUT, metavar="SECONDS",
+        help="longest wait for one answer of a party's process before the cache is "
+        f"declared hung (default: {DEFAULT_TIMEOUT:g})",
     )
 
 

@@ -14,6 +14,7 @@ from lowerbound.decoding import one_range, separates, tau, zero_range
 from lowerbound.entropy import (
     binary_entropy,
     binary_entropy_inverse,
+    error_rate_lower_confidence,
     error_rate_upper_confidence,
     information_bits,
     information_bits_lower_confidence,
@@ -37,6 +38,7 @@ __all__ = [
     "concentration_weight",
     "d_min",
     "d_min_exact",
+    "error_rate_lower_confidence",
     "error_rate_upper_confidence",
     "exact_failure_bound",
     "fp16_cache_bits",

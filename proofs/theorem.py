@@ -87,8 +87,8 @@ LEMMAS = (
         code=(
             "lowerbound.bound.theorem_bound_bits",
             "reduction.protocol.run_verification",
-            "reduction.protocol.alice_message",
-            "reduction.protocol.bob_outputs",
+            "reduction.parties.alice_message",
+            "reduction.parties.bob_outputs",
         ),
         tests=(
             "tests/test_lowerbound_properties.py::test_theorem_bound_is_n_at_delta_zero",

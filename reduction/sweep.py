@@ -20,9 +20,9 @@ every budget of the sweep. Other caches sweep their own knob, named in :data:`SW
 (bit width, rank, sketch size...) over default values; a cache known to this table as
 fixed, or unknown to it (a third-party ``module:Class``), runs once with no options.
 
-All of Bob's passes go to ONE Bob for the whole sweep: a
-:class:`reduction.bob.BobProcess` (separate process, default) or the same function inline
-(``isolation="inline"``, for tests).
+One Alice and one Bob serve the whole sweep: a
+pair of worker processes (reduction.isolation, default) or the same functions inline
+(``isolation="inline"``, registered caches only, for tests).
 
 References: arXiv 2503.14881 (VAR); arXiv 2502.15955 (Haris & Onak); Kremer, Nisan & Ron
 (1999) for Index.
@@ -41,7 +41,9 @@ from lowerbound.entropy import information_bits, information_bits_lower_confiden
 from lowerbound.validation import check_int_at_least
 from reduction.cache import CacheParams, budget_tokens
 from reduction.compressors import CACHES, CacheEntry, resolve_cache
-from reduction.protocol import LEAK_ALPHA, PublicParams, SeedResult, run_seed
+from reduction.isolation import DEFAULT_TIMEOUT
+from reduction.protocol import LEAK_ALPHA, PublicParams, SeedResult, open_parties, run_seed
+from reduction.public import is_registered_cache
 from reduction.schedule import Schedule
 
 __all__ = [
@@ -140,6 +142,8 @@ def sweep_axis(name: str, entry: CacheEntry | None = None) -> SweepAxis:
     >>> sweep_axis("exact").option is None
     True
     """
+    if entry is None and name.strip() not in CACHES:
+        return DEFAULT_AXIS  # third-party code is never imported by the verifier
     entry = entry if entry is not None else resolve_cache(name)
     if entry.budgeted:
         return SweepAxis("budget", (), note="fraction of tokens kept (or a token count)")
@@ -194,6 +198,11 @@ def plan_sweep(
     budget_list = _check_budgets(budgets, schedule.cached_tokens)
     tasks: list[SweepTask] = []
     for name in names:
+        if name not in CACHES:
+            if ":" not in name:
+                resolve_cache(name)  # raises ValueError naming the registered caches
+            tasks.append(SweepTask(name, None, None, {}))  # checked in a worker when run
+            continue
         entry = resolve_cache(name)
         axis = sweep_axis(name, entry)
         values = budget_list if axis.option == "budget" else axis.resolved(d)
@@ -203,6 +212,9 @@ def plan_sweep(
             tasks.extend(SweepTask(name, axis.option, v, {axis.option: v}) for v in values)
     checked: list[SweepTask] = []
     for task in tasks:
+        if task.cache not in CACHES:
+            checked.append(task)
+            continue
         entry = resolve_cache(task.cache)
         params = CacheParams(d, schedule, {**entry.options, **task.options})
         try:
@@ -219,7 +231,7 @@ def pooled_information(errors: int, n_bits: int, seeds: int) -> tuple[float, flo
     """(N * (1 - H2(p)), its lower confidence bound) pooled over ``seeds`` runs of N bits.
 
     p = E / (S N); the bound uses the Clopper-Pearson upper limit on (E, S N) at
-    confidence 1 - LEAK_ALPHA (THEOREM.md section 5, via Lemma L4).
+    confidence 1 - LEAK_ALPHA (docs/theorem.md#feasible, via Lemma L4).
 
     >>> info, lcb = pooled_information(0, 1000, 2)
     >>> info, round(lcb, 1)
@@ -385,40 +397,6 @@ class SweepResult:
         }
 
 
-class _InlineBob:
-    """Bob in this process (same function, still fed only the bytes)."""
-
-    def outputs(self, message: bytes, public: PublicParams,
-                tokens: Iterable[int] | None = None) -> np.ndarray:
-        from reduction.protocol import bob_outputs
-
-        return bob_outputs(message, public, tokens)
-
-
-class _RestartingBob:
-    """One Bob process for the sweep, started again if a broken cache kills it."""
-
-    def __init__(self) -> None:
-        from reduction.bob import BobProcess
-
-        self._factory = BobProcess
-        self._bob = BobProcess().__enter__()
-
-    def outputs(self, message: bytes, public: PublicParams,
-                tokens: Iterable[int] | None = None) -> np.ndarray:
-        from reduction.bob import BobFailure
-
-        try:
-            return self._bob.outputs(message, public, tokens)
-        except BobFailure:
-            self._bob.close()
-            self._bob = self._factory().__enter__()
-            raise
-
-    def close(self) -> None:
-        self._bob.close()
-
-
 def run_sweep(
     schedule: Schedule,
     d: int,
@@ -430,6 +408,7 @@ def run_sweep(
     seeds: int | Iterable[int] = 2,
     additive: bool = False,
     isolation: str = "process",
+    timeout: float = DEFAULT_TIMEOUT,
     progress: Callable[[int, int, SweepPoint], None] | None = None,
     clock: Callable[[], float] | None = None,
 ) -> SweepResult:
@@ -453,7 +432,7 @@ def run_sweep(
     n_bits = schedule.cached_tokens * d
     points: list[SweepPoint] = []
 
-    def run_all(bob: Any) -> None:
+    def run_all(parties: Any) -> None:
         for i, task in enumerate(tasks):
             start = clock()
             params: CacheParams | None = None
@@ -464,9 +443,14 @@ def run_sweep(
                     progress(i + 1, len(tasks), points[-1])
                 continue
             try:
-                params = PublicParams(schedule, d, eps, eta, 0, task.cache,
-                                      dict(task.options), additive).cache_params
-                runs = [run_seed(schedule, d, eps, eta, s, bob, cache=task.cache,
+                probe = PublicParams(schedule, d, eps, eta, 0, task.cache,
+                                     dict(task.options), additive)
+                if is_registered_cache(task.cache):
+                    params = probe.cache_params
+                else:  # third-party code is resolved in a worker, never here
+                    parties.check(probe)
+                    params = CacheParams(d, schedule, dict(task.options))
+                runs = [run_seed(schedule, d, eps, eta, s, parties, cache=task.cache,
                                  options=task.options, additive=additive) for s in seed_list]
                 point = _point(task, params, runs, clock() - start)
             except Exception as exc:  # a broken cache is a finding, not a crash of the sweep
@@ -476,13 +460,11 @@ def run_sweep(
             if progress is not None:
                 progress(i + 1, len(tasks), point)
 
-    if isolation == "process":
-        bob = _RestartingBob()
-        try:
-            run_all(bob)
-        finally:
-            bob.close()
-    else:
-        run_all(_InlineBob())
+    with open_parties(isolation, timeout) as parties:
+        for task in tasks:  # third-party caches: resolved and checked in a worker, up front
+            if task.skip is None and not is_registered_cache(task.cache):
+                parties.check(PublicParams(schedule, d, eps, eta, 0, task.cache,
+                                           dict(task.options), additive))
+        run_all(parties)
     return SweepResult(schedule, d, float(eps), float(eta), additive, tuple(seed_list),
                        isolation, tuple(points))

@@ -30,7 +30,8 @@ from reduction.compressors.scale_budget import scale_allocation
 from reduction.compressors.snapkv import pool_votes
 from reduction.decode import decode_bits
 from reduction.message import frame
-from reduction.protocol import PublicParams, alice_message, bob_outputs, run_verification
+from reduction.parties import alice_message, bob_outputs
+from reduction.protocol import PublicParams, run_verification
 from reduction.schedule import Schedule
 from tests.strategies import small_schedules
 

@@ -20,7 +20,8 @@ from reduction.cache import CacheParams, budget_tokens
 from reduction.compressors import CACHES
 from reduction.compressors.subgen import SubGenCache
 from reduction.decode import decode_bits
-from reduction.protocol import PublicParams, alice_message, bob_outputs, run_verification
+from reduction.parties import alice_message, bob_outputs
+from reduction.protocol import PublicParams, run_verification
 from reduction.schedule import Schedule
 from tests.strategies import small_schedules
 

@@ -118,6 +118,7 @@ def run(args: argparse.Namespace) -> int:
     result = run_sweep(
         schedule, args.d, args.eps, args.eta, caches=caches, budgets=budgets,
         seeds=args.seeds, additive=args.additive, isolation=args.isolation,
+        timeout=args.timeout,
         progress=on_point,
     )
     from kvbound.attack_report import attack_figure, attack_markdown, attack_table

@@ -89,7 +89,8 @@ def run(args: argparse.Namespace) -> int:
     result = run_verification(
         schedule, args.d, args.eps, args.eta, seeds,
         cache=args.cache, options=parse_cache_options(args.option), additive=args.additive,
-        isolation=args.isolation, progress=on_seed, num_queries=args.multi_index,
+        isolation=args.isolation, timeout=args.timeout, progress=on_seed,
+        num_queries=args.multi_index,
         observe=observe,
     )
     if args.figure:
