@@ -1,0 +1,326 @@
+"""The machine-checked core: compile proofs/coq/ and audit what its theorems assume.
+
+Purpose: ``make coq`` (``python3 -m proofs.coq_check``). Compiles every Coq file listed in
+``proofs/coq/_CoqProject``, in order, with ``coqc``; refuses sources that skip a proof or
+declare an axiom (:data:`FORBIDDEN`, and ``Hypothesis``/``Variable``/``Context`` outside a
+Section or, for hypotheses, not named ``[like_this]`` in the file's header comment); then
+runs ``Print Assumptions`` on every theorem and accepts only :data:`ALLOWED_AXIOMS`.
+
+Main statement: the exit status is 0 iff every file compiles, the source scan is clean and
+every theorem's assumptions lie in :data:`ALLOWED_AXIOMS`. A Section's hypotheses (L1's
+Hoeffding step) are discharged at ``End``: they become premises of the theorem's statement,
+so ``Print Assumptions`` outside the Section does not list them, and an axiom cannot hide
+there. Standard library only, so it runs without the project's virtualenv.
+
+References: the Coq reference manual, "Print Assumptions" and "Sections"; Coq 8.16 with
+Coquelicot and Interval (Debian packages coq, libcoq-coquelicot, libcoq-interval).
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = [
+    "COQ_DIR",
+    "LOGICAL_ROOT",
+    "ALLOWED_AXIOMS",
+    "FORBIDDEN",
+    "APT_PACKAGES",
+    "SourceFile",
+    "strip_comments",
+    "project_files",
+    "scan",
+    "compile_all",
+    "assumptions",
+    "main",
+]
+
+COQ_DIR = Path(__file__).resolve().parent / "coq"
+LOGICAL_ROOT = "KVBound"
+APT_PACKAGES = ("coq", "libcoq-coquelicot", "libcoq-interval")
+
+#: The axioms Coq 8.16's real numbers rest on, and nothing else. Coq.Reals builds R as
+#: classical Dedekind cuts on the two ``ClassicalDedekindReals`` axioms; its library
+#: (exp, ln, the order lemmas) also uses functional extensionality and excluded middle,
+#: which L1's existence step uses too. Every one of our theorems that uses a real-number
+#: lemma inherits some of these four; no other axiom is accepted.
+ALLOWED_AXIOMS = frozenset({
+    "ClassicalDedekindReals.sig_forall_dec",
+    "ClassicalDedekindReals.sig_not_dec",
+    "FunctionalExtensionality.functional_extensionality_dep",
+    "Classical_Prop.classic",
+})
+
+#: Vernacular that skips a proof, adds an axiom or switches a kernel check off.
+FORBIDDEN = re.compile(
+    r"\b(Admitted|admit|give_up|Axioms?|Parameters?|Conjectures?|Admit\s+Obligations"
+    r"|Unset\s+(?:Guard|Positivity|Universe)\s+Checking|bypass_check"
+    r"|Declare\s+ML\s+Module)\b"
+)
+
+_THEOREM = re.compile(r"(Theorem|Lemma|Corollary|Proposition|Fact|Remark)\s+([\w']+)")
+_ASSUME = re.compile(r"(Hypothesis|Hypotheses|Variables?|Context)\b(.*)", re.S)
+_BLOCK = re.compile(r"(Section|Module|End)\s+([\w']+)\s*$")
+
+
+def strip_comments(text: str) -> str:
+    """``text`` with every (nested) Coq comment blanked out, newlines kept.
+
+    >>> strip_comments("a (* b (* c *) d *) e")
+    'a                  e'
+    """
+    out: list[str] = []
+    depth, i, in_string = 0, 0, False
+    while i < len(text):
+        two = text[i:i + 2]
+        if in_string:
+            in_string = text[i] != '"'
+            out.append(" " if depth else text[i])
+            i += 1
+        elif two == "(*":
+            depth += 1
+            out.append("  ")
+            i += 2
+        elif two == "*)" and depth:
+            depth -= 1
+            out.append("  ")
+            i += 2
+        else:
+            in_string = text[i] == '"'
+            ch = text[i]
+            out.append(ch if not depth or ch == "\n" else " ")
+            i += 1
+    return "".join(out)
+
+
+def _header(text: str) -> str:
+    """The file's first comment, where its statements and hypotheses are named."""
+    m = re.match(r"\s*\(\*(.*?)\*\)", text, re.S)
+    return m.group(1) if m else ""
+
+
+def _sentences(code: str) -> list[tuple[int, str]]:
+    """(line number, sentence) pairs; a sentence ends with a period before whitespace."""
+    result, start = [], 0
+    for m in re.finditer(r"\.(?=\s|$)", code):
+        sentence = code[start:m.start()]
+        stripped = sentence.strip()
+        if stripped:
+            line = code.count("\n", 0, start + len(sentence) - len(sentence.lstrip())) + 1
+            result.append((line, stripped))
+        start = m.end()
+    return result
+
+
+def _binder_names(rest: str) -> list[str]:
+    rest = rest.strip()
+    if rest.startswith("("):
+        return [n for group in re.findall(r"\(([^:()]+):", rest) for n in group.split()]
+    return rest.split(":", 1)[0].split()
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """What the scan found in one .v file."""
+
+    name: str
+    theorems: tuple[str, ...]
+    hypotheses: tuple[str, ...]
+    problems: tuple[str, ...]
+
+    @property
+    def module(self) -> str:
+        """The logical path of the compiled file, e.g. ``KVBound.L2_softmax``."""
+        return f"{LOGICAL_ROOT}.{Path(self.name).stem}"
+
+
+def scan(path: Path) -> SourceFile:
+    """Theorem names, section hypotheses and forbidden uses in one Coq source file."""
+    text = path.read_text(encoding="utf-8")
+    code = strip_comments(text)
+    header = _header(text)
+    problems: list[str] = []
+    for m in FORBIDDEN.finditer(code):
+        line = code.count("\n", 0, m.start()) + 1
+        problems.append(f"{path.name}:{line}: forbidden `{m.group(0)}`")
+    theorems: list[str] = []
+    hypotheses: list[str] = []
+    stack: list[tuple[str, str]] = []
+    for line, sentence in _sentences(code):
+        head = re.sub(r"^#\[[^\]]*\]\s*|^(Local|Global|Polymorphic)\s+", "", sentence)
+        if (m := _BLOCK.match(head)) is not None:
+            kind, name = m.groups()
+            if kind == "End":
+                if not stack or stack[-1][1] != name:
+                    problems.append(f"{path.name}:{line}: `End {name}` closes nothing open")
+                else:
+                    stack.pop()
+            else:
+                stack.append((kind, name))
+        elif (m := _THEOREM.match(head)) is not None:
+            theorems.append(m.group(2))
+        elif (m := _ASSUME.match(head)) is not None:
+            kind, rest = m.groups()
+            names = _binder_names(rest)
+            if not stack or stack[-1][0] != "Section":
+                problems.append(f"{path.name}:{line}: `{kind} {' '.join(names)}` outside a "
+                                "Section is an axiom")
+            elif kind.startswith("Hypothes"):
+                hypotheses.extend(names)
+                for name in names:
+                    if f"[{name}]" not in header:
+                        problems.append(f"{path.name}:{line}: hypothesis {name} is not named "
+                                        f"as [{name}] in the file's header comment")
+    for kind, name in stack:
+        problems.append(f"{path.name}: {kind} {name} is never closed")
+    return SourceFile(path.name, tuple(theorems), tuple(hypotheses), tuple(problems))
+
+
+def project_files(coq_dir: Path = COQ_DIR) -> list[Path]:
+    """The .v files of ``_CoqProject``, in its (dependency) order; every .v must be listed."""
+    project = coq_dir / "_CoqProject"
+    listed = [line.strip() for line in project.read_text(encoding="utf-8").splitlines()
+              if line.strip().endswith(".v")]
+    present = sorted(p.name for p in coq_dir.glob("*.v"))
+    missing = sorted(set(present) - set(listed))
+    if missing:
+        raise ValueError(f"{', '.join(missing)} in {coq_dir} are not listed in {project}; "
+                         "add them (in dependency order)")
+    return [coq_dir / name for name in listed]
+
+
+def _coqc() -> str:
+    exe = shutil.which("coqc")
+    if exe is None:
+        raise FileNotFoundError(
+            "coqc is not installed; on Debian/Ubuntu: apt-get install -y "
+            + " ".join(APT_PACKAGES))
+    return exe
+
+
+def compile_all(files: Sequence[Path], build_dir: Path) -> float:
+    """Compile ``files`` in order inside ``build_dir`` (copying them there if needed).
+
+    Returns the seconds taken; raises RuntimeError with coqc's output on a failure.
+    """
+    coqc = _coqc()
+    start = time.perf_counter()
+    for src in files:
+        target = build_dir / src.name
+        if target.resolve() != src.resolve():
+            shutil.copyfile(src, target)
+        proc = subprocess.run([coqc, "-q", "-R", ".", LOGICAL_ROOT, src.name], cwd=build_dir,
+                              capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise RuntimeError(f"coqc failed on {src.name}:\n{proc.stdout}{proc.stderr}")
+    return time.perf_counter() - start
+
+
+def _print_assumptions(targets: dict[str, list[str]], modules: Sequence[str],
+                       build_dir: Path) -> dict[str, set[str]]:
+    """Run ``Print Assumptions`` on a tuple of each target's theorems, in one coqc call."""
+    coqc = _coqc()
+    lines = [f"From {LOGICAL_ROOT} Require {' '.join(modules)}."]
+    for i, (label, theorems) in enumerate(targets.items()):
+        # One constant holding every proof: Print Assumptions walks the shared library
+        # once per target instead of once per theorem.
+        lines += [f"Definition target_{i} := ({', '.join('@' + t for t in theorems)}).",
+                  f'Goal True. idtac "@@ {label}". Abort.',
+                  f"Print Assumptions target_{i}."]
+    with tempfile.TemporaryDirectory() as tmp:
+        probe = Path(tmp) / "Assumptions.v"
+        probe.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        proc = subprocess.run([coqc, "-q", "-R", str(build_dir), LOGICAL_ROOT, str(probe)],
+                              capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"Print Assumptions failed:\n{proc.stdout}{proc.stderr}")
+    found: dict[str, set[str]] = {}
+    current: set[str] | None = None
+    for raw in proc.stdout.splitlines():
+        if raw.startswith("@@ "):
+            current = found.setdefault(raw[3:].strip(), set())
+        elif current is None or not raw.strip() or raw[0].isspace():
+            continue
+        elif raw.startswith("Closed under the global context") or raw == "Axioms:":
+            continue
+        else:
+            current.add(raw.split(" : ", 1)[0].strip())
+    missing = set(targets) - set(found)
+    if missing:
+        raise RuntimeError(f"no Print Assumptions output for {', '.join(sorted(missing))}")
+    return found
+
+
+def assumptions(sources: Sequence[SourceFile], build_dir: Path) -> dict[str, set[str]]:
+    """The axioms each file's theorems rest on: file name -> axiom names.
+
+    For a file whose theorems rest on anything outside :data:`ALLOWED_AXIOMS`, each of its
+    theorems is examined on its own and reported as ``file: theorem``. Any line of Coq's
+    output that is not an axiom's name (e.g. ``Section Variables:``) counts as an
+    assumption too, so nothing unexpected passes.
+    """
+    modules = [Path(s.name).stem for s in sources]
+    per_file = _print_assumptions(
+        {s.name: [f"{s.module}.{t}" for t in s.theorems] for s in sources if s.theorems},
+        modules, build_dir)
+    suspects = {f"{s.name}: {t}": [f"{s.module}.{t}"] for s in sources
+                if per_file.get(s.name, set()) - ALLOWED_AXIOMS for t in s.theorems}
+    if suspects:
+        per_file.update(_print_assumptions(suspects, modules, build_dir))
+    return per_file
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Scan, compile and audit; print a summary. Exit 0 clean, 1 on a problem, 2 no coqc."""
+    parser = argparse.ArgumentParser(prog="python3 -m proofs.coq_check", description=__doc__
+                                     .splitlines()[0])
+    parser.add_argument("--build-dir", type=Path, default=None,
+                        help="compile into this directory (default: in place, proofs/coq/)")
+    args = parser.parse_args(argv)
+    try:
+        files = project_files()
+        sources = [scan(p) for p in files]
+        problems = [p for s in sources for p in s.problems]
+        if problems:
+            print("coq: source scan failed:\n  " + "\n  ".join(problems), file=sys.stderr)
+            return 1
+        build_dir = args.build_dir or COQ_DIR
+        build_dir.mkdir(parents=True, exist_ok=True)
+        seconds = compile_all(files, build_dir)
+        found = assumptions(sources, build_dir)
+    except FileNotFoundError as exc:
+        print(f"coq: {exc}", file=sys.stderr)
+        return 2
+    except (RuntimeError, ValueError) as exc:
+        print(f"coq: {exc}", file=sys.stderr)
+        return 1
+    n_theorems = sum(len(s.theorems) for s in sources)
+    print(f"coq: compiled {len(files)} files ({n_theorems} theorems) in {seconds:.1f} s; "
+          "no Admitted, admit or Axiom")
+    for s in sources:
+        if s.hypotheses:
+            print(f"coq: {s.name}: section hypotheses {', '.join(s.hypotheses)}")
+    bad = {name: sorted(axioms - ALLOWED_AXIOMS) for name, axioms in found.items()
+           if axioms - ALLOWED_AXIOMS}
+    used = sorted(set().union(*found.values())) if found else []
+    print("coq: axioms used: " + (", ".join(used) if used else "none"))
+    if bad:
+        for name, axioms in sorted(bad.items()):
+            print(f"coq: {name} rests on {', '.join(axioms)}, beyond the real-number "
+                  "library's axioms", file=sys.stderr)
+        return 1
+    print("coq: every theorem rests only on Coq's real-number axioms (ALLOWED_AXIOMS)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
