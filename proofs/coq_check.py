@@ -41,6 +41,7 @@ __all__ = [
     "scan",
     "compile_all",
     "assumptions",
+    "argument_names",
     "main",
 ]
 
@@ -75,8 +76,8 @@ _BLOCK = re.compile(r"(Section|Module|End)\s+([\w']+)\s*$")
 def strip_comments(text: str) -> str:
     """``text`` with every (nested) Coq comment blanked out, newlines kept.
 
-    >>> strip_comments("a (* b (* c *) d *) e")
-    'a                  e'
+    >>> strip_comments("a (* b (* c *) d *) e") == "a" + " " * 19 + "e"
+    True
     """
     out: list[str] = []
     depth, i, in_string = 0, 0, False
@@ -149,16 +150,16 @@ def scan(path: Path) -> SourceFile:
     code = strip_comments(text)
     header = _header(text)
     problems: list[str] = []
-    for m in FORBIDDEN.finditer(code):
-        line = code.count("\n", 0, m.start()) + 1
-        problems.append(f"{path.name}:{line}: forbidden `{m.group(0)}`")
+    for hit in FORBIDDEN.finditer(code):
+        line = code.count("\n", 0, hit.start()) + 1
+        problems.append(f"{path.name}:{line}: forbidden `{hit.group(0)}`")
     theorems: list[str] = []
     hypotheses: list[str] = []
     stack: list[tuple[str, str]] = []
     for line, sentence in _sentences(code):
         head = re.sub(r"^#\[[^\]]*\]\s*|^(Local|Global|Polymorphic)\s+", "", sentence)
-        if (m := _BLOCK.match(head)) is not None:
-            kind, name = m.groups()
+        if (block := _BLOCK.match(head)) is not None:
+            kind, name = block.groups()
             if kind == "End":
                 if not stack or stack[-1][1] != name:
                     problems.append(f"{path.name}:{line}: `End {name}` closes nothing open")
@@ -166,10 +167,10 @@ def scan(path: Path) -> SourceFile:
                     stack.pop()
             else:
                 stack.append((kind, name))
-        elif (m := _THEOREM.match(head)) is not None:
-            theorems.append(m.group(2))
-        elif (m := _ASSUME.match(head)) is not None:
-            kind, rest = m.groups()
+        elif (thm := _THEOREM.match(head)) is not None:
+            theorems.append(thm.group(2))
+        elif (assume := _ASSUME.match(head)) is not None:
+            kind, rest = assume.groups()
             names = _binder_names(rest)
             if not stack or stack[-1][0] != "Section":
                 problems.append(f"{path.name}:{line}: `{kind} {' '.join(names)}` outside a "
@@ -277,6 +278,44 @@ def assumptions(sources: Sequence[SourceFile], build_dir: Path) -> dict[str, set
     if suspects:
         per_file.update(_print_assumptions(suspects, modules, build_dir))
     return per_file
+
+
+def argument_names(qualified: Sequence[str], build_dir: Path) -> dict[str, set[str]]:
+    """The named arguments of each theorem (``About``'s ``Arguments`` line).
+
+    A Section hypothesis a theorem uses becomes a named argument at ``End``; one it does
+    not use is not discharged. So intersecting these names with the file's hypotheses
+    gives exactly the hypotheses the theorem is proved under.
+    """
+    coqc = _coqc()
+    modules = sorted({q.split(".")[1] for q in qualified})
+    lines = [f"From {LOGICAL_ROOT} Require {' '.join(modules)}."]
+    for q in qualified:
+        lines += [f'Goal True. idtac "@@ {q}". Abort.', f"About {q}."]
+    with tempfile.TemporaryDirectory() as tmp:
+        probe = Path(tmp) / "Arguments.v"
+        probe.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        proc = subprocess.run([coqc, "-q", "-R", str(build_dir), LOGICAL_ROOT, str(probe)],
+                              capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"About failed:\n{proc.stdout}{proc.stderr}")
+    found: dict[str, set[str]] = {}
+    current, in_arguments = "", False
+    for raw in proc.stdout.splitlines():
+        if raw.startswith("@@ "):
+            current, in_arguments = raw[3:].strip(), False
+            found[current] = set()
+        elif raw.startswith("Arguments "):
+            in_arguments = True
+            found[current] |= set(re.findall(r"[A-Za-z][\w']*", raw.split(None, 2)[2]
+                                             if len(raw.split(None, 2)) > 2 else ""))
+        elif in_arguments and raw[:1].isspace():
+            found[current] |= set(re.findall(r"[A-Za-z][\w']*", raw))
+        else:
+            in_arguments = False
+    for names in found.values():
+        names -= {n for n in names if n.endswith("_scope")}
+    return found
 
 
 def main(argv: Sequence[str] | None = None) -> int:
