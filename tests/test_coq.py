@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from proofs import coq_check
+from proofs import coq_check, coq_scan
 from proofs.registry import CoqProof, registry
 
 HAVE_COQC = shutil.which("coqc") is not None
@@ -33,8 +33,8 @@ def _named() -> list[tuple[str, CoqProof]]:
     return [(lemma.label, c) for lemma in registry() for c in lemma.coq]
 
 
-def _sources() -> dict[str, coq_check.SourceFile]:
-    return {p.name: coq_check.scan(p) for p in coq_check.project_files()}
+def _sources() -> dict[str, coq_scan.SourceFile]:
+    return {p.name: coq_scan.scan(p) for p in coq_scan.project_files()}
 
 
 def test_every_named_theorem_exists_in_its_source() -> None:
@@ -59,7 +59,7 @@ def test_issue_statements_are_registered() -> None:
 def test_every_coq_file_serves_a_lemma() -> None:
     used = {proof.file for _, proof in _named()}
     helpers = {"Sums.v"}  # finite sums shared by every file
-    assert {p.name for p in coq_check.project_files()} - helpers == used
+    assert {p.name for p in coq_scan.project_files()} - helpers == used
 
 
 def test_sources_are_clean() -> None:
@@ -85,7 +85,7 @@ _HEADER = "(** Test file. Hypotheses: [h_named]. *)\nFrom Coq Require Import Rea
 def test_scan_refuses(tmp_path: Path, body: str, expected: str) -> None:
     path = tmp_path / "Bad.v"
     path.write_text(_HEADER + body, encoding="utf-8")
-    problems = coq_check.scan(path).problems
+    problems = coq_scan.scan(path).problems
     assert any(expected in p for p in problems), problems
 
 
@@ -94,7 +94,7 @@ def test_scan_accepts_named_section_hypotheses_and_comments(tmp_path: Path) -> N
     path.write_text(_HEADER + "(* Admitted in a comment, (* nested Axiom *) *)\n"
                     "Section S. Variable n : nat. Hypothesis h_named : n = n.\n"
                     "Lemma t : n = n. Proof. exact h_named. Qed. End S.\n", encoding="utf-8")
-    src = coq_check.scan(path)
+    src = coq_scan.scan(path)
     assert src.problems == ()
     assert src.theorems == ("t",) and src.hypotheses == ("h_named",)
 
@@ -102,7 +102,7 @@ def test_scan_accepts_named_section_hypotheses_and_comments(tmp_path: Path) -> N
 @pytest.fixture(scope="module")
 def compiled(tmp_path_factory: pytest.TempPathFactory) -> Path:
     build = tmp_path_factory.mktemp("coq")
-    coq_check.compile_all(coq_check.project_files(), build)
+    coq_check.compile_all(coq_scan.project_files(), build)
     return build
 
 
@@ -120,7 +120,7 @@ def test_compiled_theorems_rest_only_on_real_number_axioms(compiled: Path) -> No
 @pytest.mark.slow
 def test_registry_names_exactly_the_hypotheses_each_theorem_uses(compiled: Path) -> None:
     sources = _sources()
-    qualified = {f"{coq_check.LOGICAL_ROOT}.{Path(p.file).stem}.{p.theorem}": p
+    qualified = {f"{coq_scan.LOGICAL_ROOT}.{Path(p.file).stem}.{p.theorem}": p
                  for _, p in _named()}
     arguments = coq_check.argument_names(sorted(qualified), compiled)
     for name, proof in qualified.items():
@@ -132,7 +132,7 @@ def test_registry_names_exactly_the_hypotheses_each_theorem_uses(compiled: Path)
 @pytest.mark.slow
 def test_audit_catches_an_axiom_the_scan_cannot_see(tmp_path: Path) -> None:
     """Mutation: a lemma proved with a library axiom (choice) passes the grep, not the audit."""
-    sums = coq_check.project_files()[0]
+    sums = coq_scan.project_files()[0]
     shutil.copyfile(sums, tmp_path / sums.name)
     sneaky = tmp_path / "Sneaky.v"
     sneaky.write_text(
@@ -143,7 +143,7 @@ def test_audit_catches_an_axiom_the_scan_cannot_see(tmp_path: Path) -> None:
         "Proof. reflexivity. Qed.\n"
         "Lemma sneaky_choice (A : Type) (P : A -> Prop) : (exists x, P x) -> {x | P x}.\n"
         "Proof. apply constructive_indefinite_description. Qed.\n", encoding="utf-8")
-    sources = [coq_check.scan(tmp_path / sums.name), coq_check.scan(sneaky)]
+    sources = [coq_scan.scan(tmp_path / sums.name), coq_scan.scan(sneaky)]
     assert all(not s.problems for s in sources)
     coq_check.compile_all([tmp_path / sums.name, sneaky], tmp_path)
     found = coq_check.assumptions(sources, tmp_path)
