@@ -41,7 +41,7 @@ from reduction.instance import IndexInstance, make_instance
 from reduction.isolation import DEFAULT_TIMEOUT, InlineParties, ProcessParties
 from reduction.public import SIMULATION_GAMMA_FRACTION, PublicParams, is_registered_cache
 from reduction.schedule import Schedule
-from reduction.variants.low_dimension import Regime, plan_regime
+from reduction.variants.low_dimension import Regime, plan_regime, variant_json
 from reduction.variants.var_head import max_abs_logit
 
 __all__ = [
@@ -165,27 +165,10 @@ class VerifyResult:
         return all(r.logit_cap_respected for r in self.runs)
 
     def _variant_json(self) -> dict[str, Any]:
-        """The regime (C1 counts and bounds) and the logit record, if any."""
-        out: dict[str, Any] = {}
-        if self.regime is not None:
-            low = self.regime.to_json()
-            low["bounds_at_most_message_bits"] = (
-                low["bound_guaranteed_bits"] <= self.message_bits
-                and low["bound_witnessed_bits"] <= self.message_bits)
-            out["low_dimension"] = low
-        claims = [r.max_abs_logit for r in self.runs]
-        recomputed = [r.max_abs_logit_recomputed for r in self.runs]
-        out["logits"] = {
-            "logit_cap": self.public.effective_cap,
-            "var_head": self.public.var_head,
-            "query_scale": self.public.scale,
-            "max_abs_logit_claimed": None if None in claims else max(
-                c for c in claims if c is not None),
-            "max_abs_logit_recomputed": None if None in recomputed else max(
-                c for c in recomputed if c is not None),
-            "logit_cap_respected": self.logit_cap_respected,
-        }
-        return out
+        """The regime (C1 counts and bounds) and the logit record."""
+        return variant_json(self.regime, self.public, self.message_bits,
+                            [(r.max_abs_logit, r.max_abs_logit_recomputed) for r in self.runs],
+                            self.logit_cap_respected)
 
     def to_json(self) -> dict[str, Any]:
         s = self.public.schedule

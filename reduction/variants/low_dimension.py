@@ -49,7 +49,7 @@ from reduction.schedule import Schedule
 from reduction.variants.var_head import VAR_MAX_SCALE
 from reduction.variants.witnessed import witnessed_search
 
-__all__ = ["WITNESS_KEY_SEED", "CARRIER_POSITIONS", "Regime", "plan_regime",
+__all__ = ["WITNESS_KEY_SEED", "CARRIER_POSITIONS", "Regime", "plan_regime", "variant_json",
            "carrier_scale_min", "cap_limit", "guaranteed_carriers", "best_under_cap"]
 
 #: The public key seed of the witnessed family in the C1 variant (coins fixed once).
@@ -62,7 +62,9 @@ def carrier_scale_min(carriers: int, last_tokens: int, zero_tokens: int, eps: fl
                       target: Fraction) -> float:
     """C_min with L' carriers and T_K + (L - L') zero keys: the least double C with
     (L'-1) e^{-C(1-eps)} + (T_K + L - L') e^{-C} < target (Lemmas L2, L3 with #unused);
-    0.0 when every C > 0 already meets it.
+    0.0 when every C > 0 already meets it. TODO(lead): replace with
+    lowerbound.softmax.scale_for_gamma(..., extra_zero_keys=L - L') once merged (the same
+    quantity; here the zero keys are added to T_K).
 
     >>> round(carrier_scale_min(424, 256, 0, 0.75, Fraction(3, 5)), 3)
     26.233
@@ -77,8 +79,9 @@ def cap_limit(cached: int, last: int, eps: float, target: Fraction, cap: float) 
     """Largest L' <= L with C_min(L', T_K + L - L', eps) <= B (0 if none), by bisection.
 
     Monotone in L': trading a carrying key for a zero key changes gamma by
-    e^{-C} - e^{-C(1-eps)} <= 0. TODO(lead): replace with
-    lowerbound.logit_cap.max_carrying_tokens once merged (it adds the family condition).
+    e^{-C} - e^{-C(1-eps)} <= 0. TODO(lead): decide fits(n) with
+    lowerbound.softmax.gamma_is_below(n, T_K, B, eps, target, extra_zero_keys=L - n) once
+    merged (exact interval arithmetic instead of comparing the least double C with B).
 
     >>> cap_limit(424, 256, 0.75, Fraction(3, 5), 100.0)
     424
@@ -100,6 +103,8 @@ def cap_limit(cached: int, last: int, eps: float, target: Fraction, cap: float) 
 def guaranteed_carriers(cached: int, last: int, d: int, eps: float, target: Fraction,
                         cap: float | None) -> int:
     """L'_guaranteed at eps: union bound (max_keys) and, under B, the cap (both monotone).
+    TODO(lead): replace with lowerbound.logit_cap.max_carrying_tokens(L, T_K, d, target, B,
+    eps=eps) once merged (the same set, "hoeffding" family).
 
     >>> guaranteed_carriers(424, 256, 16, 0.75, Fraction(3, 5), None)
     13
@@ -123,8 +128,9 @@ def best_under_cap(cached: int, last: int, d: int, target: Fraction,
                    cap: float) -> tuple[int, float | None]:
     """(L*, eps): the most guaranteed carriers any eps = k/1000 allows under B, and the
     least such eps. L' fits iff eps(L') exists and C_min(L', ..., eps(L')) <= B: monotone,
-    so bisection. TODO(lead): replace with lowerbound.logit_cap.plan_under_cap once merged
-    (it searches eps exactly instead of on a grid of 1/1000).
+    so bisection. TODO(lead): replace with lowerbound.logit_cap.plan_under_cap(L, T_K, d,
+    eta, B) -> (carrying_tokens, eps) once merged (it searches eps exactly instead of on a
+    grid of 1/1000; it gives the same (54, 477/500) here).
 
     >>> best_under_cap(424, 256, 16, Fraction(3, 5), 100.0)
     (54, 0.954)
@@ -273,3 +279,30 @@ def plan_regime(
                   eps_guaranteed=eps_g, low_dimension=True, carriers_guaranteed=guaranteed,
                   carriers_witnessed=witnessed, witnessed_found=family.n_keys,
                   witnessed_max_inner_product=family.max_inner_product)
+
+
+def _largest(values: list[float | None]) -> float | None:
+    return None if not values or None in values else max(v for v in values if v is not None)
+
+
+def variant_json(regime: Regime | None, public: PublicParams, message_bits: int,
+                 logits: list[tuple[float | None, float | None]],
+                 respected: bool) -> dict[str, Any]:
+    """The ``low_dimension`` and ``logits`` blocks of ``verify --json``: the regime with
+    both C1 bounds checked against the message, and per run (Bob's claimed largest |logit|,
+    the verifier's recomputation), their maxima."""
+    out: dict[str, Any] = {}
+    if regime is not None:
+        low = regime.to_json()
+        low["bounds_at_most_message_bits"] = (low["bound_guaranteed_bits"] <= message_bits
+                                              and low["bound_witnessed_bits"] <= message_bits)
+        out["low_dimension"] = low
+    out["logits"] = {
+        "logit_cap": public.effective_cap,
+        "var_head": public.var_head,
+        "query_scale": public.scale,
+        "max_abs_logit_claimed": _largest([c for c, _ in logits]),
+        "max_abs_logit_recomputed": _largest([r for _, r in logits]),
+        "logit_cap_respected": respected,
+    }
+    return out
