@@ -10,6 +10,7 @@ from reduction.schedule import PRESETS, Schedule
 
 __all__ = [
     "add_instance_arguments",
+    "add_head_arguments",
     "add_run_arguments",
     "check_seeds",
     "parse_schedule",
@@ -38,6 +39,20 @@ def add_instance_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--eta", type=float, default=0.25,
         help="entrywise relative error the decoding tolerates, in [0, 1) (default: 0.25)",
+    )
+
+
+def add_head_arguments(parser: argparse.ArgumentParser) -> None:
+    """--logit-cap B and --var-head (= --normalise): the head the reduction runs in."""
+    parser.add_argument(
+        "--logit-cap", type=float, default=None, metavar="B", dest="logit_cap",
+        help="every logit Bob's queries create must lie in [-B, B] (C <= B); when the "
+        "requested regime does not fit, fewer tokens carry bits (default: no cap)",
+    )
+    parser.add_argument(
+        "--var-head", "--normalise", action="store_true", dest="var_head",
+        help="the released VAR head: q and k L2-normalised, logit scale clamped at 100 "
+        "(the same as --logit-cap 100 --normalise)",
     )
 
 
