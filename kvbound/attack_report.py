@@ -3,7 +3,7 @@
 Purpose: present :class:`reduction.sweep.SweepResult`: one row per (cache, budget) with
 the message length, the bits Bob got wrong and the information they carry, and a figure
 of information recovered against message bits with the bound of Lemma L4 (y = x) drawn
-and the infeasible side shaded (THEOREM.md section 5, "every compressor is on the
+and the infeasible side shaded (docs/theorem.md#feasible, "every compressor is on the
 feasible side").
 
 Every number shown comes from the measured sweep or from lowerbound/, never a literal.

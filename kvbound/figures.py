@@ -24,7 +24,7 @@ def outputs_histogram(
 ) -> None:
     """Bob's outputs for 0 bits and 1 bits, the threshold tau and the ranges of Lemma L3.
 
-    Lemma L3 (THEOREM.md): an (eta)-accurate cache puts every 0 bit below
+    Lemma L3 (docs/theorem.md#l3): an (eta)-accurate cache puts every 0 bit below
     zero_range(gamma, eta) and every 1 bit above one_range(gamma, eta); tau sits between.
     """
     import matplotlib

@@ -1,6 +1,6 @@
 """lowerbound: the pure mathematics of kvbound (constants, entropy, bounds).
 
-Imports nothing else of kvbound. Every function names its lemma of THEOREM.md.
+Imports nothing else of kvbound. Every function names its lemma of docs/theorem.md.
 """
 
 from lowerbound.bound import (

@@ -1,7 +1,7 @@
 """Binary entropy and the information a decoder with bit error rate p has recovered.
 
 Purpose: the quantities of Lemma L4 (Fano on each bit plus the chain rule) and of the
-"every compressor is on the feasible side" check of THEOREM.md section 5.
+"every compressor is on the feasible side" check of docs/theorem.md#feasible.
 
 Main statement (L4): a one-way message from which every one of N uniform bits is decoded
 with error at most delta < 1/2 has at least (1 - H2(delta)) * N bits.
@@ -29,7 +29,7 @@ __all__ = [
 def binary_entropy(p: float) -> float:
     """Binary entropy H2(p) = -p log2 p - (1-p) log2(1-p), in bits.
 
-    Notes: Lemma L4 of THEOREM.md; H2(0) = H2(1) = 0 by continuity.
+    Notes: Lemma L4 (docs/theorem.md#l4); H2(0) = H2(1) = 0 by continuity.
 
     >>> binary_entropy(0.5)
     1.0

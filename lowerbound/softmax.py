@@ -1,6 +1,6 @@
 """How strongly a scaled query makes softmax concentrate on one cached token.
 
-Purpose: Lemma L2 of THEOREM.md (softmax concentration) and the least query scale C_min
+Purpose: Lemma L2 (docs/theorem.md#l2) (softmax concentration) and the least query scale C_min
 of Lemma L3 at which Bob's decoding is guaranteed.
 
 Main statement (L2): if score s_i* exceeds every other of m scores by at least Delta,
@@ -42,7 +42,7 @@ _DPS = 50
 def concentration_weight(m: int, gap: float) -> float:
     """Lower bound 1 / (1 + (m-1) e^{-gap}) on the softmax weight of a leading score.
 
-    Notes: Lemma L2 of THEOREM.md (generic form).
+    Notes: Lemma L2 (docs/theorem.md#l2) (generic form).
 
     >>> concentration_weight(1, 0.0)
     1.0
@@ -58,7 +58,7 @@ def gamma(n_keys: int, last_tokens: int, scale: float, eps: RealLike) -> float:
 
     Bob's target token gets softmax weight >= 1/(1+gamma).
 
-    Notes: Lemma L2 of THEOREM.md, specialised to the reduction.
+    Notes: Lemma L2 (docs/theorem.md#l2), specialised to the reduction.
 
     >>> round(gamma(2, 0, 10.0, 0.5), 6) == round(math.exp(-5.0), 6)
     True
@@ -77,7 +77,7 @@ def gamma_target(eta: RealLike, *, additive: bool = False) -> Fraction:
     Additive error eta in [0, 1/2): gamma < (1-2 eta)/(1+2 eta), from
     1/(1+gamma) - eta > gamma/(1+gamma) + eta.
 
-    Notes: Lemma L3 of THEOREM.md.
+    Notes: Lemma L3 (docs/theorem.md#l3).
 
     >>> gamma_target(0)
     Fraction(1, 1)
@@ -107,7 +107,7 @@ def scale_for_gamma(
     smallest double on it. Checked at 50 significant digits: gamma(C) < target holds and
     gamma at the preceding double does not.
 
-    Notes: Lemma L2 of THEOREM.md solved for C.
+    Notes: Lemma L2 (docs/theorem.md#l2) solved for C.
 
     >>> c = scale_for_gamma(424, 256, 0.75, Fraction(3, 5))
     >>> gamma(424, 256, c, 0.75) < 0.6 <= gamma(424, 256, math.nextafter(c, 0), 0.75)
@@ -161,8 +161,8 @@ def c_min(
 ) -> float:
     """Least float C with gamma(L, T_K, C, eps) < gamma_target(eta): Bob's query scale.
 
-    Notes: Lemma L3 of THEOREM.md (C_min(L, T_K, eps, eta)); the theorem runs the
-    reduction with this C. Real VAR heads cap the logit scale at 100 (COMPRESSORS.md), so
+    Notes: Lemma L3 (docs/theorem.md#l3) (C_min(L, T_K, eps, eta)); the theorem runs the
+    reduction with this C. Real VAR heads cap the logit scale at 100 (docs/theorem.md#var-head), so
     C_min <= 100 means the instance is realisable in a released head. At C = C_min the
     two decoding ranges of L3 touch in the limit, so a floating-point simulation runs at
     a slightly larger C (see reduction.protocol).

@@ -1,4 +1,4 @@
-"""S1-S4 -- sparsity priors (ours, THEOREM.md section 5).
+"""S1-S4 -- sparsity priors (ours, docs/theorem.md#s1 to #s4).
 
 Purpose: the registry entries and checks of the four sparsity claims of section 5. They
 go beyond the papers and are *stated*; the checks are evidence.
@@ -12,13 +12,14 @@ Main statements:
   stays Theta(n^2 d) since T_{K-1} = Theta(n^2).
 - S4: keys confined to r dimensions: the C1 regime, (1 - H2(delta)) d_v min{L, L'(r)}.
 
-References: THEOREM.md section 5 (ours).
+References: docs/theorem.md#s1, #s2, #s3, #s4 (ours).
 """
 
 from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Callable
 from fractions import Fraction
 
 import numpy as np
@@ -74,14 +75,25 @@ def check_top1_matches_dense() -> CheckResult:
                           f"gamma/(1+gamma) = {g / (1 + g):.3g}")
 
 
-def check_support_ranking() -> CheckResult:
-    """S2: colex ranking is a bijection from s-subsets of [d] onto [0, C(d, s)), d=10, s<=4."""
+def _ranking_is_bijective(rank: Callable[[tuple[int, ...]], int]) -> bool:
     ok = True
     for s in range(1, 5):
-        ranks = [rank_support(c) for c in itertools.combinations(range(10), s)]
+        ranks = [rank(c) for c in itertools.combinations(range(10), s)]
         ok &= sorted(ranks) == list(range(math.comb(10, s)))
-        ok &= all(unrank_support(rank_support(c), s) == c
+        ok &= all(unrank_support(rank(c), s) == c
                   for c in itertools.combinations(range(10), s))
+    return ok
+
+
+def perturbed_support_ranking() -> CheckResult:
+    """S2 (must fail): the same enumeration for the off-by-one ranking sum_i C(c_i, i)."""
+    ok = _ranking_is_bijective(lambda c: sum(math.comb(x, i) for i, x in enumerate(c)))
+    return CheckResult.of(ok, "off-by-one ranking " + ("bijective" if ok else "not bijective"))
+
+
+def check_support_ranking() -> CheckResult:
+    """S2: colex ranking is a bijection from s-subsets of [d] onto [0, C(d, s)), d=10, s<=4."""
+    ok = _ranking_is_bijective(rank_support)
     overhead = [Fraction(math.ceil(math.log2(math.comb(64, s))), 1) for s in (4, 8, 16)]
     return CheckResult.of(ok, "bijective for d=10, s=1..4; ceil(log2 C(64, s)) for "
                           f"s=4, 8, 16: {[int(o) for o in overhead]} bits per row")
@@ -107,7 +119,7 @@ def check_low_rank_keys() -> CheckResult:
                           f"{values[-1]:.0f} bits")
 
 
-_REF = "THEOREM.md section 5 (beyond the papers)"
+_REF = "ours, beyond the papers (docs/theorem.md)"
 _TESTS = "tests/test_proofs_checks.py::"
 
 LEMMAS = (
@@ -118,7 +130,7 @@ LEMMAS = (
                    "lower the bound."),
         uses=("L2", "L3"), code=("reduction.attention.attend",),
         tests=(_TESTS + "test_s1_top1_within_gamma",),
-        checks=(Check("top-1 within gamma/(1+gamma)", "example", check_top1_matches_dense),),
+        checks=(Check("top-1 within gamma/(1+gamma)", "sampled", check_top1_matches_dense),),
         origin="ours",
     ),
     Lemma(
@@ -127,7 +139,8 @@ LEMMAS = (
                    "matched by storing each support's rank in ceil(log2 C(d, s)) bits."),
         uses=("L4",), code=("proofs.s5_sparsity.rank_support",),
         tests=(_TESTS + "test_s2_support_rank_roundtrip",),
-        checks=(Check("support ranking is bijective", "exhaustive", check_support_ranking),),
+        checks=(Check("support ranking is bijective", "exhaustive", check_support_ranking,
+                      perturbed_support_ranking),),
         origin="ours",
     ),
     Lemma(
@@ -136,7 +149,7 @@ LEMMAS = (
                    "tokens; for VAR T_{K-1} = Theta(n^2), so it stays Theta(n^2 d)."),
         uses=("THM",), code=("reduction.schedule.Schedule",),
         tests=(_TESTS + "test_s3_window_keeps_quadratic_tokens",),
-        checks=(Check("T_(K-1) >= T_K/2 on presets", "example", check_window_quadratic),),
+        checks=(Check("T_(K-1) >= T_K/2 on presets", "bookkeeping", check_window_quadratic),),
         origin="ours",
     ),
     Lemma(
@@ -146,7 +159,7 @@ LEMMAS = (
                    "compressors can work."),
         uses=("C1",), code=("lowerbound.bound.low_dimension_bound_bits",),
         tests=(_TESTS + "test_s4_low_rank_bound_monotone",),
-        checks=(Check("bound grows with r", "example", check_low_rank_keys),),
+        checks=(Check("bound grows with r", "bookkeeping", check_low_rank_keys),),
         origin="ours",
     ),
 )

@@ -1,6 +1,6 @@
 """Block-causal VAR attention in log-sum-exp form, chunked so memory stays bounded.
 
-Purpose: section 1 of THEOREM.md. All T_k tokens of scale k attend to every token of
+Purpose: docs/theorem.md#model. All T_k tokens of scale k attend to every token of
 scales 1..k (their own scale included), never to later ones:
 Z_k = softmax_rows(Q_k K_{<=k}^T) V_{<=k}; any 1/sqrt(d) or temperature is folded into Q.
 
@@ -79,7 +79,7 @@ def record_logits() -> Iterator[LogitRecord]:
 def softmax_rows(scores: np.ndarray) -> np.ndarray:
     """Row-wise softmax in log-sum-exp form: exp(s - max s) / sum exp(s - max s).
 
-    Notes: the softmax of Lemma L2 of THEOREM.md.
+    Notes: the softmax of Lemma L2 (docs/theorem.md#l2).
 
     >>> softmax_rows(np.array([[0.0, 0.0], [1000.0, 0.0]])).round(6).tolist()
     [[0.5, 0.5], [1.0, 0.0]]
@@ -105,7 +105,7 @@ def attend(
 
     Shapes: Q (q, d), K (n, d), V (n, d_v) with n >= 1. Returns (q, d_v).
 
-    Notes: section 1 of THEOREM.md (one head; temperature folded into Q).
+    Notes: docs/theorem.md#model (one head; temperature folded into Q).
 
     >>> q = np.array([[10.0, 0.0]]); k = np.eye(2); v = np.array([[1.0], [0.0]])
     >>> bool(abs(attend(q, k, v)[0, 0] - 1 / (1 + np.exp(-10.0))) < 1e-15)
@@ -155,7 +155,7 @@ def block_causal_attention(
 
     ``block_bounds`` is :attr:`reduction.schedule.Schedule.block_bounds`.
 
-    Notes: section 1 of THEOREM.md (block-causal attention).
+    Notes: docs/theorem.md#model (block-causal attention).
     """
     q = np.asarray(queries, dtype=np.float64)
     if not block_bounds:

@@ -1,6 +1,6 @@
 """The attack sweep: every compressor, at every budget, through the same Alice/Bob protocol.
 
-Purpose: THEOREM.md section 5, "every compressor is on the feasible side" (ours, beyond
+Purpose: docs/theorem.md#feasible, "every compressor is on the feasible side" (ours, beyond
 the papers). Each point runs the reduction of section 3 on a few seeds with one cache
 configuration and records the message length and the bit errors Bob made.
 
@@ -65,7 +65,7 @@ JSONScalar = bool | int | float | str | None
 
 DEFAULT_BUDGETS: tuple[float, ...] = (0.25, 0.5, 0.75)
 
-# The instance-optimal packer of THEOREM.md section 5 ("tightness"; reduction/compressors/
+# The instance-optimal packer of docs/theorem.md#tight ("tightness"; reduction/compressors/
 # packer.py): the point whose message_bits / N the sweep reports.
 PACKER_CACHE = "packer"
 

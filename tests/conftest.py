@@ -1,6 +1,6 @@
 """Shared test configuration: hypothesis profiles and small schedules.
 
-Profiles (STYLE.md, example 8): ``ci`` (default; derandomized, so a run is repeatable)
+Profiles: ``ci`` (default; derandomized, so a run is repeatable)
 and ``thorough`` (more examples, random). Pick with KVBOUND_HYPOTHESIS_PROFILE.
 """
 

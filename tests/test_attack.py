@@ -1,6 +1,6 @@
 """The attack sweep (reduction.sweep) and ``kvbound attack``: every registered cache, every budget.
 
-THEOREM.md section 5: every compressor at every budget stays on the feasible side,
+docs/theorem.md#feasible: every compressor at every budget stays on the feasible side,
 message bits >= N(1 - H2(p)) (Lemma L4 read backwards). These tests run the generic sweep
 on a tiny schedule, check the sweep's table of axes against the registry, and the CLI's
 files, output and exit codes.

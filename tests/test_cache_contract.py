@@ -4,7 +4,7 @@ Each registered name is built, fed a tiny schedule, serialised and rebuilt: ``to
 returns bytes, ``from_bytes`` round-trips (the rebuilt cache writes the same bytes, or
 answers Bob's pass the same), the same seed gives the same bytes, and ``from_bytes`` on
 random, truncated or corrupted bytes raises ValueError or returns a working cache, never
-another exception, never a hang, never a huge allocation (THEOREM.md section 3: Bob sees
+another exception, never a hang, never a huge allocation (docs/theorem.md#reduction: Bob sees
 only the bytes, so they must be parsed defensively).
 
 The list of caches is read from the registry at collection time, so a compressor

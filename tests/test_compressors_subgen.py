@@ -89,7 +89,7 @@ def test_message_bits_follow_the_layout_and_shrink_with_budget():
 
 
 def test_clustered_keys_are_estimated_exactly():
-    """Hand case (THEOREM.md S4 regime): 3 distinct keys, each repeated with the same value.
+    """Hand case (docs/theorem.md#s4 regime): 3 distinct keys, each repeated with the same value.
     Every cluster is exact: n_j exp(<q,c_j>) and (n_j / t_j) sum exp(<q,k>) v coincide with
     the exact sums, so the estimate equals attention over all tokens."""
     d = 4

@@ -1,4 +1,4 @@
-"""Generated docs match the code (STYLE.md, example 11)."""
+"""Generated docs match the code."""
 
 from __future__ import annotations
 

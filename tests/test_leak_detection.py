@@ -1,6 +1,6 @@
 """The feasibility check can fail: leaks are caught, honest caches pass.
 
-THEOREM.md section 5 (ours): for any compressor, budget and seed, with observed bit error
+docs/theorem.md#feasible (ours): for any compressor, budget and seed, with observed bit error
 rate p, message bits >= N(1 - H2(p)) up to sampling noise (Lemma L4 read backwards). The
 property is checked over every registered cache; then the same check is shown to flag a
 cache that hides Alice's values outside its bytes (tests/leaky_cache.py), through the real

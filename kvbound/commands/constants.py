@@ -96,7 +96,7 @@ def schedule_constants(
 ) -> dict[str, Any]:
     """Every constant of the theorem for one schedule, as a JSON-ready dict.
 
-    Notes: L1 (d_min), L2 (gamma), L3 (C_min, tau), the theorem (bound) of THEOREM.md.
+    Notes: L1 (d_min), L2 (gamma), L3 (C_min, tau), the theorem (bound) (docs/theorem.md#thm).
     Raises ValueError when d < d_min(L_{K-1}, eps), naming d_min.
     """
     from lowerbound.bound import theorem_bound_bits
@@ -153,7 +153,7 @@ def model_constants(
 ) -> dict[str, Any]:
     """Per-head and whole-model constants for a real model, against its fp16 cache.
 
-    Notes: Corollary C2 of THEOREM.md on the table of :mod:`lowerbound.models`.
+    Notes: Corollary C2 (docs/theorem.md#c2) on the table of :mod:`lowerbound.models`.
     """
     from lowerbound.bound import fp16_cache_bits, model_bound_bits, theorem_bound_bits
     from lowerbound.models import model_spec

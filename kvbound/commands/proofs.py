@@ -1,8 +1,9 @@
 """``kvbound proofs``: run every check of the lemma registry and print the lemma table.
 
-Purpose: issue 3's command. Runs the symbolic, certified, exhaustive and example checks
-of every lemma of THEOREM.md registered in :mod:`proofs.registry`, prints one row per
-lemma (or JSON), and writes or verifies ``docs/blueprint.md``.
+Purpose: issue 3's command. Runs every check (proved, certified, exhaustive, sampled,
+consistency, bookkeeping) of every lemma of docs/theorem.md registered in
+:mod:`proofs.registry`, prints one row per lemma (or JSON), and writes or verifies
+``docs/blueprint.md``.
 
 Exit status: 0 when every check passes and the graph is a complete DAG; 1 when a check
 fails or errors, the graph is broken, or ``--check-blueprint`` finds the file stale.
@@ -28,9 +29,9 @@ def register(subparsers: Any) -> None:
         "proofs",
         help="run every check of the lemma registry (L1-L4, theorem, C1, C2, section 5)",
         description=(
-            "Run the symbolic, certified-number, exhaustive and example checks of every "
-            "lemma of THEOREM.md and print the lemma table with statuses. Exits 1 if a "
-            "check fails."
+            "Run every check of every lemma of docs/theorem.md (kinds: proved, certified, "
+            "exhaustive, sampled, consistency, bookkeeping) and print the lemma table with "
+            "statuses. Exits 1 if a check fails."
         ),
     )
     p.add_argument("--json", action="store_true", help="print the full results as JSON")
@@ -66,6 +67,7 @@ def _to_json(outcomes: Any, problems: list[str], seconds: float) -> dict[str, An
         lemmas.append({
             "label": lem.label,
             "title": lem.title,
+            "section": lem.link,
             "reference": lem.reference,
             "statement": lem.statement,
             "origin": lem.origin,
