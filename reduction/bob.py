@@ -19,7 +19,6 @@ cache name and options); nothing derived from Alice's bits is among them.
 from __future__ import annotations
 
 import json
-import os
 import struct
 import subprocess
 import sys
@@ -29,6 +28,7 @@ from typing import IO, Any
 
 import numpy as np
 
+from reduction.cache_path import child_environment
 from reduction.protocol import PublicParams, bob_outputs
 
 __all__ = ["BobProcess", "serve", "BobFailure"]
@@ -93,8 +93,7 @@ class BobProcess:
         self._proc: subprocess.Popen[bytes] | None = None
 
     def __enter__(self) -> BobProcess:
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
+        env = child_environment()  # finds module:Class caches where this process does
         self._proc = subprocess.Popen(
             [sys.executable, "-m", "reduction.bob_worker"],
             stdin=subprocess.PIPE,
