@@ -1,4 +1,5 @@
-"""Every shell command quoted in README.md and docs/**/*.md runs, and says what the text says.
+"""Every shell command quoted in README.md, examples/README.md and docs/**/*.md runs, and
+says what the text says.
 
 The docs cannot rot: each ``sh`` block (and each line starting with ``kvbound <command>`` or
 ``make <target>``) runs as a shell script in a temporary directory that holds a copy of
@@ -24,7 +25,8 @@ from kvbound.cli import build_parser
 from tests.doc_commands import DocCommand, check_expectation, extract, literal_in_prose
 
 ROOT = Path(__file__).resolve().parent.parent
-DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
+DOCS = [ROOT / "README.md", ROOT / "examples" / "README.md",
+        *sorted((ROOT / "docs").rglob("*.md"))]
 TIMEOUT = 600
 
 #: Commands the docs quote that this test does not run, and why (keep this list short).
