@@ -58,7 +58,7 @@ def draw_inner_products(data: dict[str, Any]) -> Any:
     ax.set_title(f"L1: {data['L']} random sign keys in d = {data['d']} are near-orthogonal")
     ax.legend(loc="upper left", fontsize=9)
     takeaway(ax, f"max {data['max_inner_product']:.3f} <= eps = {data['eps']:g}:\n"
-             "the keys are near-orthogonal", loc="center right")
+             "the keys are near-orthogonal", loc="center left")
     return fig
 
 
