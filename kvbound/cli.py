@@ -30,6 +30,8 @@ COMMAND_MODULES = (
     "kvbound.commands.attack",
     "kvbound.commands.proofs",
     "kvbound.commands.walkthrough",
+    "kvbound.commands.check_cache",
+    "kvbound.commands.figures",
 )
 
 

@@ -26,6 +26,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
 
+from reduction.cache_path import child_environment
 from reduction.frames import (
     REQ_ALICE,
     REQ_BOB,
@@ -55,13 +56,6 @@ class PartyFailure(RuntimeError):
     """A party's worker failed, hung, died or answered with a malformed frame."""
 
 
-def _worker_env() -> dict[str, str]:
-    env = dict(os.environ)
-    paths = [os.getcwd()] + [p for p in sys.path if p]
-    env["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(paths))
-    return env
-
-
 class PartyProcess:
     """One party's worker process, restarted after a failure."""
 
@@ -80,7 +74,7 @@ class PartyProcess:
             self._proc = subprocess.Popen(
                 [sys.executable, "-m", "reduction.worker", self.role],
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr,
-                env=_worker_env(),
+                env=child_environment(),  # finds module:Class where the verifier would
             )
         return self._proc
 

@@ -128,6 +128,7 @@ SWEEP_AXES: dict[str, SweepAxis] = {
     "lowrank": _RANK,
     "sketch": _RANK,
     "packer": _FIXED,
+    "noisy": SweepAxis("eta", (0.25, 0.5, 0.9), note="relative error of every output"),
 }
 
 # Caches no row names (third-party module:Class) run once with no options.

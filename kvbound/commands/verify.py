@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from kvbound.cli import EXIT_BOUND_VIOLATED
+from kvbound.course.style import check_format
 from kvbound.figures import outputs_histogram
 from kvbound.options import (
     add_head_arguments,
@@ -65,7 +66,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--report", type=Path, help="also write a markdown report to this file")
     p.add_argument(
         "--figure", type=Path,
-        help="also draw Bob's outputs for 0 and 1 bits against tau (PNG)",
+        help="also draw Bob's outputs for 0 and 1 bits against tau (.png, .svg or .pdf)",
     )
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
     p.set_defaults(func=run)
@@ -82,6 +83,8 @@ def run(args: argparse.Namespace) -> int:
     def on_seed(done: int, total: int, r: SeedResult) -> None:
         bar.step(f"seed {r.seed}: {r.bit_errors} bit errors, {r.message_bits} message bits")
 
+    if args.figure:
+        check_format(args.figure.suffix.lstrip(".") or "png")  # before the run, not after
     if args.multi_index is not None and args.multi_index < 1:
         raise ValueError(f"--multi-index={args.multi_index} must be >= 1 (bits Bob asks for)")
     observed: list[tuple[np.ndarray, np.ndarray]] = []
@@ -104,9 +107,9 @@ def run(args: argparse.Namespace) -> int:
             np.concatenate([o.ravel() for o, _ in observed]),
             np.concatenate([t.ravel() for _, t in observed]),
             tau=pub.tau, gamma=pub.gamma, eta=float(pub.eta), additive=pub.additive,
-            title=f"{pub.schedule.name}, d={pub.d}, cache {pub.cache}: Bob's outputs "
-            f"({len(observed)} seed(s))",
-            path=args.figure,
+            path=args.figure, schedule=pub.schedule.name, d=pub.d, cache=pub.cache,
+            options=pub.cache_params.options, bit_errors=result.bit_errors,
+            margin=min(r.decoding_margin for r in result.runs),
         )
     record = result.to_json()
     if args.out:
