@@ -21,6 +21,7 @@ EXIT_BOUND_VIOLATED = 3
 COMMAND_MODULES = (
     "kvbound.commands.verify",
     "kvbound.commands.constants",
+    "kvbound.commands.asymptotics",
     "kvbound.commands.attack",
     "kvbound.commands.proofs",
     "kvbound.commands.walkthrough",
