@@ -22,6 +22,7 @@ import sympy as sp
 
 from lowerbound.fano import fano_information_bits, worst_error_rate
 from lowerbound.precision import (
+    VALUE_DTYPE_BITS,
     bits_per_value_auto,
     level_gamma_target,
     level_ranges,
@@ -111,7 +112,7 @@ def check_eta_one_percent() -> CheckResult:
 
 
 def check_dtype_exhaustive() -> CheckResult:
-    """PREC: every m 2^-b, m < 2^b, is exact in fp16 iff b <= 11, bf16 8, fp32 24."""
+    """PREC: every m 2^-b (m < 2^b) is exact iff b <= VALUE_DTYPE_BITS: fp16 11, bf16 8, fp32 24."""
     def exact(b: int, cast: str) -> bool:
         for start in range(0, 2**b, 2**20):
             m = np.arange(start, min(2**b, start + 2**20), dtype=np.float64) / 2.0**b
@@ -126,11 +127,10 @@ def check_dtype_exhaustive() -> CheckResult:
                 return False
         return True
 
-    results = {name: (exact(top, name), exact(top + 1, name))
-               for name, top in (("float16", 11), ("bfloat16", 8), ("float32", 24))}
+    tops = {name: VALUE_DTYPE_BITS[name] for name in ("float16", "bfloat16", "float32")}
+    results = {name: (exact(top, name), exact(top + 1, name)) for name, top in tops.items()}
     ok = all(at and not above for at, above in results.values())
-    return CheckResult.of(ok, "; ".join(f"{k}: b={v} exact, b+1 not" for k, v in
-                                        (("float16", 11), ("bfloat16", 8), ("float32", 24))))
+    return CheckResult.of(ok, "; ".join(f"{k}: b={v} exact, b+1 not" for k, v in tops.items()))
 
 
 def check_fano_certified() -> CheckResult:

@@ -190,3 +190,20 @@ def test_models_under_cap(capsys: pytest.CaptureFixture[str]) -> None:
         assert cap["c"] <= 100
     assert main(["constants", "--model", "infinity-2b"]) == 0
     assert "no logit cap recorded" in capsys.readouterr().out
+
+
+def test_certificate_rejects_wrong_plans() -> None:
+    """The interval certificate fails for a plan claiming one token too many or too few."""
+    import dataclasses
+
+    from proofs.cap_certificates import certify_cap_plan
+
+    plan = plan_under_cap(424, 256, 16, Fraction(1, 4), 100)
+    assert certify_cap_plan(plan).holds
+    fewer = dataclasses.replace(plan, carrying_tokens=plan.carrying_tokens - 1)
+    more = dataclasses.replace(plan, carrying_tokens=plan.carrying_tokens + 1)
+    assert not certify_cap_plan(fewer).holds  # L* + 1 (the true L*) fits: not maximal
+    assert not certify_cap_plan(more).holds  # the family or gamma(C) < target fails
+    assert plan.scale is not None
+    over = dataclasses.replace(plan, scale=101.0)  # gamma is smaller, but C exceeds B
+    assert certify_cap_plan(over).failures == (f"C=101.0 exceeds the cap {plan.logit_cap}",)
