@@ -177,6 +177,8 @@ _TESTS_CAP = (
     "tests/test_logit_cap.py::test_cli_logit_cap_reports_eps_and_l_star",
     "tests/test_logit_cap.py::test_reported_plan_is_maximal_exactly_and_on_a_grid",
     "tests/test_logit_cap.py::test_no_cap_reduces_to_theorem_and_c1",
+    "tests/test_logit_cap.py::test_reported_eps_is_the_best",
+    "tests/test_logit_cap.py::test_certificate_rejects_wrong_plans",
 )
 
 LEMMAS = (

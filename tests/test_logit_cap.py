@@ -207,3 +207,22 @@ def test_certificate_rejects_wrong_plans() -> None:
     assert plan.scale is not None
     over = dataclasses.replace(plan, scale=101.0)  # gamma is smaller, but C exceeds B
     assert certify_cap_plan(over).failures == (f"C=101.0 exceeds the cap {plan.logit_cap}",)
+
+
+@pytest.mark.parametrize("family", ["hoeffding", "binomial", "gilbert-varshamov"])
+@pytest.mark.parametrize("d", [12, 16, 24, 64])
+def test_reported_eps_is_the_best(family: str, d: int) -> None:
+    """CAP: the eps reported is the smallest admissible one (closed families: the floor
+    itself; hoeffding: the first 3-decimal value above it), so C is the least possible."""
+    from proofs._intervals import enclose
+    from proofs.cap_certificates import family_floor_iv
+
+    plan = plan_under_cap(424, 256, d, Fraction(1, 4), 100, family=family)  # type: ignore[arg-type]
+    assert plan.eps is not None and plan.carrying_tokens >= 1
+    floor_iv, problems = family_floor_iv(family, plan.carrying_tokens, d)
+    floor = enclose(floor_iv)
+    assert problems == []
+    if family == "hoeffding":
+        assert floor.hi < plan.eps and plan.eps - Fraction(1, 1000) <= floor.lo
+    else:
+        assert floor.contains(plan.eps) and floor.hi - floor.lo < Fraction(1, 10**50)
