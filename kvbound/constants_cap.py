@@ -11,8 +11,8 @@ from fractions import Fraction
 from typing import Any
 
 from lowerbound.bound import fp16_cache_bits
-from lowerbound.families import FAMILIES, Family
-from lowerbound.logit_cap import CapPlan, distinct_keys_scale, plan_under_cap
+from lowerbound.families import FAMILIES, Family, distinct_keys_scale
+from lowerbound.logit_cap import CapPlan, plan_under_cap
 from lowerbound.precision import (
     bits_per_value_auto,
     eta_limit,

@@ -40,6 +40,7 @@ from typing import Any, Literal
 
 from lowerbound._exact import ctx_fraction, decide_less, interval_ends, iv_context
 from lowerbound.jl import pair_count
+from lowerbound.softmax import c_min
 from lowerbound.validation import RealLike, check_int_at_least
 
 __all__ = [
@@ -49,6 +50,7 @@ __all__ = [
     "eps_floor",
     "hamming_ball",
     "gilbert_varshamov_size",
+    "distinct_keys_scale",
 ]
 
 Family = Literal["hoeffding", "binomial", "gilbert-varshamov"]
@@ -192,3 +194,37 @@ def eps_floor(carrying_tokens: int, d: int, family: Family = "hoeffding") -> Eps
     if family == "gilbert-varshamov":
         return _gilbert_varshamov(n, d)
     raise ValueError(f"family={family!r} is not one of {', '.join(FAMILIES)}")
+
+
+def distinct_keys_scale(
+    n_keys: int,
+    last_tokens: int,
+    d: int,
+    eta: RealLike,
+    *,
+    extra_zero_keys: int = 0,
+    additive: bool = False,
+) -> float:
+    """C_min at eps = 1 - 2/d: any L <= 2^d distinct sign keys decode with no cap on C.
+
+    Distinct sigma != sigma' in {+-1}^d differ in a coordinate, so <sigma, sigma'> <= d - 2
+    and <k_i, k_j> <= 1 - 2/d =: eps. With C = C_min(L, T_K, eps, eta), about
+    (d/2) ln((L-1)/target), every bit decodes: unbounded queries need only d >= log2 L.
+
+    Notes: Lemma CAP (docs/theorem.md#cap), "unbounded queries"; the distance-1 case of
+    the Gilbert-Varshamov family above.
+
+    >>> round(distinct_keys_scale(424, 256, 16, 0.25), 3)
+    52.466
+    >>> distinct_keys_scale(424, 256, 8, 0.25)
+    Traceback (most recent call last):
+    ...
+    ValueError: L=424 distinct sign keys need d >= 9 (2^d >= L), got d=8
+    """
+    n = check_int_at_least(n_keys, "L", 1)
+    dd = check_int_at_least(d, "d", 1)
+    if n > 2**dd:
+        need = (n - 1).bit_length()
+        raise ValueError(f"L={n} distinct sign keys need d >= {need} (2^d >= L), got d={dd}")
+    e = max(Fraction(0), 1 - Fraction(2, dd))
+    return c_min(n, last_tokens, e, eta, additive=additive, extra_zero_keys=extra_zero_keys)

@@ -15,6 +15,9 @@ and the zero-valued tokens never move an output coordinate up, so Lemma L3 decod
 every bit once gamma < target ((1-eta)/(1+eta) for relative error eta; any other target,
 e.g. the multi-level one of :mod:`lowerbound.precision`, works the same way).
 
+Unbounded queries: any L <= 2^d distinct sign keys work at eps = 1 - 2/d
+(:func:`lowerbound.families.distinct_keys_scale`).
+
 Main statement (CAP): L' tokens *fit* under B in dimension d iff some eps has both
 (i) a family of L' keys with pairwise inner products <= eps (for ``hoeffding``:
 d >= d_min(L', eps)) and (ii) gamma(C = B) < target, i.e. C_min(L', T_K + L - L', eps, eta)
@@ -48,7 +51,7 @@ from lowerbound._exact import ctx_fraction, decide_less, to_fraction
 from lowerbound.bound import index_lower_bound_bits
 from lowerbound.families import EpsFloor, Family, eps_floor
 from lowerbound.jl import d_min
-from lowerbound.softmax import c_min, gamma_interval, gamma_target, scale_for_gamma
+from lowerbound.softmax import gamma_interval, gamma_target, scale_for_gamma
 from lowerbound.validation import RealLike, check_int_at_least, check_interval
 
 __all__ = [
@@ -57,7 +60,6 @@ __all__ = [
     "max_carrying_tokens",
     "plan_under_cap",
     "capped_bound_bits",
-    "distinct_keys_scale",
 ]
 
 
@@ -313,37 +315,3 @@ def capped_bound_bits(
     plan = plan_under_cap(cached_tokens, last_tokens, d, eta, logit_cap, eps=eps,
                           family=family)
     return plan.bound_bits(delta)
-
-
-def distinct_keys_scale(
-    n_keys: int,
-    last_tokens: int,
-    d: int,
-    eta: RealLike,
-    *,
-    extra_zero_keys: int = 0,
-    additive: bool = False,
-) -> float:
-    """C_min at eps = 1 - 2/d: any L <= 2^d distinct sign keys decode with no cap on C.
-
-    Distinct sigma != sigma' in {+-1}^d differ in a coordinate, so <sigma, sigma'> <= d - 2
-    and <k_i, k_j> <= 1 - 2/d =: eps. With C = C_min(L, T_K, eps, eta), about
-    (d/2) ln((L-1)/target), every bit decodes: unbounded queries need only d >= log2 L.
-
-    Notes: Lemma CAP (docs/theorem.md#cap), "unbounded queries"; the distance-1 case of
-    the Gilbert-Varshamov family (:mod:`lowerbound.families`).
-
-    >>> round(distinct_keys_scale(424, 256, 16, 0.25), 3)
-    52.466
-    >>> distinct_keys_scale(424, 256, 8, 0.25)
-    Traceback (most recent call last):
-    ...
-    ValueError: L=424 distinct sign keys need d >= 9 (2^d >= L), got d=8
-    """
-    n = check_int_at_least(n_keys, "L", 1)
-    dd = check_int_at_least(d, "d", 1)
-    if n > 2**dd:
-        need = (n - 1).bit_length()
-        raise ValueError(f"L={n} distinct sign keys need d >= {need} (2^d >= L), got d={dd}")
-    e = max(Fraction(0), 1 - Fraction(2, dd))
-    return c_min(n, last_tokens, e, eta, additive=additive, extra_zero_keys=extra_zero_keys)

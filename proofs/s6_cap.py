@@ -214,7 +214,7 @@ LEMMAS = (
         uses=("L1", "UNUSED", "THM", "C1"),
         code=("lowerbound.logit_cap.plan_under_cap", "lowerbound.logit_cap.fits_under_cap",
               "lowerbound.logit_cap.max_carrying_tokens", "lowerbound.families.eps_floor",
-              "lowerbound.logit_cap.distinct_keys_scale"),
+              "lowerbound.families.distinct_keys_scale"),
         tests=_TESTS_CAP,
         checks=(
             Check("fitting is monotone in L'", "symbolic", check_monotone_symbolic),

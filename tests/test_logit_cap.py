@@ -14,10 +14,9 @@ from hypothesis import strategies as st
 from kvbound.cli import main
 from lowerbound.bound import low_dimension_bound_bits, theorem_bound_bits
 from lowerbound.decoding import tau
-from lowerbound.families import eps_floor
+from lowerbound.families import distinct_keys_scale, eps_floor
 from lowerbound.jl import d_min, max_keys
 from lowerbound.logit_cap import (
-    distinct_keys_scale,
     fits_under_cap,
     max_carrying_tokens,
     plan_under_cap,
