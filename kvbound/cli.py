@@ -27,6 +27,7 @@ EXIT_CACHE_FAILED = 4
 COMMAND_MODULES = (
     "kvbound.commands.verify",
     "kvbound.commands.constants",
+    "kvbound.commands.asymptotics",
     "kvbound.commands.attack",
     "kvbound.commands.proofs",
     "kvbound.commands.walkthrough",

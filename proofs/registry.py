@@ -81,6 +81,9 @@ LEMMA_MODULES = (
     "proofs.s5_tightness",
     "proofs.s5_feasible",
     "proofs.s5_sparsity",
+    "proofs.s6_witness",
+    "proofs.s6_cap",
+    "proofs.s6_precision",
 )
 
 
