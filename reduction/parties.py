@@ -69,7 +69,7 @@ def alice_states(
     states = []
     for start, stop in public.schedule.block_bounds[:-1]:
         zeros_q = np.zeros((stop - start, public.d))
-        cache.process(zeros_q, keys[start:stop], x[start:stop].astype(np.float64))
+        cache.process(zeros_q, keys[start:stop], public.values(x[start:stop]))
         states.append(normalise_message(cache.to_bytes(), public.cache))
     return states
 

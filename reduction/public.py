@@ -23,9 +23,11 @@ import numpy as np
 
 from lowerbound.decoding import tau as decoding_tau
 from lowerbound.jl import d_min
+from lowerbound.precision import eta_limit, level_gamma_target, level_thresholds
 from lowerbound.softmax import gamma, gamma_target, scale_for_gamma
 from lowerbound.validation import check_int_at_least, check_interval
 from reduction.cache import CacheParams
+from reduction.instance import MAX_BITS_PER_VALUE
 from reduction.keys import KeyFamily, sample_keys
 from reduction.schedule import Schedule
 
@@ -51,6 +53,9 @@ class PublicParams:
 
     ``eta`` is the entrywise error the decoding is designed to tolerate (relative, or
     additive with ``additive=True``); C and tau follow from it (Lemma L3).
+    ``bits_per_value`` None is the one-bit reduction (values in {0, 1}, threshold tau);
+    an integer b >= 1 is the precision construction of docs/theorem.md#prec: values
+    m 2^-b, m < 2^b, decoded with the 2^b - 1 thresholds of Lemma PREC.
     """
 
     schedule: Schedule
@@ -61,6 +66,7 @@ class PublicParams:
     cache: str = "exact"
     options: Mapping[str, Any] = field(default_factory=dict)
     additive: bool = False
+    bits_per_value: int | None = None
 
     def __post_init__(self) -> None:
         check_int_at_least(self.d, "d", 1)
@@ -76,7 +82,52 @@ class PublicParams:
                 f"L={self.schedule.cached_tokens} and eps={self.eps:g} need d >= {need}, "
                 f"got d={self.d}; raise d or eps (the theorem's regime is d >= d_min)"
             )
+        if self.bits_per_value is not None:
+            b = check_int_at_least(self.bits_per_value, "bits_per_value", 1)
+            if b > MAX_BITS_PER_VALUE:
+                raise ValueError(f"bits_per_value={b} exceeds {MAX_BITS_PER_VALUE}")
+            if self._gamma_bound() <= 0:
+                raise ValueError(
+                    f"bits_per_value={b} levels cannot be told apart under eta={self.eta:g}"
+                    f"{' (additive)' if self.additive else ''}: they need eta < "
+                    f"{float(eta_limit(b, additive=self.additive)):.6g}; lower b or eta "
+                    "(--bits-per-value auto picks the largest b that works)")
         object.__setattr__(self, "options", dict(self.options))
+
+    @property
+    def levels(self) -> int:
+        """How many values a coordinate takes: 2 (one bit) or 2^b."""
+        return 2 if self.bits_per_value is None else 2**self.bits_per_value
+
+    @property
+    def symbol_bits(self) -> int:
+        """Bits each value coordinate carries: 1, or b (docs/theorem.md#prec)."""
+        return 1 if self.bits_per_value is None else self.bits_per_value
+
+    def _value_bound(self) -> Fraction:
+        b = self.symbol_bits
+        return Fraction(2**b - 1, 2**b)
+
+    def _gamma_bound(self) -> Fraction:
+        """The gamma decoding needs to stay below: L3's, or Lemma PREC's for 2^b levels."""
+        if self.bits_per_value is None:
+            return gamma_target(self.eta, additive=self.additive)
+        return level_gamma_target(self.bits_per_value, self.eta, additive=self.additive,
+                                  value_bound=self._value_bound())
+
+    def values(self, symbols: np.ndarray) -> np.ndarray:
+        """Alice's value rows for her symbols: bits as 0/1, or levels m 2^-b (exact)."""
+        x = np.asarray(symbols, dtype=np.float64)
+        return x if self.bits_per_value is None else np.ldexp(x, -self.bits_per_value)
+
+    @property
+    def thresholds(self) -> tuple[float, ...]:
+        """Bob's thresholds at gamma(C): (tau,) (Lemma L3) or Lemma PREC's 2^b - 1."""
+        if self.bits_per_value is None:
+            return (self.tau,)
+        return tuple(float(t) for t in level_thresholds(
+            self.bits_per_value, Fraction(self.gamma), self.eta, additive=self.additive,
+            value_bound=self._value_bound()))
 
     @property
     def cache_params(self) -> CacheParams:
@@ -91,17 +142,17 @@ class PublicParams:
         return CacheParams(self.d, self.schedule, merged)
 
     def _scale_for(self, fraction: Fraction) -> float:
-        """Least C with gamma(C) < fraction * (1 - eta)/(1 + eta) (Lemmas L2, L3)."""
+        """Least C with gamma(C) < fraction * the decoding bound (Lemmas L2, L3, PREC)."""
         return _scale_cached(
             self.schedule.cached_tokens,
             self.schedule.last_scale_tokens,
             float(self.eps),
-            gamma_target(self.eta, additive=self.additive) * fraction,
+            self._gamma_bound() * fraction,
         )
 
     @property
     def c_min(self) -> float:
-        """The theorem's C_min(L, T_K, eps, eta) (Lemma L3)."""
+        """The theorem's C_min(L, T_K, eps, eta) (Lemma L3; Lemma PREC with levels)."""
         return self._scale_for(Fraction(1))
 
     @property
@@ -118,7 +169,9 @@ class PublicParams:
 
     @property
     def tau(self) -> float:
-        """Decoding threshold at gamma(C) (Lemma L3)."""
+        """Decoding threshold at gamma(C) (Lemma L3; the one-bit reduction only)."""
+        if self.bits_per_value is not None:
+            raise ValueError("tau is the one-bit threshold; with bits_per_value use thresholds")
         return decoding_tau(self.gamma, self.eta, additive=self.additive)
 
     def key_family(self) -> KeyFamily:
@@ -136,6 +189,7 @@ class PublicParams:
             "cache": self.cache,
             "options": dict(self.options),
             "additive": self.additive,
+            "bits_per_value": self.bits_per_value,
         }
 
     @classmethod
@@ -152,7 +206,16 @@ class PublicParams:
             cache=str(obj["cache"]),
             options=dict(obj["options"]),
             additive=bool(obj["additive"]),
+            bits_per_value=_optional_int(obj.get("bits_per_value")),
         )
+
+
+def _optional_int(value: Any) -> int | None:
+    if value is None:
+        return None
+    if type(value) is not int:
+        raise ValueError(f"bits_per_value must be null or an integer, got {value!r}")
+    return value
 
 
 @functools.lru_cache(maxsize=8)

@@ -23,7 +23,13 @@ from pathlib import Path
 from typing import Any
 
 from kvbound.cli import EXIT_BOUND_VIOLATED
-from kvbound.options import add_instance_arguments, add_run_arguments, check_seeds, parse_schedule
+from kvbound.options import (
+    DEFAULT_ETA,
+    add_instance_arguments,
+    add_run_arguments,
+    check_seeds,
+    parse_schedule,
+)
 from kvbound.progress import Progress
 from reduction.sweep import DEFAULT_BUDGETS, SweepPoint, plan_sweep, run_sweep
 
@@ -99,7 +105,8 @@ def run(args: argparse.Namespace) -> int:
     check_seeds(args.seeds)
     caches = parse_caches(args.caches)
     budgets = parse_budgets(args.budgets)
-    PublicParams(schedule, args.d, args.eps, args.eta, 0, "exact", {}, args.additive)
+    args_eta = DEFAULT_ETA if args.eta is None else args.eta
+    PublicParams(schedule, args.d, args.eps, args_eta, 0, "exact", {}, args.additive)
     tasks = plan_sweep(schedule, args.d, caches, budgets)  # validates before any run
     if args.out.exists() and not args.out.is_dir():
         raise ValueError(f"--out={args.out} exists and is not a directory")
@@ -116,7 +123,7 @@ def run(args: argparse.Namespace) -> int:
         bar.step(note)
 
     result = run_sweep(
-        schedule, args.d, args.eps, args.eta, caches=caches, budgets=budgets,
+        schedule, args.d, args.eps, args_eta, caches=caches, budgets=budgets,
         seeds=args.seeds, additive=args.additive, isolation=args.isolation,
         timeout=args.timeout,
         progress=on_point,
