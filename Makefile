@@ -2,12 +2,14 @@
 #   make demo  -- venv, install, run the default verification, write the report to out/
 #                 (plus the compressor sweep: out/attack.md, out/attack.png)
 #   make test  -- venv, install with test extras, ruff + mypy + the whole pytest suite
+#   make coq   -- compile the Coq proofs in proofs/coq/ and audit their assumptions
+#                 (needs coqc: apt-get install coq libcoq-coquelicot libcoq-interval)
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck pytest test-quick docs bench clean
+.PHONY: demo test lint typecheck pytest test-quick docs bench coq clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -47,5 +49,10 @@ docs: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/run_all.py
 
+# Standard library only: runs with the system python3, no venv needed.
+coq:
+	$(PYTHON) -m proofs.coq_check
+
 clean:
 	rm -rf $(VENV) out .pytest_cache .mypy_cache .ruff_cache
+	cd proofs/coq && rm -f *.vo *.vok *.vos *.glob .*.aux .*.cache

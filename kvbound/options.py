@@ -10,6 +10,7 @@ from reduction.schedule import PRESETS, Schedule
 
 __all__ = [
     "add_instance_arguments",
+    "add_head_arguments",
     "add_run_arguments",
     "check_seeds",
     "parse_schedule",
@@ -88,6 +89,20 @@ def resolve_precision(args: argparse.Namespace) -> tuple[float, int | None]:
         raise ValueError(f"--bits-per-value={b}: {args.value_dtype} holds the levels m 2^-b "
                          f"exactly only for b <= {top}; lower b or pick --value-dtype")
     return eta, b
+
+
+def add_head_arguments(parser: argparse.ArgumentParser) -> None:
+    """--logit-cap B and --var-head (= --normalise): the head the reduction runs in."""
+    parser.add_argument(
+        "--logit-cap", type=float, default=None, metavar="B", dest="logit_cap",
+        help="every logit Bob's queries create must lie in [-B, B] (C <= B); when the "
+        "requested regime does not fit, fewer tokens carry bits (default: no cap)",
+    )
+    parser.add_argument(
+        "--var-head", "--normalise", action="store_true", dest="var_head",
+        help="the released VAR head: q and k L2-normalised, logit scale clamped at 100 "
+        "(the same as --logit-cap 100 --normalise)",
+    )
 
 
 def add_run_arguments(parser: argparse.ArgumentParser, seeds_default: int) -> None:

@@ -5,12 +5,14 @@ Every number printed comes from a measured run or from lowerbound/, never a lite
 
 from __future__ import annotations
 
+from typing import Any
+
 from lowerbound.jl import d_min, d_min_exact
 from lowerbound.models import VAR_LOGIT_CAP
 from reduction.compressors.exact import exact_cache_bits
 from reduction.protocol import SIMULATION_GAMMA_FRACTION, VerifyResult
 
-__all__ = ["verify_rows", "verify_table", "verify_markdown"]
+__all__ = ["verify_rows", "variant_rows", "verify_table", "verify_markdown"]
 
 REAL_VAR_LOGIT_CAP = float(VAR_LOGIT_CAP)  # released VAR heads cap the logit scale
 
@@ -28,11 +30,12 @@ def verify_rows(result: VerifyResult) -> list[tuple[str, str]]:
         ("cache", f"{pub.cache} {j['cache_options']}"),
         ("cached tokens L = L_(K-1)", f"{s.cached_tokens}"),
         ("last-scale tokens T_K", f"{s.last_scale_tokens} ({j['passes']} passes of Bob)"),
-        ("instance bits N = L*d" if pub.bits_per_value is None else
-         f"instance bits N = L*d*b (b = {pub.bits_per_value})", f"{n}"),
+        ("instance bits N = L'*d (L' carrying tokens)" if pub.bits_per_value is None else
+         f"instance bits N = L'*d*b (b = {pub.bits_per_value})", f"{n}"),
         ("eps; d_min Hoeffding / exact", f"{pub.eps:g}; {d_min(s.cached_tokens, pub.eps)} / "
          f"{d_min_exact(s.cached_tokens, pub.eps)}"),
         ("max <k_i,k_j> measured", f"{j['max_inner_product']:.4f}"),
+        *variant_rows(j),
         ("C_min (Lemma L3, as `constants`)", f"{j['C_min']:.4f}"),
         ("C used by Bob", f"{j['C']:.4f}: the least C with gamma < "
          f"{SIMULATION_GAMMA_FRACTION} x " + ("(1-eta)/(1+eta) (L3)" if j["tau"] is not None
@@ -62,6 +65,35 @@ def verify_rows(result: VerifyResult) -> list[tuple[str, str]]:
         ("bound respected", "yes" if j["bound_respected"] else
          "NO: the message Bob received is shorter than the information he decoded"),
     ]
+
+
+def variant_rows(j: dict[str, Any]) -> list[tuple[str, str]]:
+    """Rows for the C1 variant and the logit cap, from ``VerifyResult.to_json()``."""
+    rows: list[tuple[str, str]] = []
+    low = j.get("low_dimension")
+    if low is not None and low["regime"] == "low-dimension":
+        rows += [
+            ("regime", f"low dimension (C1): {low['carriers_witnessed']} carrying tokens "
+             f"({low['carrier_positions']}), {low['zero_key_tokens']} with zero keys/values"),
+            ("eps run (source); eps of L'_guaranteed",
+             f"{low['eps']:g} ({low['eps_source']}); {low['eps_guaranteed']:g}"),
+            ("L'_guaranteed; its bound d L'",
+             f"{low['carriers_guaranteed']}; {low['bound_guaranteed_bits']:.0f} bits"),
+            ("L'_witnessed; its bound d L'",
+             f"{low['carriers_witnessed']} (search found {low['witnessed_found']}, max "
+             f"<k_i,k_j> {low['witnessed_max_inner_product']:.4f}); "
+             f"{low['bound_witnessed_bits']:.0f} bits"),
+        ]
+    logits = j.get("logits")
+    if logits is not None and logits["logit_cap"] is not None:
+        claimed = logits["max_abs_logit_claimed"]
+        rows.append((
+            "largest |logit|: Bob's claim / recomputed; cap B",
+            f"{'none' if claimed is None else format(claimed, '.6g')} / "
+            f"{logits['max_abs_logit_recomputed']:.6g}; {logits['logit_cap']:g}"
+            f"{' (VAR head)' if logits['var_head'] else ''}: "
+            f"{'within' if logits['logit_cap_respected'] else 'OUTSIDE'}"))
+    return rows
 
 
 def verify_table(result: VerifyResult) -> str:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from proofs.registry import LemmaOutcome, graph_problems
+from proofs.registry import Lemma, LemmaOutcome, graph_problems
 
 __all__ = ["render", "HEADER"]
 
@@ -28,6 +28,41 @@ HEADER = (
 )
 
 _DETAILED_KINDS = ("certified", "exhaustive")
+
+#: Which group of the legend each check kind belongs to (proved in Coq is not a check).
+_EVIDENCE = {"symbolic": "certified", "certified": "certified", "exhaustive": "certified",
+             "example": "sampled"}
+
+
+def _legend(outcomes: Sequence[LemmaOutcome]) -> list[str]:
+    kinds = sorted({c.kind for o in outcomes for c in o.outcomes})
+
+    def of(group: str) -> str:
+        return ", ".join(f"*{k}*" for k in kinds if _EVIDENCE.get(k, k) == group)
+
+    return [
+        "## Legend: kinds of evidence",
+        "",
+        "- **proved in Coq**: a theorem of `proofs/coq/` that states the lemma, or a step "
+        "of it, for all parameters. `make coq` compiles it with no admitted step and checks "
+        "with `Print Assumptions` that it rests only on the axioms of Coq's real numbers; "
+        "a theorem marked [under ...] is proved under the named Section hypotheses (L1's "
+        "Hoeffding step and the properties of a probability).",
+        f"- **certified on a table**: checks of kind {of('certified')}: exact, symbolic or "
+        "interval computations that prove the statement for the stated parameters or "
+        "instances, not for all.",
+        f"- **sampled**: checks of kind {of('sampled')}: runs on sampled instances; "
+        "evidence, not proof.",
+        "",
+    ]
+
+
+def _coq(lemma: Lemma) -> str:
+    by_file: dict[str, list[str]] = {}
+    for c in lemma.coq:
+        under = f" [under {', '.join(c.assumes)}]" if c.assumes else ""
+        by_file.setdefault(c.file, []).append(f"`{c.theorem}`{under}")
+    return "; ".join(f"`proofs/coq/{f}`: {', '.join(names)}" for f, names in by_file.items())
 
 
 def _cell(text: str) -> str:
@@ -56,16 +91,18 @@ def render(outcomes: Sequence[LemmaOutcome]) -> str:
         "stated, with checks as evidence. Status `checked` means every check passed when "
         "this file was generated.",
         "",
+        *_legend(outcomes),
         "## Status",
         "",
-        "| label | title | origin | claim | checks | status |",
-        "|---|---|---|---|---|---|",
+        "| label | title | origin | claim | proved in Coq | checks | status |",
+        "|---|---|---|---|---|---|---|",
     ]
     for o in outcomes:
         passed = sum(c.status == "passed" for c in o.outcomes)
+        coq = f"{len(o.lemma.coq)} theorems" if o.lemma.coq else "-"
         lines.append(
             f"| {o.lemma.label} | {_cell(o.lemma.title)} | {o.lemma.origin} | "
-            f"{o.lemma.claim} | {passed}/{len(o.outcomes)} | {o.status} |"
+            f"{o.lemma.claim} | {coq} | {passed}/{len(o.outcomes)} | {o.status} |"
         )
     problems = graph_problems(lemmas)
     lines += ["", "Graph: " + ("acyclic and complete." if not problems
@@ -81,6 +118,7 @@ def render(outcomes: Sequence[LemmaOutcome]) -> str:
         "  classDef checked fill:#d4edda,stroke:#2e7d32",
         "  classDef failed fill:#f8d7da,stroke:#c62828",
         "  classDef ours stroke-dasharray: 5 5",
+        "  classDef coq stroke-width:4px",
     ]
     for status in ("checked", "failed"):
         members = [o.lemma.label for o in outcomes if o.status == status]
@@ -89,7 +127,11 @@ def render(outcomes: Sequence[LemmaOutcome]) -> str:
     ours = [o.lemma.label for o in outcomes if o.lemma.origin == "ours"]
     if ours:
         lines.append(f"  class {','.join(ours)} ours")
-    lines += ["```", "", "## Lemmas"]
+    in_coq = [o.lemma.label for o in outcomes if o.lemma.coq]
+    if in_coq:
+        lines.append(f"  class {','.join(in_coq)} coq")
+    lines += ["```", "", "Thick border: proved in Coq (at least one theorem).", "",
+              "## Lemmas"]
     for o in outcomes:
         lemma = o.lemma
         lines += [
@@ -102,6 +144,7 @@ def render(outcomes: Sequence[LemmaOutcome]) -> str:
             "- **Uses:** " + (", ".join(lemma.uses) if lemma.uses else "(none)"),
             "- **Code:** " + ", ".join(f"`{c}`" for c in lemma.code),
             "- **Tests:** " + ", ".join(f"`{t}`" for t in lemma.tests),
+            "- **Proved in Coq:** " + (_coq(lemma) if lemma.coq else "(none)"),
             "- **Checks:**",
         ]
         checks = {c.name: c for c in lemma.checks}

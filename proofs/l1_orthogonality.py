@@ -22,7 +22,7 @@ import sympy as sp
 from lowerbound.jl import binomial_tail, d_min, pair_count
 from proofs._intervals import IV, enclose, iv_fraction
 from proofs.certificates import PARAMETER_TABLE, certify_d_min
-from proofs.registry import Check, CheckResult, Lemma
+from proofs.registry import Check, CheckResult, CoqProof, Lemma
 
 __all__ = ["LEMMAS"]
 
@@ -105,6 +105,9 @@ def check_sampled_family() -> CheckResult:
                           f"p_JL bound {pair_count(424) * math.exp(-0.5625 * 32):.3g}")
 
 
+#: The Section hypotheses of L1_union_bound.v: properties of a probability, then Hoeffding.
+_HOEFFDING = ("Pr_mono", "Pr_union", "Pr_empty", "Pr_total", "hoeffding")
+
 LEMMAS = (
     Lemma(
         label="L1",
@@ -136,6 +139,15 @@ LEMMAS = (
             Check("L=2240, eps=3/4 gives 53", "certified", check_issue_example),
             Check("exact tail below Hoeffding", "certified", check_binomial_below_hoeffding),
             Check("sampled family is near-orthogonal", "example", check_sampled_family),
+        ),
+        coq=(
+            CoqProof("L1_union_bound.v", "l1_algebra"),
+            CoqProof("L1_union_bound.v", "l1_d_min_least"),
+            CoqProof("L1_union_bound.v", "l1_union_bound",
+                     tuple(h for h in _HOEFFDING if h != "Pr_total")),
+            CoqProof("L1_union_bound.v", "l1_good_family_exists", _HOEFFDING),
+            CoqProof("CERT_instances.v", "cert_d_min_424"),
+            CoqProof("CERT_instances.v", "cert_d_min_2240"),
         ),
     ),
 )

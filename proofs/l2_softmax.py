@@ -20,7 +20,7 @@ import sympy as sp
 
 from lowerbound.softmax import c_min, gamma
 from proofs.certificates import PARAMETER_TABLE, certify_c_min
-from proofs.registry import Check, CheckResult, Lemma
+from proofs.registry import Check, CheckResult, CoqProof, Lemma
 
 __all__ = ["LEMMAS"]
 
@@ -102,5 +102,7 @@ LEMMAS = (
             Check("gamma(C_min) enclosed", "certified", check_gamma_enclosed),
             Check("target weight on sampled keys", "example", check_weight_on_sampled_keys),
         ),
+        coq=tuple(CoqProof("L2_softmax.v", name) for name in (
+            "l2_weight_identity", "l2_concentration", "l2_hard_instance")),
     ),
 )

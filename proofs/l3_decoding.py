@@ -21,7 +21,7 @@ import sympy as sp
 from lowerbound.decoding import separates, tau
 from lowerbound.softmax import c_min, gamma, gamma_target
 from proofs.certificates import PARAMETER_TABLE, certify_c_min
-from proofs.registry import Check, CheckResult, Lemma
+from proofs.registry import Check, CheckResult, CoqProof, Lemma
 
 __all__ = ["LEMMAS"]
 
@@ -138,6 +138,19 @@ LEMMAS = (
             Check("C_min and tau certified on the table", "certified", check_c_min_certified),
             Check("separates() at the boundary", "example", check_separates_boundary),
             Check("exact attention decodes every bit", "example", check_exact_decoding),
+        ),
+        coq=(
+            *(CoqProof("L3_decoding.v", name) for name in (
+                "l3_exact_ranges", "l3_separation_iff", "l3_tau_separates",
+                "l3_decodes_relative", "l3_additive_iff", "l3_additive_half_separates",
+                "l3_decodes_additive")),
+            *(CoqProof("THM_assembly.v", name) for name in (
+                "thm_threshold", "thm_above_c_min", "thm_c_min_meets_l3")),
+            CoqProof("CERT_instances.v", "cert_c_star_424"),
+            # The 2^b-level form of L3 (docs/theorem.md#prec).
+            *(CoqProof("PREC_levels.v", name) for name in (
+                "prec_exact_range", "prec_top_pair_binding", "prec_all_pairs_disjoint",
+                "prec_decodes", "prec_top_pair_pow2", "prec_gamma_zero")),
         ),
     ),
 )

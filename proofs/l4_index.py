@@ -20,7 +20,7 @@ import sympy as sp
 
 from proofs.certificates import PARAMETER_TABLE, certify_bound
 from proofs.exhaustive import brute_force_errors, cached_exhaustive_table, dp_errors
-from proofs.registry import Check, CheckResult, Lemma
+from proofs.registry import Check, CheckResult, CoqProof, Lemma
 
 __all__ = ["LEMMAS"]
 
@@ -95,5 +95,8 @@ LEMMAS = (
             Check("DP equals enumeration", "exhaustive", check_methods_agree),
             Check("(1 - H2(delta)) N enclosed", "certified", check_bound_certified),
         ),
+        coq=tuple(CoqProof("L4_entropy.v", name) for name in (
+            "l4_gibbs", "l4_jensen", "l4_fano_one_bit", "l4_h2_half", "l4_h2_monotone",
+            "l4_average_bits")),
     ),
 )

@@ -25,6 +25,7 @@ __all__ = [
     "CheckKind",
     "CheckResult",
     "Check",
+    "CoqProof",
     "Lemma",
     "CheckOutcome",
     "LemmaOutcome",
@@ -91,12 +92,34 @@ class Check:
 
 
 @dataclass(frozen=True)
+class CoqProof:
+    """A theorem compiled by ``make coq``: its file in ``proofs/coq/`` and its name there.
+
+    ``assumes`` names the Section hypotheses it is proved under (empty: it rests only on
+    Coq's real-number axioms). tests/test_coq.py checks the theorem and hypotheses exist.
+
+    >>> str(CoqProof("L2_softmax.v", "l2_concentration"))
+    'L2_softmax.v: l2_concentration'
+    """
+
+    file: str
+    theorem: str
+    assumes: tuple[str, ...] = ()
+
+    def __str__(self) -> str:
+        text = f"{self.file}: {self.theorem}"
+        return text + (f" [under {', '.join(self.assumes)}]" if self.assumes else "")
+
+
+@dataclass(frozen=True)
 class Lemma:
     """One node of the proof graph.
 
     ``origin`` is ``"paper"`` for the steps of the papers' proof (made explicit in
     THEOREM.md section 4) and ``"ours"`` for the claims of section 5, which the papers do
     not make: for those the checks are evidence for a stated claim, not a derivation.
+    ``coq`` lists the theorems of ``proofs/coq/`` that prove the statement (or a step of
+    it) for all parameters.
     """
 
     label: str
@@ -108,6 +131,7 @@ class Lemma:
     tests: tuple[str, ...]
     checks: tuple[Check, ...]
     origin: Literal["paper", "ours"] = "paper"
+    coq: tuple[CoqProof, ...] = ()
 
     @property
     def claim(self) -> str:

@@ -19,7 +19,7 @@ import sympy as sp
 
 from lowerbound.bound import theorem_bound_bits
 from proofs.certificates import PARAMETER_TABLE, certify_bound, certify_c_min, certify_d_min
-from proofs.registry import Check, CheckResult, Lemma
+from proofs.registry import Check, CheckResult, CoqProof, Lemma
 
 __all__ = ["LEMMAS"]
 
@@ -100,6 +100,13 @@ LEMMAS = (
             Check("d_min = O(log n)", "symbolic", check_d_min_logarithmic),
             Check("constants certified on the table", "certified", check_table_certified),
             Check("end-to-end protocol", "example", check_end_to_end),
+        ),
+        coq=(
+            CoqProof("THM_assembly.v", "thm_reduction_decodes",
+                     ("Pr_mono", "Pr_union", "Pr_empty", "Pr_total", "hoeffding")),
+            CoqProof("THM_assembly.v", "thm_cap_iff"),
+            CoqProof("THM_assembly.v", "thm_c_min_le_cap"),
+            CoqProof("THM_assembly.v", "thm_c_min_exact"),
         ),
     ),
 )

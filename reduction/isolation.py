@@ -22,7 +22,7 @@ import tempfile
 import time
 from collections.abc import Iterable
 from types import TracebackType
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -40,6 +40,9 @@ from reduction.frames import (
     write_all,
 )
 from reduction.public import PublicParams, is_registered_cache
+
+if TYPE_CHECKING:
+    from reduction.parties import BobAnswer
 
 __all__ = ["PartyFailure", "PartyProcess", "ProcessParties", "InlineParties",
            "DEFAULT_TIMEOUT", "MAX_STATE_BYTES"]
@@ -151,6 +154,19 @@ def _outputs_from(answer: Frame, rows: int, d: int, cache: str) -> np.ndarray:
     return np.frombuffer(answer.segments[0], dtype="<f8").reshape(rows, d).copy()
 
 
+def _logit_claim(answer: Frame, cache: str) -> float | None:
+    """Bob's claimed largest |logit|: null, a number >= 0, or "inf" (non-finite logits)."""
+    claim = answer.header.get("max_abs_logit")
+    if claim is None:
+        return None
+    if claim == "inf":
+        return math.inf
+    if type(claim) not in (int, float) or not (math.isfinite(claim) and claim >= 0):
+        raise PartyFailure(f"cache {cache!r}: Bob's max_abs_logit {claim!r} is not a number "
+                           ">= 0, null or \"inf\"")
+    return float(claim)
+
+
 class ProcessParties:
     """Alice and Bob in two worker processes; use as a context manager."""
 
@@ -190,15 +206,24 @@ class ProcessParties:
                                f"{len(answer.segments)} states, expected {boundaries}")
         return answer.segments
 
-    def bob_outputs(self, message: bytes, public: PublicParams,
-                    tokens: Iterable[int] | None = None) -> np.ndarray:
-        """Bob's outputs for ``tokens``, computed in his process from ``message`` alone."""
+    def bob_answer(self, message: bytes, public: PublicParams,
+                   tokens: Iterable[int] | None = None) -> BobAnswer:
+        """Bob's outputs for ``tokens``, computed in his process from ``message`` alone,
+        with his claim of the largest |logit| his cache computed."""
+        from reduction.parties import BobAnswer
+
         token_list = None if tokens is None else [int(t) for t in tokens]
-        rows = public.schedule.cached_tokens if token_list is None else len(token_list)
+        rows = public.n_carriers if token_list is None else len(token_list)
         answer = self.bob.exchange(REQ_BOB, {"public": public.to_json(), "tokens": token_list},
                                    [message], cache=public.cache,
                                    max_bytes=8 * rows * public.d)
-        return _outputs_from(answer, rows, public.d, public.cache)
+        return BobAnswer(_outputs_from(answer, rows, public.d, public.cache),
+                         _logit_claim(answer, public.cache))
+
+    def bob_outputs(self, message: bytes, public: PublicParams,
+                    tokens: Iterable[int] | None = None) -> np.ndarray:
+        """Bob's outputs for ``tokens`` (:meth:`bob_answer` without the claim)."""
+        return self.bob_answer(message, public, tokens).outputs
 
 
 class InlineParties:
@@ -230,9 +255,13 @@ class InlineParties:
         self._registered(public)
         return alice_states(bits, public, np.random.default_rng(cache_seed))
 
-    def bob_outputs(self, message: bytes, public: PublicParams,
-                    tokens: Iterable[int] | None = None) -> np.ndarray:
-        from reduction.parties import bob_outputs
+    def bob_answer(self, message: bytes, public: PublicParams,
+                   tokens: Iterable[int] | None = None) -> BobAnswer:
+        from reduction.parties import bob_answer
 
         self._registered(public)
-        return bob_outputs(message, public, tokens)
+        return bob_answer(message, public, tokens)
+
+    def bob_outputs(self, message: bytes, public: PublicParams,
+                    tokens: Iterable[int] | None = None) -> np.ndarray:
+        return self.bob_answer(message, public, tokens).outputs

@@ -15,6 +15,12 @@ recovers every bit with error <= delta, so the memory is >= (1 - H2(delta)) * N 
 the observed error rate p, whatever p is (never clamped), up to a confidence allowance;
 otherwise the cache keeps state outside its bytes, and the run reports a leak.
 
+Below d_min, or when a logit cap B leaves too few tokens, the run is the C1 variant of
+reduction.variants.low_dimension (docs/theorem.md#c1, #unused, #witness, #cap): the regime
+is planned once, before any seed. Under a cap (or for a VAR head, #var-head) the verifier
+recomputes the largest |logit| Bob's queries create from the public keys and checks it,
+and Bob's own claim of the logits his cache computed, against B.
+
 References: arXiv 2503.14881 (VAR); Haris & Onak, COLT 2025 (arXiv 2502.15955).
 """
 
@@ -36,6 +42,8 @@ from reduction.instance import IndexInstance, make_instance
 from reduction.isolation import DEFAULT_TIMEOUT, InlineParties, ProcessParties
 from reduction.public import SIMULATION_GAMMA_FRACTION, PublicParams, is_registered_cache
 from reduction.schedule import Schedule
+from reduction.variants.low_dimension import Regime, plan_regime, variant_json
+from reduction.variants.var_head import max_abs_logit
 
 __all__ = [
     "PublicParams",
@@ -64,6 +72,16 @@ class Parties(Protocol):
                     tokens: Iterable[int] | None = None) -> np.ndarray: ...
 
     def close(self) -> None: ...
+
+
+def _bob(parties: Any, message: bytes, public: PublicParams,
+         tokens: np.ndarray) -> tuple[np.ndarray, float | None]:
+    """Bob's outputs and his claimed largest |logit| (None from parties without a claim)."""
+    answer = getattr(parties, "bob_answer", None)
+    if answer is None:
+        return np.asarray(parties.bob_outputs(message, public, tokens)), None
+    got = answer(message, public, tokens)
+    return np.asarray(got.outputs), got.max_abs_logit
 
 
 def open_parties(isolation: str = "process", timeout: float = DEFAULT_TIMEOUT) -> Any:
@@ -95,6 +113,10 @@ class SeedResult:
     information_bits: float
     information_bits_lcb: float
     leak: bool
+    carriers: int | None = None
+    max_abs_logit: float | None = None
+    max_abs_logit_recomputed: float | None = None
+    logit_cap_respected: bool = True
 
 
 @dataclass(frozen=True)
@@ -103,6 +125,7 @@ class VerifyResult:
 
     public: PublicParams
     runs: tuple[SeedResult, ...]
+    regime: Regime | None = None
 
     @property
     def message_bits(self) -> int:
@@ -124,13 +147,14 @@ class VerifyResult:
 
     @property
     def n_bits(self) -> int:
-        """N = L * d, Alice's bits (Multi-Index checks fewer, the bound is on all N)."""
-        return self.runs[0].instance_bits
+        """N = L' * d, Alice's bits (Multi-Index checks fewer, the bound is on all N)."""
+        return min(r.instance_bits for r in self.runs)
 
     @property
     def lower_bound_bits(self) -> float:
         """(1 - H2(0)) * N: the memory any zero-error cache must reach (L4). Alice does
-        not know Bob's Multi-Index indices, so it stays N (docs/theorem.md#multi)."""
+        not know Bob's Multi-Index indices, so it stays N (docs/theorem.md#multi). With
+        2^b levels, Lemma PREC's L' d b (docs/theorem.md#prec)."""
         if self.public.bits_per_value is None:
             return index_lower_bound_bits(self.n_bits, 0)
         return multilevel_bound_bits(self.n_bits // self.public.symbol_bits,
@@ -143,6 +167,16 @@ class VerifyResult:
     @property
     def bound_respected(self) -> bool:
         return not self.leak
+
+    @property
+    def logit_cap_respected(self) -> bool:
+        return all(r.logit_cap_respected for r in self.runs)
+
+    def _variant_json(self) -> dict[str, Any]:
+        """The regime (C1 counts and bounds) and the logit record."""
+        return variant_json(self.regime, self.public, self.message_bits,
+                            [(r.max_abs_logit, r.max_abs_logit_recomputed) for r in self.runs],
+                            self.logit_cap_respected)
 
     def to_json(self) -> dict[str, Any]:
         s = self.public.schedule
@@ -181,6 +215,7 @@ class VerifyResult:
             "seeds": [r.seed for r in self.runs],
             "bound_respected": self.bound_respected,
             "runs": [asdict(r) for r in self.runs],
+            **self._variant_json(),
         }
 
 
@@ -198,24 +233,30 @@ def run_seed(
     instance: IndexInstance | None = None,
     num_queries: int | None = None,
     observe: Callable[[PublicParams, np.ndarray, np.ndarray], None] | None = None,
+    logit_cap: float | None = None,
+    var_head: bool = False,
     bits_per_value: int | None = None,
 ) -> SeedResult:
     """One seed: rng -> (instance, public keys, cache coins) -> states -> Bob -> bits.
 
     ``parties`` reaches Alice and Bob (:func:`open_parties`). ``num_queries`` makes a
     Multi-Index instance (Bob is asked for that many random bits); ``observe(public,
-    outputs, truth)`` receives Bob's raw outputs (for figures).
+    outputs, truth)`` receives Bob's raw outputs (for figures). ``logit_cap`` and
+    ``var_head``: see reduction.public; the regime (theorem or C1) is planned by
+    reduction.variants.low_dimension.plan_regime.
     """
     seed = check_int_at_least(seed, "seed", 0)
     instance_rng, public_rng, cache_rng = np.random.default_rng(seed).spawn(3)
     key_seed = int(public_rng.integers(0, 2**63 - 1))
     cache_seed = int(cache_rng.integers(0, 2**63 - 1))
-    public = PublicParams(schedule, d, eps, eta, key_seed, cache, dict(options or {}), additive,
-                          bits_per_value)
+    regime = plan_regime(schedule, d, eps, eta, additive=additive, logit_cap=logit_cap,
+                         var_head=var_head, bits_per_value=bits_per_value)
+    public = regime.public(key_seed, cache, options)
+    key_seed = public.key_seed
     family = public.key_family()
     if instance is None:
-        instance = make_instance(schedule.cached_tokens, d, instance_rng,
-                                 num_queries=num_queries, bits_per_value=public.symbol_bits)
+        instance = make_instance(public.n_carriers, d, instance_rng, num_queries=num_queries,
+                                 bits_per_value=public.symbol_bits)
     if instance.bits_per_value != public.symbol_bits:
         raise ValueError(f"the instance has {instance.bits_per_value} bits per value, the "
                          f"public parameters {public.symbol_bits}")
@@ -224,7 +265,8 @@ def run_seed(
         raise ValueError("Alice's states must be a non-empty list of bytes")
     message = states[-1]
     tokens = instance.query_tokens()
-    z = np.asarray(parties.bob_outputs(message, public, tokens), dtype=np.float64)
+    z, claim = _bob(parties, message, public, tokens)
+    z = np.asarray(z, dtype=np.float64)
     if z.shape != (tokens.size, d):
         raise ValueError(f"Bob's outputs have shape {z.shape}, expected ({tokens.size}, {d})")
     thresholds = public.thresholds
@@ -245,6 +287,9 @@ def run_seed(
     boundary_bits = tuple(8 * len(s) for s in states)
     message_bits = boundary_bits[-1]
     lcb = fano_information_lower_confidence(wrong, n_symbols, b, LEAK_ALPHA)
+    cap = public.effective_cap
+    # the largest |logit| Bob's queries create against the cached keys (#cap, #var-head)
+    recomputed = max_abs_logit(public.bob_queries(tokens), public.cached_keys())
     return SeedResult(
         seed=seed,
         key_seed=key_seed,
@@ -264,6 +309,11 @@ def run_seed(
         information_bits=fano_information_bits(n_symbols, wrong / n_symbols, b),
         information_bits_lcb=lcb,
         leak=message_bits < lcb,
+        carriers=public.carriers,
+        max_abs_logit=claim,
+        max_abs_logit_recomputed=recomputed,
+        logit_cap_respected=cap is None or (recomputed <= cap
+                                            and (claim is None or claim <= cap)),
     )
 
 
@@ -282,6 +332,8 @@ def run_verification(
     progress: Callable[[int, int, SeedResult], None] | None = None,
     num_queries: int | None = None,
     observe: Callable[[PublicParams, np.ndarray, np.ndarray], None] | None = None,
+    logit_cap: float | None = None,
+    var_head: bool = False,
     bits_per_value: int | None = None,
 ) -> VerifyResult:
     """Run the protocol on several seeds (``seeds=K`` means seeds 0..K-1).
@@ -289,14 +341,16 @@ def run_verification(
     ``isolation="process"`` (default) runs Alice and Bob in two worker processes that
     receive only frames of public parameters, her bits and the message bytes; this
     process never imports a third-party cache. ``"inline"`` runs the same functions here
-    (faster; registered caches only, for tests).
+    (faster; registered caches only, for tests). Below d_min or under a logit cap the
+    C1 variant runs (reduction.variants.low_dimension).
     """
     seed_list = list(range(check_int_at_least(seeds, "seeds", 1))) if isinstance(
         seeds, int) else [check_int_at_least(s, "seed", 0) for s in seeds]
     if not seed_list:
         raise ValueError("no seeds given; pass seeds >= 1 or a non-empty list")
-    probe = PublicParams(schedule, d, eps, eta, 0, cache, dict(options or {}), additive,
-                         bits_per_value)
+    regime = plan_regime(schedule, d, eps, eta, additive=additive, logit_cap=logit_cap,
+                         var_head=var_head, bits_per_value=bits_per_value)
+    probe = regime.public(0, cache, options)
     runs: list[SeedResult] = []
     with open_parties(isolation, timeout) as parties:
         if is_registered_cache(cache):
@@ -307,9 +361,9 @@ def run_verification(
             runs.append(run_seed(schedule, d, eps, eta, s, parties, cache=cache,
                                  options=options, additive=additive,
                                  num_queries=num_queries, observe=observe,
+                                 logit_cap=logit_cap, var_head=var_head,
                                  bits_per_value=bits_per_value))
             if progress:
                 progress(i + 1, len(seed_list), runs[-1])
-    public = PublicParams(schedule, d, eps, eta, runs[0].key_seed, cache, dict(options or {}),
-                          additive, bits_per_value)
-    return VerifyResult(public, tuple(runs))
+    public = regime.public(runs[0].key_seed, cache, options)
+    return VerifyResult(public, tuple(runs), regime)

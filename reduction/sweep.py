@@ -42,9 +42,10 @@ from lowerbound.validation import check_int_at_least
 from reduction.cache import CacheParams, budget_tokens
 from reduction.compressors import CACHES, CacheEntry, resolve_cache
 from reduction.isolation import DEFAULT_TIMEOUT
-from reduction.protocol import LEAK_ALPHA, PublicParams, SeedResult, open_parties, run_seed
+from reduction.protocol import LEAK_ALPHA, SeedResult, open_parties, run_seed
 from reduction.public import is_registered_cache
 from reduction.schedule import Schedule
+from reduction.variants.low_dimension import Regime, plan_regime
 
 __all__ = [
     "SweepAxis",
@@ -334,11 +335,14 @@ class SweepResult:
     seeds: tuple[int, ...]
     isolation: str
     points: tuple[SweepPoint, ...]
+    regime: Regime | None = None
 
     @property
     def n_bits(self) -> int:
-        """N = L_{K-1} * d, the theorem's bound at delta = 0 (Lemma L4)."""
-        return self.schedule.cached_tokens * self.d
+        """N = L' * d (L' = L_{K-1} in the theorem's regime), the bound at delta = 0 (L4)."""
+        carriers = self.schedule.cached_tokens if self.regime is None else (
+            self.regime.carriers_witnessed)
+        return carriers * self.d
 
     @property
     def leaks(self) -> list[SweepPoint]:
@@ -394,6 +398,7 @@ class SweepResult:
                 "ratio": packer.ratio, "bit_errors": packer.bit_errors,
             },
             "points": [p.to_json() for p in self.points],
+            "low_dimension": None if self.regime is None else self.regime.to_json(),
         }
 
 
@@ -411,12 +416,15 @@ def run_sweep(
     timeout: float = DEFAULT_TIMEOUT,
     progress: Callable[[int, int, SweepPoint], None] | None = None,
     clock: Callable[[], float] | None = None,
+    logit_cap: float | None = None,
+    var_head: bool = False,
 ) -> SweepResult:
     """Run every planned configuration on every seed; one Bob serves the whole sweep.
 
     A cache that raises while running (its own bytes rejected, a wrong output shape) is
     recorded as a failed point with the error text, and the sweep goes on; bad input
-    (unknown cache, bad budget or option, d below d_min) raises ValueError before any run.
+    (unknown cache, bad budget or option, a logit cap nothing fits under) raises ValueError
+    before any run. Below d_min the C1 variant runs (reduction.variants.low_dimension).
     """
     import time
 
@@ -427,9 +435,10 @@ def run_sweep(
         raise ValueError("no seeds given; pass seeds >= 1")
     if isolation not in ("process", "inline"):
         raise ValueError(f"isolation={isolation!r}; choose 'process' or 'inline'")
-    PublicParams(schedule, d, eps, eta, 0, "exact", {}, additive)  # eps, eta, d >= d_min
+    regime = plan_regime(schedule, d, eps, eta, additive=additive, logit_cap=logit_cap,
+                         var_head=var_head)  # validates eps, eta, d, the cap
     tasks = plan_sweep(schedule, d, caches, budgets)
-    n_bits = schedule.cached_tokens * d
+    n_bits = regime.carriers_witnessed * d
     points: list[SweepPoint] = []
 
     def run_all(parties: Any) -> None:
@@ -443,15 +452,15 @@ def run_sweep(
                     progress(i + 1, len(tasks), points[-1])
                 continue
             try:
-                probe = PublicParams(schedule, d, eps, eta, 0, task.cache,
-                                     dict(task.options), additive)
+                probe = regime.public(0, task.cache, task.options)
                 if is_registered_cache(task.cache):
                     params = probe.cache_params
                 else:  # third-party code is resolved in a worker, never here
                     parties.check(probe)
                     params = CacheParams(d, schedule, dict(task.options))
                 runs = [run_seed(schedule, d, eps, eta, s, parties, cache=task.cache,
-                                 options=task.options, additive=additive) for s in seed_list]
+                                 options=task.options, additive=additive,
+                                 logit_cap=logit_cap, var_head=var_head) for s in seed_list]
                 point = _point(task, params, runs, clock() - start)
             except Exception as exc:  # a broken cache is a finding, not a crash of the sweep
                 point = _failed(task, params, seed_list, n_bits,
@@ -463,8 +472,7 @@ def run_sweep(
     with open_parties(isolation, timeout) as parties:
         for task in tasks:  # third-party caches: resolved and checked in a worker, up front
             if task.skip is None and not is_registered_cache(task.cache):
-                parties.check(PublicParams(schedule, d, eps, eta, 0, task.cache,
-                                           dict(task.options), additive))
+                parties.check(regime.public(0, task.cache, task.options))
         run_all(parties)
-    return SweepResult(schedule, d, float(eps), float(eta), additive, tuple(seed_list),
-                       isolation, tuple(points))
+    return SweepResult(schedule, d, float(regime.eps), float(eta), additive,
+                       tuple(seed_list), isolation, tuple(points), regime)

@@ -13,7 +13,8 @@ the request channel through fd 0.
   little-endian uint16, each below 2^b); the answer has one segment per scale boundary,
   her cache state after scales 1..K-1 as bytes (the last is the message).
 * Bob's request: header ``{"public", "tokens"}`` and one segment, the message; the
-  answer's one segment is his outputs (float64, little-endian, tokens x d).
+  answer's one segment is his outputs (float64, little-endian, tokens x d), its header
+  ``{"shape", "max_abs_logit"}`` (the largest |logit| his cache computed, or null).
 * A check request: header ``{"public"}``: resolve the cache and its options.
 
 A malformed request is answered with a failure frame before the worker exits.
@@ -41,7 +42,7 @@ from reduction.frames import (
     read_frame,
     write_all,
 )
-from reduction.parties import alice_states, bob_outputs
+from reduction.parties import alice_states, bob_answer
 from reduction.public import PublicParams
 
 __all__ = ["serve", "main", "ROLES", "MAX_REQUEST_BYTES"]
@@ -55,8 +56,8 @@ def _alice(frame: Frame) -> tuple[dict[str, Any], list[bytes]]:
     shape = frame.header.get("shape")
     seed = frame.header.get("cache_seed")
     if (not isinstance(shape, list) or len(shape) != 2
-            or shape != [public.schedule.cached_tokens, public.d]):
-        raise ValueError(f"Alice's bits must have shape [L, d], got {shape!r}")
+            or shape != [public.n_carriers, public.d]):
+        raise ValueError(f"Alice's bits must have shape [L', d], got {shape!r}")
     if not isinstance(seed, int) or seed < 0:
         raise ValueError(f"cache_seed must be an integer >= 0, got {seed!r}")
     count = shape[0] * shape[1]
@@ -83,8 +84,11 @@ def _bob(frame: Frame) -> tuple[dict[str, Any], list[bytes]]:
         raise ValueError("Bob's tokens must be null or a list of integers")
     if len(frame.segments) != 1:
         raise ValueError("Bob's request must carry exactly the message")
-    z = np.ascontiguousarray(bob_outputs(frame.segments[0], public, tokens), dtype="<f8")
-    return {"shape": list(z.shape)}, [z.tobytes()]
+    answer = bob_answer(frame.segments[0], public, tokens)
+    z = np.ascontiguousarray(answer.outputs, dtype="<f8")
+    top = answer.max_abs_logit  # JSON has no infinity: a non-finite logit is sent as "inf"
+    claim = top if top is None or math.isfinite(top) else "inf"
+    return {"shape": list(z.shape), "max_abs_logit": claim}, [z.tobytes()]
 
 
 def _check(frame: Frame) -> tuple[dict[str, Any], list[bytes]]:

@@ -253,7 +253,7 @@ def test_cli_failed_cache_exits_1(tmp_path: Path, capsys: pytest.CaptureFixture[
         (["--caches", "nosuch"], "unknown cache 'nosuch'"),
         (["--caches", ","], "names no cache"),
         (["--seeds", "0"], "--seeds=0"),
-        (["--d", "4"], "need d >= 17"),
+        (["--logit-cap", "1"], "no eps fits"),
         (["--eps", "1.5"], "eps=1.5"),
         (["--schedule", "1"], "K=1"),
         (["--caches", "nosuch_module_xyz:Cls"], "cannot import"),

@@ -25,6 +25,7 @@ from typing import Any
 from kvbound.cli import EXIT_BOUND_VIOLATED
 from kvbound.options import (
     DEFAULT_ETA,
+    add_head_arguments,
     add_instance_arguments,
     add_run_arguments,
     check_seeds,
@@ -79,6 +80,7 @@ def register(subparsers: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_instance_arguments(p)
+    add_head_arguments(p)
     p.add_argument(
         "--caches", default="all",
         help="'all' (every registered cache) or comma-separated names or module:Class",
@@ -99,14 +101,15 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from reduction.protocol import PublicParams
+    from reduction.variants.low_dimension import plan_regime
 
     schedule = parse_schedule(args.schedule)
     check_seeds(args.seeds)
     caches = parse_caches(args.caches)
     budgets = parse_budgets(args.budgets)
     args_eta = DEFAULT_ETA if args.eta is None else args.eta
-    PublicParams(schedule, args.d, args.eps, args_eta, 0, "exact", {}, args.additive)
+    plan_regime(schedule, args.d, args.eps, args_eta, additive=args.additive,
+                logit_cap=args.logit_cap, var_head=args.var_head)  # C1 below d_min
     tasks = plan_sweep(schedule, args.d, caches, budgets)  # validates before any run
     if args.out.exists() and not args.out.is_dir():
         raise ValueError(f"--out={args.out} exists and is not a directory")
@@ -127,6 +130,7 @@ def run(args: argparse.Namespace) -> int:
         seeds=args.seeds, additive=args.additive, isolation=args.isolation,
         timeout=args.timeout,
         progress=on_point,
+        logit_cap=args.logit_cap, var_head=args.var_head,
     )
     from kvbound.attack_report import attack_figure, attack_markdown, attack_table
 

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-__all__ = ["register", "run", "EXIT_CHECK_FAILED"]
+__all__ = ["register", "run", "coq_lines", "EXIT_CHECK_FAILED"]
 
 EXIT_CHECK_FAILED = 1
 
@@ -45,6 +45,20 @@ def register(subparsers: Any) -> None:
     p.set_defaults(func=run)
 
 
+def coq_lines(proofs: Any) -> list[str]:
+    """One ``proved in Coq (file: theorem, ...)`` line per Coq file (``make coq`` checks them).
+
+    >>> from proofs.registry import CoqProof
+    >>> coq_lines((CoqProof("L2_softmax.v", "a"), CoqProof("L2_softmax.v", "b", ("h",))))
+    ['proved in Coq (L2_softmax.v: a, b [under h])']
+    """
+    by_file: dict[str, list[str]] = {}
+    for c in proofs:
+        name = c.theorem + (f" [under {', '.join(c.assumes)}]" if c.assumes else "")
+        by_file.setdefault(c.file, []).append(name)
+    return [f"proved in Coq ({file}: {', '.join(names)})" for file, names in by_file.items()]
+
+
 def _to_json(outcomes: Any, problems: list[str], seconds: float) -> dict[str, Any]:
     lemmas = []
     for o in outcomes:
@@ -59,6 +73,8 @@ def _to_json(outcomes: Any, problems: list[str], seconds: float) -> dict[str, An
             "uses": list(lem.uses),
             "code": list(lem.code),
             "tests": list(lem.tests),
+            "coq": [{"file": c.file, "theorem": c.theorem, "assumes": list(c.assumes)}
+                    for c in lem.coq],
             "status": o.status,
             "checks": [
                 {"name": c.name, "kind": c.kind, "status": c.status, "detail": c.detail,
@@ -109,6 +125,8 @@ def run(args: argparse.Namespace) -> int:
             passed = sum(c.status == "passed" for c in o.outcomes)
             print(f"{o.lemma.label:<9}{o.status:<10}{f'{passed}/{len(o.outcomes)}':<8}"
                   f"{o.lemma.origin:<7}{o.lemma.title}")
+            for line in coq_lines(o.lemma.coq):
+                print(f"    {line}")
             for c in o.outcomes:
                 if args.verbose or c.status != "passed":
                     print(f"    [{c.status}] {c.name} ({c.kind}): {c.detail}")

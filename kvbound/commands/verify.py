@@ -2,9 +2,11 @@
 
 Alice streams the hard instance into a cache, sends its bytes; Bob (in his own process)
 rebuilds the cache from the bytes alone, decodes, and the run is compared with the
-theorem: bits recovered against message bits. A cache that decodes more information than
-its message can carry (message bits < N * (1 - H2(p)) beyond sampling noise) leaks state
-outside its bytes: exit code 3.
+theorem: bits recovered against message bits. Below d_min, or when --logit-cap leaves room
+for fewer tokens, only L' tokens carry bits (the C1 variant): the JSON's ``low_dimension``
+reports L'_guaranteed and L'_witnessed with their bounds, ``logits`` the largest |logit|.
+A cache that decodes more information than its message can carry (message bits
+< N * (1 - H2(p)) beyond sampling noise) leaks state outside its bytes: exit code 3.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from kvbound.cli import EXIT_BOUND_VIOLATED
 from kvbound.figures import outputs_histogram
 from kvbound.level_figure import levels_figure
 from kvbound.options import (
+    add_head_arguments,
     add_instance_arguments,
     add_precision_arguments,
     add_run_arguments,
@@ -44,6 +47,7 @@ def register(subparsers: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_instance_arguments(p)
+    add_head_arguments(p)
     add_run_arguments(p, seeds_default=1)
     add_precision_arguments(p)
     p.add_argument("--seed", type=int, default=0, help="first seed (default: 0)")
@@ -97,6 +101,7 @@ def run(args: argparse.Namespace) -> int:
         isolation=args.isolation, timeout=args.timeout, progress=on_seed,
         num_queries=args.multi_index,
         observe=observe,
+        logit_cap=args.logit_cap, var_head=args.var_head,
     )
     if args.figure:
         pub = result.public
@@ -120,6 +125,9 @@ def run(args: argparse.Namespace) -> int:
         args.report.parent.mkdir(parents=True, exist_ok=True)
         args.report.write_text(verify_markdown(result))
     print(json.dumps(record, indent=2) if args.json else verify_table(result))
+    if not result.logit_cap_respected:
+        print(f"kvbound: a logit outside [-B, B] with B={result.public.effective_cap:g} was "
+              "computed (see 'logits' in the JSON)", file=sys.stderr)
     if not result.bound_respected:
         print(
             "kvbound: LEAK: the cache decoded more information than its message bytes can "
