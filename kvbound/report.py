@@ -30,28 +30,38 @@ def verify_rows(result: VerifyResult) -> list[tuple[str, str]]:
         ("cache", f"{pub.cache} {j['cache_options']}"),
         ("cached tokens L = L_(K-1)", f"{s.cached_tokens}"),
         ("last-scale tokens T_K", f"{s.last_scale_tokens} ({j['passes']} passes of Bob)"),
-        ("instance bits N = L'*d (L' carrying tokens)", f"{n}"),
+        ("instance bits N = L'*d (L' carrying tokens)" if pub.bits_per_value is None else
+         f"instance bits N = L'*d*b (b = {pub.bits_per_value})", f"{n}"),
         ("eps; d_min Hoeffding / exact", f"{pub.eps:g}; {d_min(s.cached_tokens, pub.eps)} / "
          f"{d_min_exact(s.cached_tokens, pub.eps)}"),
         ("max <k_i,k_j> measured", f"{j['max_inner_product']:.4f}"),
         *variant_rows(j),
         ("C_min (Lemma L3, as `constants`)", f"{j['C_min']:.4f}"),
         ("C used by Bob", f"{j['C']:.4f}: the least C with gamma < "
-         f"{SIMULATION_GAMMA_FRACTION} x (1-eta)/(1+eta), so floats stay off tau "
+         f"{SIMULATION_GAMMA_FRACTION} x " + ("(1-eta)/(1+eta) (L3)" if j["tau"] is not None
+                                              else "Lemma PREC's bound") +
+         ", so floats stay off the thresholds "
          f"({'within' if j['C'] <= REAL_VAR_LOGIT_CAP else 'above'} a real VAR head's cap "
          f"{REAL_VAR_LOGIT_CAP:g})"),
-        ("gamma at C used; tau used", f"{j['gamma']:.4g}; {j['tau']:.6f} (Lemma L3 at that gamma)"),
+        ("gamma at C used; tau used", f"{j['gamma']:.4g}; {j['tau']:.6f} (Lemma L3 at that gamma)")
+        if j["tau"] is not None else
+        ("gamma at C used; thresholds", f"{j['gamma']:.4g}; {len(j['thresholds'])} "
+         f"thresholds between the 2^{j['bits_per_value']} levels (Lemma PREC)"),
         ("seeds", ", ".join(str(x) for x in j["seeds"])),
         ("bits checked", f"{j['bits_decoded']}" + (
             f" (Multi-Index: {len(result.runs)} x {result.runs[0].n_bits})"
             if result.runs[0].n_bits != n else "")),
-        ("bit errors; error rate p", f"{j['bit_errors']}; p = {j['error_rate']:.6g}"),
-        ("information N(1 - H2(p)) (least seed)",
-         f"{j['information_bits']:.1f} bits, for the bits checked (Fano at p, any p)"),
+        ("bit errors; error rate p", f"{j['bit_errors']}; p = {j['error_rate']:.6g}")
+        if j["tau"] is not None else
+        ("symbol errors; symbol error rate p",
+         f"{j['symbol_errors']} ({j['bit_errors']} bits); p = {j['error_rate']:.6g}"),
+        ("information (Fano at p, any p; least seed)",
+         f"{j['information_bits']:.1f} bits about the values checked"),
         ("memory: largest state, all boundaries",
          f"{j['message_bits']} bits ({ratio:.3f} x N)"),
         ("exact fp16 cache bits", f"{exact_cache_bits(s.cached_tokens, pub.d, 'float16')}"),
-        ("lower bound (1 - H2(0)) N", f"{j['lower_bound_bits']:.0f}"),
+        ("lower bound (1 - H2(0)) N" if j["tau"] is not None else
+         "lower bound L d b (Lemma PREC, delta = 0)", f"{j['lower_bound_bits']:.0f}"),
         ("bound respected", "yes" if j["bound_respected"] else
          "NO: the message Bob received is shorter than the information he decoded"),
     ]

@@ -24,6 +24,7 @@ from typing import Any
 
 from kvbound.cli import EXIT_BOUND_VIOLATED
 from kvbound.options import (
+    DEFAULT_ETA,
     add_head_arguments,
     add_instance_arguments,
     add_run_arguments,
@@ -123,7 +124,8 @@ def run(args: argparse.Namespace) -> int:
     check_seeds(args.seeds)
     caches = parse_caches(args.caches)
     budgets = parse_budgets(args.budgets)
-    plan_regime(schedule, args.d, args.eps, args.eta, additive=args.additive,
+    args_eta = DEFAULT_ETA if args.eta is None else args.eta
+    plan_regime(schedule, args.d, args.eps, args_eta, additive=args.additive,
                 logit_cap=args.logit_cap, var_head=args.var_head)  # C1 below d_min
     tasks = plan_sweep(schedule, args.d, caches, budgets)  # validates before any run
     plot_caches = _plot_caches(args.plot_caches, [t.cache for t in tasks])
@@ -142,7 +144,7 @@ def run(args: argparse.Namespace) -> int:
         bar.step(note)
 
     result = run_sweep(
-        schedule, args.d, args.eps, args.eta, caches=caches, budgets=budgets,
+        schedule, args.d, args.eps, args_eta, caches=caches, budgets=budgets,
         seeds=args.seeds, additive=args.additive, isolation=args.isolation,
         timeout=args.timeout,
         progress=on_point,

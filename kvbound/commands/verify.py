@@ -22,13 +22,16 @@ import numpy as np
 from kvbound.cli import EXIT_BOUND_VIOLATED
 from kvbound.course.style import check_format
 from kvbound.figures import outputs_histogram
+from kvbound.level_figure import levels_figure
 from kvbound.options import (
     add_head_arguments,
     add_instance_arguments,
+    add_precision_arguments,
     add_run_arguments,
     check_seeds,
     parse_cache_options,
     parse_schedule,
+    resolve_precision,
 )
 from kvbound.progress import Progress
 from kvbound.report import verify_markdown, verify_table
@@ -47,6 +50,7 @@ def register(subparsers: Any) -> None:
     add_instance_arguments(p)
     add_head_arguments(p)
     add_run_arguments(p, seeds_default=1)
+    add_precision_arguments(p)
     p.add_argument("--seed", type=int, default=0, help="first seed (default: 0)")
     p.add_argument(
         "--cache", default="exact",
@@ -93,8 +97,9 @@ def run(args: argparse.Namespace) -> int:
         if args.figure:
             observed.append((outputs, truth))
 
+    eta, bits_per_value = resolve_precision(args)
     result = run_verification(
-        schedule, args.d, args.eps, args.eta, seeds,
+        schedule, args.d, args.eps, eta, seeds, bits_per_value=bits_per_value,
         cache=args.cache, options=parse_cache_options(args.option), additive=args.additive,
         isolation=args.isolation, timeout=args.timeout, progress=on_seed,
         num_queries=args.multi_index,
@@ -103,14 +108,23 @@ def run(args: argparse.Namespace) -> int:
     )
     if args.figure:
         pub = result.public
-        outputs_histogram(
-            np.concatenate([o.ravel() for o, _ in observed]),
-            np.concatenate([t.ravel() for _, t in observed]),
-            tau=pub.tau, gamma=pub.gamma, eta=float(pub.eta), additive=pub.additive,
-            path=args.figure, schedule=pub.schedule.name, d=pub.d, cache=pub.cache,
-            options=pub.cache_params.options, bit_errors=result.bit_errors,
-            margin=min(r.decoding_margin for r in result.runs),
-        )
+        outputs = np.concatenate([o.ravel() for o, _ in observed])
+        truth = np.concatenate([t.ravel() for _, t in observed])
+        if pub.bits_per_value is None:
+            outputs_histogram(
+                outputs, truth,
+                tau=pub.tau, gamma=pub.gamma, eta=float(pub.eta), additive=pub.additive,
+                path=args.figure, schedule=pub.schedule.name, d=pub.d, cache=pub.cache,
+                options=result.to_json()["cache_options"], bit_errors=result.bit_errors,
+                margin=min(r.decoding_margin for r in result.runs),
+            )
+        else:
+            title = (f"{pub.schedule.name}, d={pub.d}, cache {pub.cache}: Bob's outputs "
+                     f"({len(observed)} seed(s)), {result.to_json()['symbol_errors']} "
+                     "symbol errors")
+            levels_figure(outputs, truth, bits=pub.bits_per_value, gamma=pub.gamma,
+                          eta=float(pub.eta), additive=pub.additive,
+                          thresholds=pub.thresholds, title=title, path=args.figure)
     record = result.to_json()
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
