@@ -65,7 +65,10 @@ class PublicParams:
     """Everything both parties know before Alice speaks (all JSON scalars).
 
     ``eta`` is the entrywise error the decoding is designed to tolerate (relative, or
-    additive with ``additive=True``); C and tau follow from it (Lemma L3).
+    additive with ``additive=True``); C and tau follow from it (Lemma L3). ``delta`` is the
+    fraction of entries an (eta, delta)-correct cache may get wrong: the bound is then
+    (1 - H2(delta)) N (Lemma L4). ``at_c_min`` runs Bob's queries at C_min itself instead
+    of the simulation's larger C (see :data:`SIMULATION_GAMMA_FRACTION`).
     """
 
     schedule: Schedule
@@ -76,6 +79,8 @@ class PublicParams:
     cache: str = "exact"
     options: Mapping[str, Any] = field(default_factory=dict)
     additive: bool = False
+    at_c_min: bool = False
+    delta: float = 0.0
 
     def __post_init__(self) -> None:
         check_int_at_least(self.d, "d", 1)
@@ -85,6 +90,7 @@ class PublicParams:
         else:
             check_interval(self.eta, "eta", 0, 1, closed_lower=True)
         check_int_at_least(self.key_seed, "key_seed", 0)
+        check_interval(self.delta, "delta", 0, 0.5, closed_lower=True)
         need = d_min(self.schedule.cached_tokens, self.eps)
         if self.d < need:
             raise ValueError(
@@ -95,7 +101,9 @@ class PublicParams:
 
     @property
     def cache_params(self) -> CacheParams:
-        merged = resolve_cache(self.cache).merged_options(self.cache, self.options)
+        protocol = {"eta": float(self.eta), "tau": self.tau, "delta": float(self.delta),
+                    "additive": self.additive}
+        merged = resolve_cache(self.cache).merged_options(self.cache, self.options, protocol)
         return CacheParams(self.d, self.schedule, merged)
 
     def _scale_for(self, fraction: Fraction) -> float:
@@ -114,8 +122,9 @@ class PublicParams:
 
     @property
     def scale(self) -> float:
-        """Bob's query scale C: gamma(C) < SIMULATION_GAMMA_FRACTION * L3's bound."""
-        return self._scale_for(SIMULATION_GAMMA_FRACTION)
+        """Bob's query scale C: C_min with ``at_c_min``, else the least C with
+        gamma(C) < SIMULATION_GAMMA_FRACTION * L3's bound."""
+        return self.c_min if self.at_c_min else self._scale_for(SIMULATION_GAMMA_FRACTION)
 
     @property
     def gamma(self) -> float:
@@ -144,6 +153,8 @@ class PublicParams:
             "cache": self.cache,
             "options": dict(self.options),
             "additive": self.additive,
+            "at_c_min": self.at_c_min,
+            "delta": float(self.delta),
         }
 
     @classmethod
@@ -160,6 +171,8 @@ class PublicParams:
             cache=str(obj["cache"]),
             options=dict(obj["options"]),
             additive=bool(obj["additive"]),
+            at_c_min=bool(obj.get("at_c_min", False)),
+            delta=float(obj.get("delta", 0.0)),
         )
 
 
@@ -274,8 +287,9 @@ class VerifyResult:
 
     @property
     def lower_bound_bits(self) -> float:
-        """(1 - H2(0)) * N: the message length any zero-error cache must reach (L4)."""
-        return index_lower_bound_bits(self.n_bits, 0)
+        """(1 - H2(delta)) * N: the message length any (eta, delta)-correct cache must
+        reach (L4); delta = 0 unless the run says otherwise."""
+        return index_lower_bound_bits(self.n_bits, self.public.delta)
 
     @property
     def leak(self) -> bool:
@@ -303,6 +317,8 @@ class VerifyResult:
             "lower_bound_bits": self.lower_bound_bits,
             "C": self.public.scale,
             "C_min": self.public.c_min,
+            "at_c_min": self.public.at_c_min,
+            "delta": float(self.public.delta),
             "gamma": self.public.gamma,
             "tau": self.public.tau,
             "eps": float(self.public.eps),
@@ -335,6 +351,8 @@ def run_seed(
     cache: str = "exact",
     options: Mapping[str, Any] | None = None,
     additive: bool = False,
+    at_c_min: bool = False,
+    delta: float = 0.0,
     instance: IndexInstance | None = None,
     num_queries: int | None = None,
     observe: Callable[[PublicParams, np.ndarray, np.ndarray], None] | None = None,
@@ -349,7 +367,8 @@ def run_seed(
     seed = check_int_at_least(seed, "seed", 0)
     instance_rng, public_rng, cache_rng = np.random.default_rng(seed).spawn(3)
     key_seed = int(public_rng.integers(0, 2**63 - 1))
-    public = PublicParams(schedule, d, eps, eta, key_seed, cache, dict(options or {}), additive)
+    public = PublicParams(schedule, d, eps, eta, key_seed, cache, dict(options or {}), additive,
+                          at_c_min, delta)
     family = public.key_family()
     if instance is None:
         instance = make_instance(schedule.cached_tokens, d, instance_rng,
@@ -397,6 +416,8 @@ def run_verification(
     cache: str = "exact",
     options: Mapping[str, Any] | None = None,
     additive: bool = False,
+    at_c_min: bool = False,
+    delta: float = 0.0,
     isolation: str = "process",
     progress: Callable[[int, int, SeedResult], None] | None = None,
     num_queries: int | None = None,
@@ -415,7 +436,8 @@ def run_verification(
     if isolation not in ("process", "inline"):
         raise ValueError(f"isolation={isolation!r}; choose 'process' or 'inline'")
     # Validate everything public before any work, so bad input fails fast.
-    _ = PublicParams(schedule, d, eps, eta, 0, cache, dict(options or {}), additive).cache_params
+    _ = PublicParams(schedule, d, eps, eta, 0, cache, dict(options or {}), additive, at_c_min,
+                     delta).cache_params
     runs: list[SeedResult] = []
     if isolation == "process":
         from reduction.bob import BobProcess
@@ -423,18 +445,18 @@ def run_verification(
         with BobProcess() as bob:
             for i, s in enumerate(seed_list):
                 runs.append(run_seed(schedule, d, eps, eta, s, bob, cache=cache,
-                                     options=options, additive=additive,
-                                     num_queries=num_queries, observe=observe))
+                                     options=options, additive=additive, at_c_min=at_c_min,
+                                     delta=delta, num_queries=num_queries, observe=observe))
                 if progress:
                     progress(i + 1, len(seed_list), runs[-1])
     else:
         inline = _InlineBob()
         for i, s in enumerate(seed_list):
             runs.append(run_seed(schedule, d, eps, eta, s, inline, cache=cache,
-                                 options=options, additive=additive,
-                                 num_queries=num_queries, observe=observe))
+                                 options=options, additive=additive, at_c_min=at_c_min,
+                                 delta=delta, num_queries=num_queries, observe=observe))
             if progress:
                 progress(i + 1, len(seed_list), runs[-1])
     public = PublicParams(schedule, d, eps, eta, runs[0].key_seed, cache, dict(options or {}),
-                          additive)
+                          additive, at_c_min, delta)
     return VerifyResult(public, tuple(runs))

@@ -53,6 +53,16 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("--additive", action="store_true", help="additive error model for eta")
     p.add_argument(
+        "--at-c-min", action="store_true", dest="at_c_min",
+        help="run Bob's queries at C = C_min itself (the theorem's C) instead of the "
+        "simulation's larger C (gamma at half of Lemma L3's bound)",
+    )
+    p.add_argument(
+        "--delta", type=float, default=0.0,
+        help="fraction of output entries an (eta, delta)-correct cache may get wrong, in "
+        "[0, 1/2); the bound reported is (1 - H2(delta)) N (default: 0)",
+    )
+    p.add_argument(
         "--multi-index", type=int, metavar="T", dest="multi_index",
         help="Multi-Index: Bob asks for T random bits instead of all N",
     )
@@ -89,8 +99,8 @@ def run(args: argparse.Namespace) -> int:
     result = run_verification(
         schedule, args.d, args.eps, args.eta, seeds,
         cache=args.cache, options=parse_cache_options(args.option), additive=args.additive,
-        isolation=args.isolation, progress=on_seed, num_queries=args.multi_index,
-        observe=observe,
+        at_c_min=args.at_c_min, delta=args.delta, isolation=args.isolation, progress=on_seed,
+        num_queries=args.multi_index, observe=observe,
     )
     if args.figure:
         pub = result.public

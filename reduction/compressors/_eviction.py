@@ -155,6 +155,7 @@ class EvictionCache:
     """
 
     TAG: ClassVar[bytes] = b"EVC0"
+    OPTIONS: ClassVar[frozenset[str]] = frozenset({"budget"})
     NAME: ClassVar[str] = "eviction"
 
     def __init__(self, params: CacheParams, rng: np.random.Generator | None = None) -> None:

@@ -48,6 +48,7 @@ class ExactCache:
     """
 
     TAG: ClassVar[bytes] = b"EXC1"
+    OPTIONS: ClassVar[frozenset[str]] = frozenset({"dtype"})
 
     def __init__(self, params: CacheParams, rng: np.random.Generator | None = None) -> None:
         dtype = params.option("dtype", "float16")

@@ -76,6 +76,7 @@ class LowRankCache:
     """K and V kept as fp16 rank-r factors (see the module docstring)."""
 
     TAG: ClassVar[bytes] = b"LRK1"
+    OPTIONS: ClassVar[frozenset[str]] = frozenset({"rank"})
 
     def __init__(self, params: CacheParams, rng: np.random.Generator | None = None) -> None:
         self.params = params

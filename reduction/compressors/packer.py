@@ -63,6 +63,7 @@ class PackerCache:
     """
 
     TAG: ClassVar[bytes] = b"PKR1"
+    OPTIONS: ClassVar[frozenset[str]] = frozenset(set())
 
     def __init__(self, params: CacheParams, rng: np.random.Generator | None = None) -> None:
         self.params = params

@@ -61,6 +61,7 @@ class SubGenCache:
 
     TAG: ClassVar[bytes] = b"SGN1"
     NAME: ClassVar[str] = "subgen"
+    OPTIONS: ClassVar[frozenset[str]] = frozenset({"budget", "samples_per_centre", "radius"})
 
     def __init__(self, params: CacheParams, rng: np.random.Generator | None = None) -> None:
         self.params = params
