@@ -108,6 +108,18 @@ def check_exact_decoding() -> CheckResult:
                           f"tau = {threshold:.6f}")
 
 
+def check_tight_instance() -> CheckResult:
+    """L3 is tight: L=2 keys with <s1,s2> = eps d decode at C_min and fail at the double below."""
+    from proofs.tight_instance import TIGHT_ETAS, certify_tight
+
+    failures, details = [], []
+    for eta in TIGHT_ETAS:
+        bad, detail = certify_tight(eta)
+        failures += bad
+        details.append(detail)
+    return CheckResult.of(not failures, "; ".join(failures or details))
+
+
 LEMMAS = (
     Lemma(
         label="L3",
@@ -125,10 +137,12 @@ LEMMAS = (
             "lowerbound.softmax.c_min",
             "lowerbound.softmax.gamma_target",
             "reduction.decode.decode_bits",
+            "proofs.tight_instance.certify_tight",
         ),
         tests=(
             "tests/test_lowerbound_properties.py::test_c_min_is_least_scale",
             "tests/test_lowerbound_properties.py::test_tau_separates_iff_gamma_below_target",
+            "tests/test_tight_instance.py::test_the_tight_instance_decodes_at_c_min_only",
         ),
         checks=(
             Check("separation iff gamma < (1-eta)/(1+eta)", "symbolic",
@@ -138,6 +152,8 @@ LEMMAS = (
             Check("C_min and tau certified on the table", "certified", check_c_min_certified),
             Check("separates() at the boundary", "example", check_separates_boundary),
             Check("exact attention decodes every bit", "example", check_exact_decoding),
+            Check("tight instance: decodes at C_min, fails just below", "certified",
+                  check_tight_instance),
         ),
     ),
 )
