@@ -3,8 +3,9 @@
 Runs the reduction (Alice -> bytes -> Bob, Bob in one separate process for the whole
 sweep) for each registered cache at each budget and checks every point against Lemma L4
 read backwards: message bits >= N(1 - H2(p)) for the observed bit error rate p (at
-confidence 1 - 1e-6). Writes attack.json, attack.md and attack.png to --out, prints the
-table (or the JSON) and, when the packer ran, its message bits / N.
+confidence 1 - 1e-6). Writes attack.json (strict JSON: NaN and infinities are null),
+attack.md and attack.png to --out, prints the table (or the JSON) and, when the packer
+ran, its message bits / N. --out is checked before the sweep starts.
 
 Budgets are fractions of the cached tokens KEPT (kvpress's compression_ratio is
 1 - budget); a whole number > 1 is a token count. Caches without a budget sweep their own
@@ -17,14 +18,15 @@ outside its bytes); 1 some cache failed while running (and none leaked); 2 bad i
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import Any
 
 from kvbound.cli import EXIT_BOUND_VIOLATED
 from kvbound.options import add_instance_arguments, add_run_arguments, check_seeds, parse_schedule
+from kvbound.outputs import check_output_dir, strict_json
 from kvbound.progress import Progress
+from reduction.resources import check_run_fits
 from reduction.sweep import DEFAULT_BUDGETS, SweepPoint, plan_sweep, run_sweep
 
 __all__ = ["register", "run", "parse_budgets", "parse_caches", "EXIT_CACHE_FAILED"]
@@ -101,8 +103,8 @@ def run(args: argparse.Namespace) -> int:
     budgets = parse_budgets(args.budgets)
     PublicParams(schedule, args.d, args.eps, args.eta, 0, "exact", {}, args.additive)
     tasks = plan_sweep(schedule, args.d, caches, budgets)  # validates before any run
-    if args.out.exists() and not args.out.is_dir():
-        raise ValueError(f"--out={args.out} exists and is not a directory")
+    check_output_dir(args.out, "--out")
+    check_run_fits(schedule, args.d, args.seeds * max(1, len(tasks)))
     bar = Progress(len(tasks), "attack", enabled=not args.quiet)
 
     def on_point(done: int, total: int, point: SweepPoint) -> None:
@@ -124,11 +126,11 @@ def run(args: argparse.Namespace) -> int:
 
     record = result.to_json()
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "attack.json").write_text(json.dumps(record, indent=2) + "\n")
+    (args.out / "attack.json").write_text(strict_json(record, indent=2) + "\n")
     (args.out / "attack.md").write_text(attack_markdown(result))
     if not args.no_plot:
         attack_figure(result, args.out / "attack.png")
-    print(json.dumps(record, indent=2) if args.json else attack_table(result))
+    print(strict_json(record, indent=2) if args.json else attack_table(result))
     packer = result.packer()
     if packer is not None and not args.json:
         print(f"packer message_bits/N = {packer.ratio:.4f}")

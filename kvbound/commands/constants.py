@@ -13,7 +13,6 @@ enclosures); nothing numeric is typed here.
 from __future__ import annotations
 
 import argparse
-import json
 from fractions import Fraction
 from typing import Any
 
@@ -77,7 +76,7 @@ def _check_params(eps: Fraction, eta: Fraction, delta: Fraction) -> None:
 def _need_d(n_keys: int, d: int, eps: Fraction, delta: Fraction) -> None:
     """Raise ValueError naming d_min (L1) and the C1 fallback when d < d_min."""
     from lowerbound.bound import low_dimension_bound_bits
-    from lowerbound.jl import d_min, d_min_exact, max_keys
+    from lowerbound.jl import d_min, d_min_exact_note, max_keys
 
     need = d_min(n_keys, eps)
     if d < need:
@@ -85,8 +84,8 @@ def _need_d(n_keys: int, d: int, eps: Fraction, delta: Fraction) -> None:
         c1 = low_dimension_bound_bits(d, n_keys, eps, delta)
         raise ValueError(
             f"L={n_keys} and eps={float(eps):g} need d >= {need}, got d={d}; raise d or eps "
-            f"(d_min={need} is the Hoeffding form of L1, the exact-binomial form gives "
-            f"{d_min_exact(n_keys, eps)}; below d_min only C1 holds: >= {c1:.0f} bits from "
+            f"(d_min={need} is the Hoeffding form of L1, {d_min_exact_note(n_keys, eps)}; "
+            f"below d_min only C1 holds: >= {c1:.0f} bits from "
             f"L'={lp} near-orthogonal keys)"
         )
 
@@ -270,6 +269,7 @@ def _print_model(r: dict[str, Any]) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Compute and print the constants (schedule mode or model mode)."""
+    from kvbound.outputs import strict_json
     from reduction.schedule import Schedule
 
     if args.model is not None:
@@ -279,7 +279,7 @@ def run(args: argparse.Namespace) -> int:
         result: Any = model_constants(args.model, args.resolution, args.eps, args.eta,
                                       args.delta)
         if args.json:
-            print(json.dumps(result, indent=2))
+            print(strict_json(result, indent=2))
         else:
             _print_model(result)
         return 0
@@ -289,7 +289,7 @@ def run(args: argparse.Namespace) -> int:
     results = [schedule_constants(Schedule.parse(text), d, args.eps, args.eta, args.delta)
                for text in (args.schedule or ["var-256"])]
     if args.json:
-        print(json.dumps(results[0] if len(results) == 1 else results, indent=2))
+        print(strict_json(results[0] if len(results) == 1 else results, indent=2))
     else:
         for i, r in enumerate(results):
             if i:

@@ -10,7 +10,6 @@ outside its bytes: exit code 3.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -26,9 +25,11 @@ from kvbound.options import (
     parse_cache_options,
     parse_schedule,
 )
+from kvbound.outputs import check_output_file, strict_json
 from kvbound.progress import Progress
 from kvbound.report import verify_markdown, verify_table
 from reduction.protocol import PublicParams, SeedResult, run_verification
+from reduction.resources import check_run_fits
 
 __all__ = ["register", "run"]
 
@@ -66,7 +67,8 @@ def register(subparsers: Any) -> None:
         "--multi-index", type=int, metavar="T", dest="multi_index",
         help="Multi-Index: Bob asks for T random bits instead of all N",
     )
-    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--json", action="store_true",
+                   help="print one JSON object (strict: NaN and infinities are null)")
     p.add_argument("--out", type=Path, help="also write the JSON object to this file")
     p.add_argument("--report", type=Path, help="also write a markdown report to this file")
     p.add_argument(
@@ -82,6 +84,10 @@ def run(args: argparse.Namespace) -> int:
     check_seeds(args.seeds)
     if args.seed < 0:
         raise ValueError(f"--seed={args.seed} must be >= 0")
+    for path, flag in ((args.out, "--out"), (args.report, "--report"),
+                       (args.figure, "--figure")):
+        check_output_file(path, flag)
+    check_run_fits(schedule, args.d, args.seeds)
     seeds = range(args.seed, args.seed + args.seeds)
     bar = Progress(args.seeds, "verify", enabled=not args.quiet)
 
@@ -115,11 +121,11 @@ def run(args: argparse.Namespace) -> int:
     record = result.to_json()
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(record, indent=2) + "\n")
+        args.out.write_text(strict_json(record, indent=2) + "\n")
     if args.report:
         args.report.parent.mkdir(parents=True, exist_ok=True)
         args.report.write_text(verify_markdown(result))
-    print(json.dumps(record, indent=2) if args.json else verify_table(result))
+    print(strict_json(record, indent=2) if args.json else verify_table(result))
     if not result.bound_respected:
         print(
             "kvbound: LEAK: the cache decoded more information than its message bytes can "
