@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterable
 
 import numpy as np
 import pytest
@@ -139,3 +140,30 @@ def test_worst_value_is_on_the_other_side_of_tau() -> None:
     z = np.array([0.0, 0.3, 0.5, 0.51, 1.0])
     w = worst_value(z, 0.5)
     assert ((w > 0.5) == (z <= 0.5)).all() and set(w.tolist()) <= {0.0, 1.0}
+
+
+def test_multi_index_counts_errors_only_on_the_asked_bits() -> None:
+    """With errors present (adversarial-delta), the count is over Bob's T bits only,
+    recounted here bit by bit from his raw outputs."""
+    from reduction.protocol import run_seed
+
+    class _Inline:
+        def outputs(self, message: bytes, public: PublicParams,
+                    tokens: Iterable[int] | None = None) -> np.ndarray:
+            return bob_outputs(message, public, tokens)
+
+    seen: list[tuple[PublicParams, np.ndarray]] = []
+    d, t = 64, 500
+    inst = make_instance(V256.cached_tokens, d, np.random.default_rng(9), num_queries=t)
+    assert inst.queries is not None
+    run = run_seed(V256, d, EPS, 0.25, 4, _Inline(), cache="adversarial-delta", delta=0.3,
+                   instance=inst, observe=lambda pub, z, truth: seen.append((pub, z)))
+    public, z = seen[0]
+    tokens = sorted({int(q) // d for q in inst.queries})
+    wrong = 0
+    for q in inst.queries.tolist():
+        token, col = divmod(q, d)
+        read = int(z[tokens.index(token), col] > public.tau)
+        wrong += read != int(inst.bits[token, col])
+    assert run.n_bits == t and run.bit_errors == wrong
+    assert 0.15 * t < wrong < 0.45 * t  # Binomial(500, 0.3): mean 150, sd ~10
