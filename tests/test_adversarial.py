@@ -167,3 +167,8 @@ def test_multi_index_counts_errors_only_on_the_asked_bits() -> None:
         wrong += read != int(inst.bits[token, col])
     assert run.n_bits == t and run.bit_errors == wrong
     assert 0.15 * t < wrong < 0.45 * t  # Binomial(500, 0.3): mean 150, sd ~10
+
+
+def test_decoding_is_strict_at_tau() -> None:
+    """x_hat = [Z_hat > tau] (Lemma L3): an output sitting exactly on tau reads 0."""
+    assert decode_bits(np.array([[0.375, np.nextafter(0.375, 1.0)]]), 0.375).tolist() == [[0, 1]]
