@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any, Protocol
 
 import numpy as np
@@ -155,10 +155,11 @@ class VerifyResult:
         """(1 - H2(0)) * N: the memory any zero-error cache must reach (L4). Alice does
         not know Bob's Multi-Index indices, so it stays N (docs/theorem.md#multi). With
         2^b levels, Lemma PREC's L' d b (docs/theorem.md#prec)."""
+        delta = self.public.delta  # 0 unless the run names the delta it tolerates
         if self.public.bits_per_value is None:
-            return index_lower_bound_bits(self.n_bits, 0)
+            return index_lower_bound_bits(self.n_bits, delta)
         return multilevel_bound_bits(self.n_bits // self.public.symbol_bits,
-                                     self.public.symbol_bits, 0)
+                                     self.public.symbol_bits, delta)
 
     @property
     def leak(self) -> bool:
@@ -201,8 +202,11 @@ class VerifyResult:
             "lower_bound_bits": self.lower_bound_bits,
             "C": self.public.scale,
             "C_min": self.public.c_min,
-            "C_rule": "least C with gamma(C) < SIMULATION_GAMMA_FRACTION * (1 - eta)/(1 + eta)"
+            "C_rule": "C_min itself (--at-c-min)" if self.public.at_c_min else
+                      "least C with gamma(C) < SIMULATION_GAMMA_FRACTION * (1 - eta)/(1 + eta)"
                       f" (fraction {SIMULATION_GAMMA_FRACTION}); C_min uses fraction 1",
+            "at_c_min": self.public.at_c_min,
+            "delta": float(self.public.delta),
             "gamma": self.public.gamma,
             "tau": self.public.tau if self.public.bits_per_value is None else None,
             "bits_per_value": self.public.bits_per_value,
@@ -236,6 +240,8 @@ def run_seed(
     logit_cap: float | None = None,
     var_head: bool = False,
     bits_per_value: int | None = None,
+    at_c_min: bool = False,
+    delta: float = 0.0,
 ) -> SeedResult:
     """One seed: rng -> (instance, public keys, cache coins) -> states -> Bob -> bits.
 
@@ -251,7 +257,7 @@ def run_seed(
     cache_seed = int(cache_rng.integers(0, 2**63 - 1))
     regime = plan_regime(schedule, d, eps, eta, additive=additive, logit_cap=logit_cap,
                          var_head=var_head, bits_per_value=bits_per_value)
-    public = regime.public(key_seed, cache, options)
+    public = replace(regime.public(key_seed, cache, options), at_c_min=at_c_min, delta=delta)
     key_seed = public.key_seed
     family = public.key_family()
     if instance is None:
@@ -335,6 +341,8 @@ def run_verification(
     logit_cap: float | None = None,
     var_head: bool = False,
     bits_per_value: int | None = None,
+    at_c_min: bool = False,
+    delta: float = 0.0,
 ) -> VerifyResult:
     """Run the protocol on several seeds (``seeds=K`` means seeds 0..K-1).
 
@@ -350,7 +358,7 @@ def run_verification(
         raise ValueError("no seeds given; pass seeds >= 1 or a non-empty list")
     regime = plan_regime(schedule, d, eps, eta, additive=additive, logit_cap=logit_cap,
                          var_head=var_head, bits_per_value=bits_per_value)
-    probe = regime.public(0, cache, options)
+    probe = replace(regime.public(0, cache, options), at_c_min=at_c_min, delta=delta)
     runs: list[SeedResult] = []
     with open_parties(isolation, timeout) as parties:
         if is_registered_cache(cache):
@@ -362,8 +370,10 @@ def run_verification(
                                  options=options, additive=additive,
                                  num_queries=num_queries, observe=observe,
                                  logit_cap=logit_cap, var_head=var_head,
-                                 bits_per_value=bits_per_value))
+                                 bits_per_value=bits_per_value, at_c_min=at_c_min,
+                                 delta=delta))
             if progress:
                 progress(i + 1, len(seed_list), runs[-1])
-    public = regime.public(runs[0].key_seed, cache, options)
+    public = replace(regime.public(runs[0].key_seed, cache, options), at_c_min=at_c_min,
+                     delta=delta)
     return VerifyResult(public, tuple(runs), regime)

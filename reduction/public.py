@@ -90,6 +90,8 @@ class PublicParams:
     logit_cap: float | None = None
     var_head: bool = False
     bits_per_value: int | None = None
+    at_c_min: bool = False
+    delta: float = 0.0
 
     def __post_init__(self) -> None:
         check_int_at_least(self.d, "d", 1)
@@ -99,6 +101,7 @@ class PublicParams:
         else:
             check_interval(self.eta, "eta", 0, 1, closed_lower=True)
         check_int_at_least(self.key_seed, "key_seed", 0)
+        check_interval(self.delta, "delta", 0, 0.5, closed_lower=True)
         if self.bits_per_value is not None:
             b = check_int_at_least(self.bits_per_value, "bits_per_value", 1)
             if b > MAX_BITS_PER_VALUE:
@@ -195,7 +198,17 @@ class PublicParams:
         """
         from reduction.compressors import resolve_cache
 
-        merged = resolve_cache(self.cache).merged_options(self.cache, self.options)
+        entry = resolve_cache(self.cache)
+        protocol: dict[str, Any] = {}
+        if entry.protocol:  # public quantities an adversary of the decoding reads
+            if self.bits_per_value is not None and "tau" in entry.protocol:
+                raise ValueError(f"cache {self.cache!r} attacks the one-bit threshold tau; "
+                                 "run it without --bits-per-value")
+            protocol = {"eta": float(self.eta), "delta": float(self.delta),
+                        "additive": self.additive}
+            if "tau" in entry.protocol:
+                protocol["tau"] = self.tau
+        merged = entry.merged_options(self.cache, self.options, protocol)
         return CacheParams(self.d, self.schedule, merged)
 
     def _scale_for(self, fraction: Fraction) -> float:
@@ -216,8 +229,11 @@ class PublicParams:
 
     @property
     def scale(self) -> float:
-        """Bob's query scale C: gamma(C) < SIMULATION_GAMMA_FRACTION * L3's bound; under a
-        cap B at most B' = B * SIMULATION_CAP_FRACTION, or (C_min + B)/2 if C_min > B'."""
+        """Bob's query scale C: C_min itself with ``at_c_min`` (the theorem's worst case);
+        else gamma(C) < SIMULATION_GAMMA_FRACTION * L3's bound, and under a cap B at most
+        B' = B * SIMULATION_CAP_FRACTION, or (C_min + B)/2 if C_min > B'."""
+        if self.at_c_min:
+            return self.c_min
         c = self._scale_for(SIMULATION_GAMMA_FRACTION)
         cap = self.effective_cap
         if cap is None:
@@ -280,6 +296,8 @@ class PublicParams:
             "logit_cap": None if self.logit_cap is None else float(self.logit_cap),
             "var_head": self.var_head,
             "bits_per_value": self.bits_per_value,
+            "at_c_min": self.at_c_min,
+            "delta": float(self.delta),
         }
 
     @classmethod
@@ -301,6 +319,8 @@ class PublicParams:
             logit_cap=None if cap is None else float(cap),
             var_head=bool(obj.get("var_head", False)),
             bits_per_value=_optional_int(obj.get("bits_per_value")),
+            at_c_min=bool(obj.get("at_c_min", False)),
+            delta=float(obj.get("delta", 0.0)),
         )
 
 

@@ -3,8 +3,9 @@
 Runs the reduction (Alice -> bytes -> Bob, Bob in one separate process for the whole
 sweep) for each registered cache at each budget and checks every point against Lemma L4
 read backwards: message bits >= N(1 - H2(p)) for the observed bit error rate p (at
-confidence 1 - 1e-6). Writes attack.json, attack.md and attack.png to --out, prints the
-table (or the JSON) and, when the packer ran, its message bits / N.
+confidence 1 - 1e-6). Writes attack.json (strict JSON: NaN and infinities are null),
+attack.md and attack.png to --out, prints the table (or the JSON) and, when the packer
+ran, its message bits / N. --out is checked before the sweep starts.
 
 Budgets are fractions of the cached tokens KEPT (kvpress's compression_ratio is
 1 - budget); a whole number > 1 is a token count. Caches without a budget sweep their own
@@ -17,7 +18,6 @@ outside its bytes); 1 some cache failed while running (and none leaked); 2 bad i
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -31,7 +31,9 @@ from kvbound.options import (
     check_seeds,
     parse_schedule,
 )
+from kvbound.outputs import check_output_dir, strict_json
 from kvbound.progress import Progress
+from reduction.resources import check_run_fits
 from reduction.sweep import DEFAULT_BUDGETS, SweepPoint, plan_sweep, run_sweep
 
 __all__ = ["register", "run", "parse_budgets", "parse_caches", "EXIT_CACHE_FAILED"]
@@ -129,8 +131,8 @@ def run(args: argparse.Namespace) -> int:
                 logit_cap=args.logit_cap, var_head=args.var_head)  # C1 below d_min
     tasks = plan_sweep(schedule, args.d, caches, budgets)  # validates before any run
     plot_caches = _plot_caches(args.plot_caches, [t.cache for t in tasks])
-    if args.out.exists() and not args.out.is_dir():
-        raise ValueError(f"--out={args.out} exists and is not a directory")
+    check_output_dir(args.out, "--out")
+    check_run_fits(schedule, args.d, args.seeds * max(1, len(tasks)))
     bar = Progress(len(tasks), "attack", enabled=not args.quiet)
 
     def on_point(done: int, total: int, point: SweepPoint) -> None:
@@ -154,7 +156,7 @@ def run(args: argparse.Namespace) -> int:
 
     record = result.to_json()
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "attack.json").write_text(json.dumps(record, indent=2) + "\n")
+    (args.out / "attack.json").write_text(strict_json(record, indent=2) + "\n")
     (args.out / "attack.md").write_text(attack_markdown(result))
     if not args.no_plot:
         if plot_caches is not None:
@@ -162,7 +164,7 @@ def run(args: argparse.Namespace) -> int:
             plot_caches = [c for c in plot_caches if c in measured]
         for suffix in ("png", "svg"):
             attack_figure(result, args.out / f"attack.{suffix}", plot_caches)
-    print(json.dumps(record, indent=2) if args.json else attack_table(result))
+    print(strict_json(record, indent=2) if args.json else attack_table(result))
     packer = result.packer()
     if packer is not None and not args.json:
         print(f"packer message_bits/N = {packer.ratio:.4f}")
