@@ -1,13 +1,20 @@
 """Block-causal VAR attention in log-sum-exp form, chunked so memory stays bounded.
 
-Purpose: section 1 of THEOREM.md. All T_k tokens of scale k attend to every token of
-scales 1..k (their own scale included), never to later ones:
+Purpose: the model of docs/theorem.md#model. All T_k tokens of scale k attend to every
+token of scales 1..k (their own scale included), never to later ones:
 Z_k = softmax_rows(Q_k K_{<=k}^T) V_{<=k}; any 1/sqrt(d) or temperature is folded into Q.
 
-Implementation: a streaming ("online") softmax over key chunks: per query row we keep the
-running maximum m, the running normaliser l = sum exp(s - m) and the running numerator
-acc = sum exp(s - m) v, rescaling by exp(m_old - m_new) when m grows. Peak memory is
-O(query_chunk * key_chunk + query_chunk * d) whatever the number of cached tokens.
+Implementation (float64, the reference every faster path is checked against): a
+streaming ("online") softmax over key chunks. Per query row we keep the running maximum
+m, the running normaliser l = sum exp(s - m) and the running numerator
+acc = sum exp(s - m) v, rescaling by exp(m_old - m_new) when m grows. Buffers are
+allocated once per call, so peak memory is O(query_chunk * key_chunk + q * d_v) whatever
+the number of cached tokens. Two kinds of rows cost nothing:
+
+* a zero query row scores 0 against every key, so its weights are uniform and its output
+  is the mean of all values (closed form, one column sum);
+* a token whose key and value are both zero (Bob's last-scale block, docs/theorem.md#unused)
+  scores 0 and carries nothing: T such tokens add T * e^{0 - m} to the normaliser only.
 
 References: Milakov & Gimelshein (2018), "Online normalizer calculation for softmax";
 Dao et al. (2022), FlashAttention; arXiv 2503.14881 (block-causal VAR attention).
@@ -19,16 +26,16 @@ import numpy as np
 
 from lowerbound.validation import check_int_at_least
 
-__all__ = ["attend", "softmax_rows", "block_causal_attention"]
+__all__ = ["attend", "softmax_rows", "block_causal_attention", "zero_rows"]
 
-QUERY_CHUNK = 1024
-KEY_CHUNK = 4096
+QUERY_CHUNK = 512
+KEY_CHUNK = 2048
 
 
 def softmax_rows(scores: np.ndarray) -> np.ndarray:
     """Row-wise softmax in log-sum-exp form: exp(s - max s) / sum exp(s - max s).
 
-    Notes: the softmax of Lemma L2 of THEOREM.md.
+    Notes: the softmax of Lemma L2 (docs/theorem.md#l2).
 
     >>> softmax_rows(np.array([[0.0, 0.0], [1000.0, 0.0]])).round(6).tolist()
     [[0.5, 0.5], [1.0, 0.0]]
@@ -39,53 +46,122 @@ def softmax_rows(scores: np.ndarray) -> np.ndarray:
     return e / e.sum(axis=-1, keepdims=True)
 
 
-def attend(
-    queries: np.ndarray,
-    keys: np.ndarray,
-    values: np.ndarray,
-    *,
-    query_chunk: int = QUERY_CHUNK,
-    key_chunk: int = KEY_CHUNK,
-) -> np.ndarray:
-    """softmax_rows(Q K^T) V for every query against every key, in float64, chunked.
+def zero_rows(*arrays: np.ndarray) -> np.ndarray:
+    """Boolean mask of the rows that are zero in every one of the (n, .) arrays.
 
-    Shapes: Q (q, d), K (n, d), V (n, d_v) with n >= 1. Returns (q, d_v).
-
-    Notes: section 1 of THEOREM.md (one head; temperature folded into Q).
-
-    >>> q = np.array([[10.0, 0.0]]); k = np.eye(2); v = np.array([[1.0], [0.0]])
-    >>> bool(abs(attend(q, k, v)[0, 0] - 1 / (1 + np.exp(-10.0))) < 1e-15)
-    True
+    >>> zero_rows(np.array([[0.0, 0.0], [0.0, 1.0]]), np.zeros((2, 3))).tolist()
+    [True, False]
     """
+    nonzero = np.zeros(arrays[0].shape[0], dtype=bool)
+    for a in arrays:
+        nonzero |= a.any(axis=1)
+    return ~nonzero
+
+
+def _validated(queries: np.ndarray, keys: np.ndarray, values: np.ndarray, zero_tokens: int
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     q = np.asarray(queries, dtype=np.float64)
     k = np.asarray(keys, dtype=np.float64)
     v = np.asarray(values, dtype=np.float64)
     if q.ndim != 2 or k.ndim != 2 or v.ndim != 2:
         raise ValueError("queries, keys and values must be 2-D (tokens x dimension)")
-    if k.shape[0] == 0:
+    if k.shape[0] + zero_tokens == 0:
         raise ValueError("attention needs at least one cached key; the cache is empty")
     if q.shape[1] != k.shape[1]:
         raise ValueError(f"query dimension {q.shape[1]} differs from key dimension {k.shape[1]}")
     if v.shape[0] != k.shape[0]:
         raise ValueError(f"{k.shape[0]} keys but {v.shape[0]} values")
+    return q, k, v
+
+
+def attend(
+    queries: np.ndarray,
+    keys: np.ndarray,
+    values: np.ndarray,
+    *,
+    zero_tokens: int = 0,
+    query_chunk: int = QUERY_CHUNK,
+    key_chunk: int = KEY_CHUNK,
+) -> np.ndarray:
+    """softmax_rows(Q [K; 0]^T) [V; 0] for every query, in float64, chunked.
+
+    Shapes: Q (q, d), K (n, d), V (n, d_v); ``zero_tokens`` more tokens with zero key
+    and zero value are appended in closed form (n + zero_tokens >= 1). Returns (q, d_v).
+    Zero query rows and zero (key, value) tokens are handled in closed form (module
+    docstring); the result is the same softmax.
+
+    Notes: docs/theorem.md#model (one head; temperature folded into Q).
+
+    >>> q = np.array([[10.0, 0.0]]); k = np.eye(2); v = np.array([[1.0], [0.0]])
+    >>> bool(abs(attend(q, k, v)[0, 0] - 1 / (1 + np.exp(-10.0))) < 1e-15)
+    True
+    >>> float(attend(q, k[:1], v[:1], zero_tokens=1)[0, 0]) == float(attend(q, k, v)[0, 0])
+    True
+    """
+    t0 = check_int_at_least(zero_tokens, "zero_tokens", 0)
+    q, k, v = _validated(queries, keys, values, t0)
     qc = check_int_at_least(query_chunk, "query_chunk", 1)
     kc = check_int_at_least(key_chunk, "key_chunk", 1)
     out = np.empty((q.shape[0], v.shape[1]), dtype=np.float64)
-    for qs in range(0, q.shape[0], qc):
-        qb = q[qs : qs + qc]
-        m = np.full((qb.shape[0], 1), -np.inf)
-        norm = np.zeros((qb.shape[0], 1))
-        acc = np.zeros((qb.shape[0], v.shape[1]))
-        for ks in range(0, k.shape[0], kc):
-            s = qb @ k[ks : ks + kc].T
-            m_new = np.maximum(m, s.max(axis=1, keepdims=True))
-            rescale = np.exp(m - m_new)
-            p = np.exp(s - m_new)
-            norm = norm * rescale + p.sum(axis=1, keepdims=True)
-            acc = acc * rescale + p @ v[ks : ks + kc]
-            m = m_new
-        out[qs : qs + qc] = acc / norm
+    n_all = k.shape[0] + t0
+    silent = zero_rows(q)
+    if silent.any():  # uniform weights: the mean of every value, zero tokens included
+        out[silent] = v.sum(axis=0) / n_all
+    live = np.flatnonzero(~silent)
+    if live.size == 0:
+        return out
+    empty = zero_rows(k, v)
+    if empty.any():  # zero key and zero value: counted, never multiplied
+        t0 += int(empty.sum())
+        k, v = k[~empty], v[~empty]
+    if k.shape[0] == 0:  # only zero tokens: every live row averages zeros
+        out[live] = 0.0
+        return out
+    _online_softmax(q, k, v, t0, live, out, min(qc, live.size), min(kc, k.shape[0]))
     return out
+
+
+def _online_softmax(q: np.ndarray, k: np.ndarray, v: np.ndarray, t0: int, live: np.ndarray,
+                    out: np.ndarray, qc: int, kc: int) -> None:
+    """The float64 online log-sum-exp over key chunks, rows ``live`` of q into ``out``."""
+    scores = np.empty((qc, kc))
+    acc = np.empty((qc, v.shape[1]))
+    part = np.empty((qc, v.shape[1]))
+    m = np.empty(qc)
+    norm = np.empty(qc)
+    chunk_max = np.empty(qc)
+    rescale = np.empty(qc)
+    for qs in range(0, live.size, qc):
+        rows = live[qs : qs + qc]
+        r = rows.size
+        qb = q[rows]
+        m_r, norm_r, acc_r = m[:r], norm[:r], acc[:r]
+        m_r.fill(-np.inf)
+        norm_r.fill(0.0)
+        acc_r.fill(0.0)
+        for ks in range(0, k.shape[0], kc):
+            kb = k[ks : ks + kc]
+            s = scores[:r, : kb.shape[0]]
+            np.matmul(qb, kb.T, out=s)
+            np.max(s, axis=1, out=chunk_max[:r])
+            np.maximum(m_r, chunk_max[:r], out=chunk_max[:r])  # the new running max
+            np.subtract(m_r, chunk_max[:r], out=rescale[:r])
+            np.exp(rescale[:r], out=rescale[:r])  # exp(-inf) = 0 on the first chunk
+            np.subtract(s, chunk_max[:r, None], out=s)
+            np.exp(s, out=s)
+            norm_r *= rescale[:r]
+            norm_r += s.sum(axis=1)
+            acc_r *= rescale[:r, None]
+            np.matmul(s, v[ks : ks + kc], out=part[:r])
+            acc_r += part[:r]
+            m_r[:] = chunk_max[:r]
+        if t0:  # the zero tokens score exactly 0: one more "chunk" in closed form
+            top = np.maximum(m_r, 0.0)
+            shift = np.exp(m_r - top)
+            norm_r *= shift
+            norm_r += t0 * np.exp(-top)
+            acc_r *= shift[:, None]
+        out[rows] = acc_r / norm_r[:, None]
 
 
 def block_causal_attention(
@@ -98,7 +174,7 @@ def block_causal_attention(
 
     ``block_bounds`` is :attr:`reduction.schedule.Schedule.block_bounds`.
 
-    Notes: section 1 of THEOREM.md (block-causal attention).
+    Notes: docs/theorem.md#model (block-causal attention).
     """
     q = np.asarray(queries, dtype=np.float64)
     if not block_bounds:
