@@ -13,7 +13,8 @@ and a response is
             (shape, or the error text) | u64 length | outputs (float64, little-endian)
 
 The public parameters are JSON scalars (schedule, d, eps, eta, the public key seed, the
-cache name and options); nothing derived from Alice's bits is among them.
+cache name and options); nothing derived from Alice's bits is among them. The header
+also says how many threads Bob may use (``workers``).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from typing import IO, Any
 import numpy as np
 
 from reduction.protocol import PublicParams, bob_outputs
+from reduction.threads import check_workers
 
 __all__ = ["BobProcess", "serve", "BobFailure"]
 
@@ -75,7 +77,7 @@ def serve(inp: IO[bytes], out: IO[bytes]) -> None:
         try:
             public = PublicParams.from_json(header["public"])
             tokens = header["tokens"]
-            z = bob_outputs(message, public, tokens)
+            z = bob_outputs(message, public, tokens, workers=int(header.get("workers", 1)))
         except ValueError as exc:
             _write_response(out, 1, {"error": str(exc)}, b"")
             continue
@@ -89,8 +91,9 @@ def serve(inp: IO[bytes], out: IO[bytes]) -> None:
 class BobProcess:
     """A Bob worker in a separate Python process; use as a context manager."""
 
-    def __init__(self) -> None:
+    def __init__(self, workers: int = 1) -> None:
         self._proc: subprocess.Popen[bytes] | None = None
+        self.workers = check_workers(workers)
 
     def __enter__(self) -> BobProcess:
         env = dict(os.environ)
@@ -136,6 +139,7 @@ class BobProcess:
             {
                 "public": public.to_json(),
                 "tokens": None if tokens is None else [int(t) for t in tokens],
+                "workers": self.workers,
             }
         ).encode()
         try:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from fractions import Fraction
 from typing import Any
@@ -39,6 +40,7 @@ from reduction.decode import decode_bits, decoding_margin
 from reduction.instance import IndexInstance, make_instance
 from reduction.keys import KeyFamily, sample_keys
 from reduction.schedule import Schedule
+from reduction.threads import blas_threads, check_workers
 
 __all__ = [
     "PublicParams",
@@ -200,37 +202,60 @@ def alice_message(
 
 
 def bob_outputs(
-    message: bytes, public: PublicParams, tokens: Iterable[int] | None = None
+    message: bytes, public: PublicParams, tokens: Iterable[int] | None = None,
+    *, workers: int = 1,
 ) -> np.ndarray:
     """Bob's side: Z_hat rows of the requested cached tokens, from the bytes alone.
 
     One pass per batch of T_K tokens, each from a cache freshly rebuilt from ``message``:
-    queries C * k_i for the batch (zero rows elsewhere), zero keys and values.
+    queries C * k_i for the batch (zero rows elsewhere), zero keys and values. A cache
+    offering ``attend_with_zero_block`` (the exact cache) gets the batch's rows only, the
+    zero block in closed form and tau (it may compute in float32 where tau is far). The
+    passes are independent: ``workers`` threads share them (or share each pass's rows, on
+    the fast path); every GEMM runs on one BLAS thread, so the result does not depend on
+    ``workers``.
     """
     if not isinstance(message, (bytes, bytearray)):
         raise ValueError(f"Bob's message must be bytes, got {type(message).__name__}")
     message = bytes(message)
+    workers = check_workers(workers)
     n_keys = public.schedule.cached_tokens
     wanted = np.arange(n_keys) if tokens is None else np.asarray(list(tokens), dtype=np.int64)
     if wanted.size and (wanted.min() < 0 or wanted.max() >= n_keys):
         raise ValueError(f"Bob's tokens must lie in [0, L) with L={n_keys}")
     entry = resolve_cache(public.cache)
-    params = public.cache_params
     keys = public.key_family().keys
     t_last, d = public.schedule.last_scale_tokens, public.d
-    c = public.scale
-    zero_kv = np.zeros((t_last, d))
-    out = np.empty((wanted.size, d), dtype=np.float64)
-    for start in range(0, wanted.size, t_last):
-        batch = wanted[start : start + t_last]
+    params, c, tau = public.cache_params, public.scale, public.tau
+    fast = hasattr(entry.cls, "attend_with_zero_block")
+    batches = [wanted[s : s + t_last] for s in range(0, wanted.size, t_last)]
+
+    def one_pass(batch: np.ndarray) -> np.ndarray:
         cache = entry.cls.from_bytes(message, params)
-        queries = np.zeros((t_last, d))
-        queries[: batch.size] = c * keys[batch]
-        z = np.asarray(cache.process(queries, zero_kv, zero_kv), dtype=np.float64)
-        if z.shape != (t_last, d):
-            raise ValueError(f"{public.cache}.process returned shape {z.shape}, "
-                             f"expected ({t_last}, {d})")
-        out[start : start + batch.size] = z[: batch.size]
+        queries = c * keys[batch]
+        if fast:
+            z = np.asarray(cache.attend_with_zero_block(  # type: ignore[attr-defined]
+                queries, t_last, threshold=tau, workers=workers), dtype=np.float64)
+            expected = (batch.size, d)
+        else:
+            padded = np.zeros((t_last, d))
+            padded[: batch.size] = queries
+            zero_kv = np.zeros((t_last, d))
+            z = np.asarray(cache.process(padded, zero_kv, zero_kv), dtype=np.float64)
+            expected = (t_last, d)
+        if z.shape != expected:
+            raise ValueError(f"{public.cache} returned shape {z.shape}, expected {expected}")
+        return z[: batch.size]
+
+    out = np.empty((wanted.size, d), dtype=np.float64)
+    with blas_threads(1):
+        if fast or workers == 1 or len(batches) < 2:
+            parts = [one_pass(b) for b in batches]
+        else:
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                parts = list(pool.map(one_pass, batches))
+    for i, part in enumerate(parts):
+        out[i * t_last : i * t_last + part.shape[0]] = part
     return out
 
 
@@ -318,10 +343,13 @@ class VerifyResult:
 class _InlineBob:
     """Bob in this process: same function, still fed only the bytes (for fast tests)."""
 
+    def __init__(self, workers: int = 1) -> None:
+        self.workers = workers
+
     def outputs(
         self, message: bytes, public: PublicParams, tokens: Iterable[int] | None = None
     ) -> np.ndarray:
-        return bob_outputs(message, public, tokens)
+        return bob_outputs(message, public, tokens, workers=self.workers)
 
 
 def run_seed(
@@ -401,13 +429,16 @@ def run_verification(
     progress: Callable[[int, int, SeedResult], None] | None = None,
     num_queries: int | None = None,
     observe: Callable[[PublicParams, np.ndarray, np.ndarray], None] | None = None,
+    workers: int = 1,
 ) -> VerifyResult:
     """Run the protocol on several seeds (``seeds=K`` means seeds 0..K-1).
 
     ``isolation="process"`` (default) runs Bob in a separate Python process that receives
     only the message bytes and the public parameters; ``"inline"`` runs the same Bob
-    function here (faster; for tests).
+    function here (faster; for tests). ``workers`` threads share Bob's passes; the
+    result is bit-identical for every ``workers``.
     """
+    check_workers(workers)
     seed_list = list(range(check_int_at_least(seeds, "seeds", 1))) if isinstance(
         seeds, int) else [check_int_at_least(s, "seed", 0) for s in seeds]
     if not seed_list:
@@ -420,7 +451,7 @@ def run_verification(
     if isolation == "process":
         from reduction.bob import BobProcess
 
-        with BobProcess() as bob:
+        with BobProcess(workers=workers) as bob:
             for i, s in enumerate(seed_list):
                 runs.append(run_seed(schedule, d, eps, eta, s, bob, cache=cache,
                                      options=options, additive=additive,
@@ -428,7 +459,7 @@ def run_verification(
                 if progress:
                     progress(i + 1, len(seed_list), runs[-1])
     else:
-        inline = _InlineBob()
+        inline = _InlineBob(workers)
         for i, s in enumerate(seed_list):
             runs.append(run_seed(schedule, d, eps, eta, s, inline, cache=cache,
                                  options=options, additive=additive,

@@ -63,6 +63,11 @@ def register(subparsers: Any) -> None:
         "--figure", type=Path,
         help="also draw Bob's outputs for 0 and 1 bits against tau (PNG)",
     )
+    p.add_argument(
+        "--workers", type=int, default=1,
+        help="threads sharing Bob's passes (results are bit-identical for every value; "
+        "default: 1)",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
     p.set_defaults(func=run)
 
@@ -90,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
         schedule, args.d, args.eps, args.eta, seeds,
         cache=args.cache, options=parse_cache_options(args.option), additive=args.additive,
         isolation=args.isolation, progress=on_seed, num_queries=args.multi_index,
-        observe=observe,
+        observe=observe, workers=args.workers,
     )
     if args.figure:
         pub = result.public
