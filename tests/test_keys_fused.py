@@ -12,7 +12,13 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from reduction.keys import _column_maxima, bad_rows, max_inner_product, sample_keys
+from reduction.keys import (
+    _column_maxima,
+    _refresh_maxima,
+    bad_rows,
+    max_inner_product,
+    sample_keys,
+)
 
 
 def dense_sample(n: int, d: int, eps: float, seed: int, max_rounds: int = 100):  # type: ignore[no-untyped-def]
@@ -68,3 +74,17 @@ def test_column_maxima_equal_the_dense_gram(n: int, d: int, seed: int, block: in
     np.testing.assert_array_equal(_column_maxima(s, block=block, columns=columns), want)
     assert max_inner_product(s) == (want.max() / d if n > 1 else -np.inf)
     np.testing.assert_array_equal(bad_rows(s, 0.5), np.flatnonzero(want > 0.5 * d))
+
+
+@given(st.integers(2, 200), st.integers(1, 16), st.integers(0, 10**6), st.floats(0.01, 0.5))
+def test_incremental_update_equals_a_fresh_pass(n: int, d: int, seed: int, share: float
+                                                ) -> None:
+    """After replacing any rows, the updated column maxima equal a new full pass."""
+    rng = np.random.default_rng(seed)
+    signs = rng.choice(np.array([-1, 1], dtype=np.int8), size=(n, d))
+    best = _column_maxima(signs)
+    rows = np.flatnonzero(rng.random(n) < share)
+    old = signs[rows].copy()
+    signs[rows] = rng.choice(np.array([-1, 1], dtype=np.int8), size=(rows.size, d))
+    _refresh_maxima(signs, best, rows, old)
+    np.testing.assert_array_equal(best, _column_maxima(signs))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pytest
@@ -59,6 +59,27 @@ def test_fast_path_matches_process_on_the_padded_block(cache: str) -> None:
         padded, np.zeros((18, D)), np.zeros((18, D)))[:10]
     np.testing.assert_allclose(fast, slow, rtol=0, atol=1e-3)
     np.testing.assert_array_equal(fast > public.tau, slow > public.tau)
+
+
+class SpyCache(ExactCache):
+    """The exact cache, recording what Bob asks of its fast path."""
+
+    calls: ClassVar[list[tuple[int, int, float | None]]] = []
+
+    def attend_with_zero_block(self, queries: np.ndarray, zero_tokens: int, *,
+                               threshold: float | None = None, workers: int = 1
+                               ) -> np.ndarray:
+        SpyCache.calls.append((queries.shape[0], zero_tokens, threshold))
+        return super().attend_with_zero_block(queries, zero_tokens, threshold=threshold,
+                                              workers=workers)
+
+
+def test_bob_gives_the_fast_path_his_rows_the_zero_block_and_tau() -> None:
+    public = _public("tests.test_parallel:SpyCache")
+    SpyCache.calls.clear()
+    z = bob_outputs(_message(public), public, tokens=range(25))
+    assert SpyCache.calls == [(18, 18, public.tau), (7, 18, public.tau)]
+    assert z.shape == (25, D)
 
 
 @pytest.mark.parametrize("cache", ["exact", "uniform-q8"])
