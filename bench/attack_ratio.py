@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import time
 
+from kvbound.experiments import PACKER_CACHE, run_sweep
 from reduction.compressors import CACHES
 from reduction.schedule import Schedule
-from reduction.sweep import PACKER_CACHE, run_sweep
 
 CASES = (("var-256", 64), ("var-256", 128), ("var-512", 64), ("var-512", 128))
 EPS, ETA = 0.75, 0.25

@@ -1,6 +1,6 @@
 """Tables and the figure of an attack sweep (``kvbound attack``).
 
-Purpose: present :class:`reduction.sweep.SweepResult`: one row per (cache, budget) with
+Purpose: present :class:`kvbound.experiments.SweepResult`: one row per (cache, budget) with
 the message length, the bits Bob got wrong and the information they carry, and a figure
 of information recovered against message bits with the bound of Lemma L4 (y = x) drawn
 and the infeasible side shaded (docs/theorem.md#feasible, "every compressor is on the
@@ -14,8 +14,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from kvbound.experiments import SweepPoint, SweepResult
 from reduction.compressors.exact import exact_cache_bits
-from reduction.sweep import SweepPoint, SweepResult
 
 __all__ = ["attack_rows", "attack_table", "attack_markdown", "attack_figure", "HEADERS",
            "DEFAULT_PLOT_CACHES", "plotted_caches"]

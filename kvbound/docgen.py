@@ -9,8 +9,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from kvbound.experiments import sweep_axis
 from reduction.compressors import CACHES
-from reduction.sweep import sweep_axis
 
 __all__ = ["compressors_table", "render_compressors_doc", "BEGIN", "END"]
 

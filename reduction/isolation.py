@@ -9,7 +9,10 @@ has a deadline: a hung or dying cache becomes a :class:`PartyFailure` naming the
 never a hang, and the worker is started afresh for the next request.
 
 :class:`InlineParties` calls the same functions in this process; it is for fast tests of
-registered caches only and refuses ``module:Class``.
+registered caches only and refuses ``module:Class``. Both take ``workers``, the threads
+Bob may use for his passes (reduction.parties; his outputs do not depend on it); the
+worker processes may be started with a fixed number of BLAS threads (the attack sweep
+uses one, reduction.threads).
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ from reduction.frames import (
     write_all,
 )
 from reduction.public import PublicParams, is_registered_cache
+from reduction.threads import check_workers
 
 if TYPE_CHECKING:
     from reduction.parties import BobAnswer
@@ -59,22 +63,28 @@ class PartyFailure(RuntimeError):
 class PartyProcess:
     """One party's worker process, restarted after a failure."""
 
-    def __init__(self, role: str, timeout: float = DEFAULT_TIMEOUT) -> None:
+    def __init__(self, role: str, timeout: float = DEFAULT_TIMEOUT,
+                 blas_threads: int | None = None) -> None:
         if role not in ("alice", "bob"):
             raise ValueError(f"role={role!r}; choose 'alice' or 'bob'")
         if not (isinstance(timeout, (int, float)) and timeout > 0 and math.isfinite(timeout)):
             raise ValueError(f"timeout={timeout!r} must be a positive number of seconds")
         self.role, self.timeout = role, float(timeout)
+        self.blas_threads = None if blas_threads is None else check_workers(
+            blas_threads, "blas_threads")
         self._proc: subprocess.Popen[bytes] | None = None
         self._stderr: IO[bytes] | None = None
 
     def _start(self) -> subprocess.Popen[bytes]:
         if self._proc is None:
             self._stderr = tempfile.TemporaryFile()
+            env = child_environment()  # finds module:Class where the verifier would
+            if self.blas_threads is not None:  # read by OpenBLAS / MKL / OpenMP at load
+                for name in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OMP_NUM_THREADS"):
+                    env[name] = str(self.blas_threads)
             self._proc = subprocess.Popen(
                 [sys.executable, "-m", "reduction.worker", self.role],
-                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr,
-                env=child_environment(),  # finds module:Class where the verifier would
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr, env=env,
             )
         return self._proc
 
@@ -164,9 +174,11 @@ def _logit_claim(answer: Frame, cache: str) -> float | None:
 class ProcessParties:
     """Alice and Bob in two worker processes; use as a context manager."""
 
-    def __init__(self, timeout: float = DEFAULT_TIMEOUT) -> None:
-        self.alice = PartyProcess("alice", timeout)
-        self.bob = PartyProcess("bob", timeout)
+    def __init__(self, timeout: float = DEFAULT_TIMEOUT, workers: int = 1,
+                 blas_threads: int | None = None) -> None:
+        self.workers = check_workers(workers)
+        self.alice = PartyProcess("alice", timeout, blas_threads)
+        self.bob = PartyProcess("bob", timeout, blas_threads)
 
     def __enter__(self) -> ProcessParties:
         return self
@@ -178,6 +190,12 @@ class ProcessParties:
     def close(self) -> None:
         self.alice.close()
         self.bob.close()
+
+    def start(self) -> None:
+        """Start both workers now, so their start-up overlaps (otherwise each starts at
+        its first request; a worker that dies is started afresh at the next one)."""
+        self.alice._start()
+        self.bob._start()
 
     def check(self, public: PublicParams) -> None:
         """Resolve the cache and its options in a worker (ValueError if bad)."""
@@ -208,8 +226,8 @@ class ProcessParties:
 
         token_list = None if tokens is None else [int(t) for t in tokens]
         rows = public.n_carriers if token_list is None else len(token_list)
-        answer = self.bob.exchange(REQ_BOB, {"public": public.to_json(), "tokens": token_list},
-                                   [message], cache=public.cache,
+        header = {"public": public.to_json(), "tokens": token_list, "workers": self.workers}
+        answer = self.bob.exchange(REQ_BOB, header, [message], cache=public.cache,
                                    max_bytes=8 * rows * public.d)
         return BobAnswer(_outputs_from(answer, rows, public.d, public.cache),
                          _logit_claim(answer, public.cache))
@@ -223,6 +241,9 @@ class ProcessParties:
 class InlineParties:
     """The same party functions in this process, for registered caches only (tests)."""
 
+    def __init__(self, workers: int = 1) -> None:
+        self.workers = check_workers(workers)
+
     def __enter__(self) -> InlineParties:
         return self
 
@@ -230,6 +251,9 @@ class InlineParties:
         return None
 
     def close(self) -> None:
+        return None
+
+    def start(self) -> None:
         return None
 
     @staticmethod
@@ -254,7 +278,7 @@ class InlineParties:
         from reduction.parties import bob_answer
 
         self._registered(public)
-        return bob_answer(message, public, tokens)
+        return bob_answer(message, public, tokens, workers=self.workers)
 
     def bob_outputs(self, message: bytes, public: PublicParams,
                     tokens: Iterable[int] | None = None) -> np.ndarray:

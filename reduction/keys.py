@@ -21,7 +21,8 @@ from lowerbound.validation import check_int_at_least, check_interval
 
 __all__ = ["KeyFamily", "sample_keys", "max_inner_product", "bad_rows"]
 
-_BLOCK = 2048
+_BLOCK = 1024
+_COLUMNS = 4096
 
 
 @dataclass(frozen=True, eq=False)
@@ -47,47 +48,82 @@ class KeyFamily:
         return int(self.signs.shape[1])
 
 
-def _gram_blocks(signs: np.ndarray, block: int = _BLOCK):  # type: ignore[no-untyped-def]
-    """Yield (row offset, block of sigma_i . sigma_j for j > i only) in bounded memory."""
-    s = signs.astype(np.float32)  # +-1 sums up to d < 2^24 are exact in float32
+def _column_maxima(signs: np.ndarray, block: int = _BLOCK, columns: int = _COLUMNS
+                   ) -> np.ndarray:
+    """c_j = max_{i<j} <sigma_i, sigma_j> for every j (-inf for j = 0), in ONE pass.
+
+    Only the blocks on or above the diagonal are formed (never the L x L Gram): the block
+    of rows [a, a + b) against columns [a, L), at most b x ``columns`` entries at a time.
+    Products of +-1 vectors are integers below 2^24, exact in float32 in any order of
+    summation, so the result does not depend on BLAS threads.
+    """
+    s = np.ascontiguousarray(signs, dtype=np.float32)
     n = s.shape[0]
-    for start in range(0, n, block):
-        stop = min(n, start + block)
-        g = s[start:stop] @ s.T
-        rows = np.arange(start, stop)[:, None]
-        cols = np.arange(n)[None, :]
-        g[cols <= rows] = -np.inf  # keep the strict upper triangle
-        yield start, g
+    best = np.full(n, -np.inf, dtype=np.float32)
+    g = np.empty((block, columns), dtype=np.float32)
+    col_best = np.empty(columns, dtype=np.float32)
+    for a in range(0, n, block):
+        rows = s[a : a + block]
+        b = rows.shape[0]
+        for c in range(a, n, columns):
+            cols = s[c : c + columns]
+            w = cols.shape[0]
+            gb = g[:b, :w]
+            np.matmul(rows, cols.T, out=gb)
+            if c < a + b:  # the tile meets the diagonal: keep i < j only
+                gb[(c + np.arange(w))[None, :] <= (a + np.arange(b))[:, None]] = -np.inf
+            np.max(gb, axis=0, out=col_best[:w])
+            np.maximum(best[c : c + w], col_best[:w], out=best[c : c + w])
+    return best
+
+
+def _refresh_maxima(signs: np.ndarray, best: np.ndarray, rows: np.ndarray,
+                    old_rows: np.ndarray) -> None:
+    """Update ``best`` (column maxima) in place after ``signs[rows]`` replaced ``old_rows``.
+
+    Only pairs with a replaced row changed. Column j (not replaced) keeps its maximum
+    unless that maximum may have come from a replaced row (then it is recomputed), and
+    takes the new pairs (r, j), r < j, into account; a replaced column is recomputed.
+    """
+    s = signs.astype(np.float32)
+    n = s.shape[0]
+    cols = np.arange(n)
+    old = old_rows.astype(np.float32) @ s.T  # <sigma_r^old, sigma_j> (j's rows may be new;
+    old_gain = _masked_max(old, rows, cols)    # only j outside ``rows`` are used below)
+    stale = np.flatnonzero(np.isfinite(old_gain) & (best <= old_gain))
+    redo = np.union1d(rows, stale)
+    g = s[redo] @ s.T  # full rows of the Gram for the columns recomputed (few)
+    g[cols[None, :] >= redo[:, None]] = -np.inf  # keep i < j (column j = redo row)
+    best[redo] = g.max(axis=1) if n else best[redo]
+    new = s[rows] @ s.T
+    keep = np.setdiff1d(cols, redo)
+    if keep.size:
+        best[keep] = np.maximum(best[keep], _masked_max(new, rows, cols)[keep])
+
+
+def _masked_max(g: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """max over r in ``rows`` with r < j of g[r, j], per column j (-inf if none)."""
+    masked = np.where(rows[:, None] < cols[None, :], g, -np.inf)
+    return masked.max(axis=0) if rows.size else np.full(cols.size, -np.inf)
 
 
 def max_inner_product(signs: np.ndarray) -> float:
     """max_{i<j} <sigma_i, sigma_j> / d for a sign matrix (-inf for a single row).
 
-    Notes: the quantity Lemma L1 bounds by eps; computed exactly, block by block.
+    Notes: the quantity Lemma L1 (docs/theorem.md#l1) bounds by eps; computed exactly,
+    block by block, upper triangle only.
 
     >>> max_inner_product(np.array([[1, 1], [1, -1], [-1, -1]], dtype=np.int8))
     0.0
     """
     signs = np.asarray(signs)
-    d = signs.shape[1]
-    best = -np.inf
-    for _, g in _gram_blocks(signs):
-        if g.size:
-            best = max(best, float(g.max()))
-    return best / d
+    return float(_column_maxima(signs).max(initial=-np.inf)) / signs.shape[1]
 
 
 def bad_rows(signs: np.ndarray, eps: float) -> np.ndarray:
     """Rows j that are the later member of some pair i < j with <sigma_i, sigma_j> > eps*d."""
-    d = signs.shape[1]
-    bad: list[np.ndarray] = []
-    for _, g in _gram_blocks(signs):
-        cols = np.nonzero((g > eps * d).any(axis=0))[0]
-        if cols.size:
-            bad.append(cols)
-    if not bad:
-        return np.zeros(0, dtype=np.int64)
-    return np.unique(np.concatenate(bad))
+    signs = np.asarray(signs)
+    return np.flatnonzero(_column_maxima(signs) > eps * signs.shape[1]).astype(np.int64)
 
 
 def sample_keys(
@@ -124,11 +160,14 @@ def sample_keys(
                 f"{d_min_exact_note(n, e)}), got d={dim}; raise d or eps"
             )
     signs = (rng.integers(0, 2, size=(n, dim), dtype=np.int8) * 2 - 1).astype(np.int8)
+    best = _column_maxima(signs)  # the one full pass; repairs update it incrementally
     for rounds in range(1, rounds_allowed + 1):
-        rows = bad_rows(signs, e)
+        rows = np.flatnonzero(best > e * dim)
         if rows.size == 0:
-            return KeyFamily(signs, e, max_inner_product(signs), rounds)
+            return KeyFamily(signs, e, float(best.max(initial=-np.inf)) / dim, rounds)
+        old = signs[rows].copy()
         signs[rows] = rng.integers(0, 2, size=(rows.size, dim), dtype=np.int8) * 2 - 1
+        _refresh_maxima(signs, best, rows, old)
     raise ValueError(
         f"no family of L={n} sign keys with max inner product <= eps={e:g} found in "
         f"d={dim} after {rounds_allowed} repair rounds; d_min(L, eps) = {d_min(n, e)} "

@@ -12,6 +12,12 @@ pass through the head's normalisation (PublicParams.cached_keys, .bob_queries). 
 records the largest |logit| his cache's attention computed (reduction.attention) and
 reports it with his outputs: a claim the verifier checks against its own recomputation.
 
+Bob's passes are independent (each starts from the same message): ``workers`` threads
+share them, or, for a cache offering the fast path ``attend_with_zero_block`` (the exact
+cache: his rows only, the zero block in closed form, float32 with a rounding bound checked
+against his thresholds, reduction.attention32), share each pass's rows. Every GEMM runs
+on one BLAS thread (reduction.threads), so the outputs do not depend on ``workers``.
+
 These functions run inside the parties' worker processes (reduction.worker), or inline
 for registered caches in fast tests; the verifier (reduction.protocol) sits above them
 and never runs a third-party cache itself. Every state a cache returns is normalised
@@ -21,6 +27,8 @@ once, here, to a plain ``bytes`` object: that object is what is counted and sent
 from __future__ import annotations
 
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from contextvars import copy_context
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,9 +36,10 @@ import numpy as np
 from reduction.attention import record_logits
 from reduction.compressors import resolve_cache
 from reduction.public import PublicParams
+from reduction.threads import blas_threads, check_workers
 
 __all__ = ["CacheContractError", "BobAnswer", "alice_states", "alice_message", "bob_answer",
-           "bob_outputs", "normalise_message"]
+           "bob_outputs", "normalise_message", "offers_fast_path"]
 
 
 @dataclass(frozen=True)
@@ -99,17 +108,34 @@ def alice_message(
     return alice_states(bits, public, rng)[-1]
 
 
+def offers_fast_path(cls: type) -> bool:
+    """Whether Bob may call ``attend_with_zero_block`` instead of ``process``: only when
+    the class that defines ``process`` defines it too (a subclass changing ``process``
+    does not inherit a fast path that would bypass its change).
+
+    >>> from reduction.compressors import resolve_cache
+    >>> offers_fast_path(resolve_cache("exact").cls), offers_fast_path(resolve_cache("h2o").cls)
+    (True, False)
+    """
+    owner = next((c for c in cls.__mro__ if "process" in vars(c)), None)
+    return owner is not None and "attend_with_zero_block" in vars(owner)
+
+
 def bob_answer(
-    message: bytes, public: PublicParams, tokens: Iterable[int] | None = None
+    message: bytes, public: PublicParams, tokens: Iterable[int] | None = None,
+    *, workers: int = 1,
 ) -> BobAnswer:
     """Bob's side: Z_hat rows of the requested carrying tokens, from the bytes alone.
 
     One pass per batch of T_K tokens, each from a cache freshly rebuilt from ``message``:
-    queries C * k_i for the batch (zero rows elsewhere), zero keys and values. The
+    queries C * k_i for the batch (zero rows elsewhere), zero keys and values; a cache
+    with the fast path gets the batch's rows, T_K and the thresholds instead (module
+    docstring). ``workers`` threads share the work; the outputs do not depend on it. The
     largest |logit| computed through reduction.attention in the passes is recorded.
     """
     if type(message) is not bytes:
         raise ValueError(f"Bob's message must be plain bytes, got {type(message).__name__}")
+    workers = check_workers(workers)
     n_keys = public.n_carriers
     wanted = np.arange(n_keys) if tokens is None else np.asarray(list(tokens), dtype=np.int64)
     if wanted.size and (wanted.min() < 0 or wanted.max() >= n_keys):
@@ -117,24 +143,46 @@ def bob_answer(
     entry = resolve_cache(public.cache)
     params = public.cache_params
     t_last, d = public.schedule.last_scale_tokens, public.d
-    zero_kv = np.zeros((t_last, d))
-    out = np.empty((wanted.size, d), dtype=np.float64)
-    with record_logits() as record:
-        for start in range(0, wanted.size, t_last):
-            batch = wanted[start : start + t_last]
-            cache = entry.cls.from_bytes(message, params)
+    thresholds = public.thresholds
+    threshold = thresholds[0] if len(thresholds) == 1 else thresholds
+    fast = offers_fast_path(entry.cls)
+    batches = [wanted[s : s + t_last] for s in range(0, wanted.size, t_last)]
+
+    def one_pass(batch: np.ndarray) -> np.ndarray:
+        cache = entry.cls.from_bytes(message, params)
+        if fast:
+            z = np.asarray(cache.attend_with_zero_block(  # type: ignore[attr-defined]
+                public.bob_queries(batch), t_last, threshold=threshold, workers=workers),
+                dtype=np.float64)
+            expected = (batch.size, d)
+        else:
             queries = np.zeros((t_last, d))
             queries[: batch.size] = public.bob_queries(batch)
+            zero_kv = np.zeros((t_last, d))
             z = np.asarray(cache.process(queries, zero_kv, zero_kv), dtype=np.float64)
-            if z.shape != (t_last, d):
-                raise ValueError(f"{public.cache}.process returned shape {z.shape}, "
-                                 f"expected ({t_last}, {d})")
-            out[start : start + batch.size] = z[: batch.size]
+            expected = (t_last, d)
+        if z.shape != expected:
+            method = "attend_with_zero_block" if fast else "process"
+            raise ValueError(f"{public.cache}.{method} returned shape {z.shape}, "
+                             f"expected {expected}")
+        return z[: batch.size]
+
+    out = np.empty((wanted.size, d), dtype=np.float64)
+    with record_logits() as record, blas_threads(1):
+        if fast or workers == 1 or len(batches) < 2:
+            parts = [one_pass(b) for b in batches]
+        else:  # each pass in a copy of this context, so the record sees its logits
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                futures = [pool.submit(copy_context().run, one_pass, b) for b in batches]
+                parts = [f.result() for f in futures]
+    for i, part in enumerate(parts):
+        out[i * t_last : i * t_last + part.shape[0]] = part
     return BobAnswer(out, record.max_abs if record.count else None)
 
 
 def bob_outputs(
-    message: bytes, public: PublicParams, tokens: Iterable[int] | None = None
+    message: bytes, public: PublicParams, tokens: Iterable[int] | None = None,
+    *, workers: int = 1,
 ) -> np.ndarray:
     """Bob's outputs alone (:func:`bob_answer` without the logit record)."""
-    return bob_answer(message, public, tokens).outputs
+    return bob_answer(message, public, tokens, workers=workers).outputs

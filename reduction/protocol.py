@@ -42,6 +42,7 @@ from reduction.instance import IndexInstance, make_instance
 from reduction.isolation import DEFAULT_TIMEOUT, InlineParties, ProcessParties
 from reduction.public import SIMULATION_GAMMA_FRACTION, PublicParams, is_registered_cache
 from reduction.schedule import Schedule
+from reduction.threads import check_workers
 from reduction.variants.low_dimension import Regime, plan_regime, variant_json
 from reduction.variants.var_head import max_abs_logit
 
@@ -84,13 +85,18 @@ def _bob(parties: Any, message: bytes, public: PublicParams,
     return np.asarray(got.outputs), got.max_abs_logit
 
 
-def open_parties(isolation: str = "process", timeout: float = DEFAULT_TIMEOUT) -> Any:
-    """``ProcessParties`` (two worker processes) or ``InlineParties`` (registered caches)."""
+def open_parties(isolation: str = "process", timeout: float = DEFAULT_TIMEOUT,
+                 workers: int = 1, blas_threads: int | None = None) -> Any:
+    """``ProcessParties`` (two worker processes) or ``InlineParties`` (registered caches);
+    ``workers`` threads share Bob's passes (his outputs do not depend on it);
+    ``blas_threads`` limits the BLAS pool of the worker processes (None: their default)."""
     if isolation == "process":
-        return ProcessParties(timeout)
+        return ProcessParties(timeout, workers, blas_threads)
     if isolation == "inline":
-        return InlineParties()
+        return InlineParties(workers)
     raise ValueError(f"isolation={isolation!r}; choose 'process' or 'inline'")
+
+
 @dataclass(frozen=True)
 class SeedResult:
     """One run of the protocol on one seed."""
@@ -343,6 +349,7 @@ def run_verification(
     bits_per_value: int | None = None,
     at_c_min: bool = False,
     delta: float = 0.0,
+    workers: int = 1,
 ) -> VerifyResult:
     """Run the protocol on several seeds (``seeds=K`` means seeds 0..K-1).
 
@@ -350,8 +357,10 @@ def run_verification(
     receive only frames of public parameters, her bits and the message bytes; this
     process never imports a third-party cache. ``"inline"`` runs the same functions here
     (faster; registered caches only, for tests). Below d_min or under a logit cap the
-    C1 variant runs (reduction.variants.low_dimension).
+    C1 variant runs (reduction.variants.low_dimension). ``workers`` threads share Bob's
+    passes; the result is bit-identical for every ``workers``.
     """
+    check_workers(workers)
     seed_list = list(range(check_int_at_least(seeds, "seeds", 1))) if isinstance(
         seeds, int) else [check_int_at_least(s, "seed", 0) for s in seeds]
     if not seed_list:
@@ -360,7 +369,8 @@ def run_verification(
                          var_head=var_head, bits_per_value=bits_per_value)
     probe = replace(regime.public(0, cache, options), at_c_min=at_c_min, delta=delta)
     runs: list[SeedResult] = []
-    with open_parties(isolation, timeout) as parties:
+    with open_parties(isolation, timeout, workers) as parties:
+        parties.start()  # both workers start while the verifier plans and checks
         if is_registered_cache(cache):
             probe.cache_params  # noqa: B018  (validates the options before any work)
         else:

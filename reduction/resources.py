@@ -86,11 +86,12 @@ def physical_memory_bytes() -> int | None:
 
 
 def check_run_fits(schedule: Schedule, d: int, seeds: int = 1, *,
-                   available: int | None = None) -> RunEstimate:
+                   available: int | None = None, concurrent: int = 1) -> RunEstimate:
     """The estimate, or a ValueError naming it when the run cannot fit in memory.
 
     ``available`` defaults to the physical memory; runs above :data:`MEMORY_FRACTION` of
-    it, or with more than :data:`MAX_SEEDS` seeds, are refused.
+    it, or with more than :data:`MAX_SEEDS` seeds, are refused. ``concurrent`` runs at
+    once (``attack --workers``) need that many times one run's memory.
 
     >>> check_run_fits(Schedule.parse("1,1000"), 2048, available=32 * 2**30)
     Traceback (most recent call last):
@@ -98,16 +99,19 @@ def check_run_fits(schedule: Schedule, d: int, seeds: int = 1, *,
     ValueError: schedule 1,1000 [1,1000] with d=2048 needs about 114.8 GB (cache 65.5 GB, Bob's pass 49.3 GB, keys 0.0 MB) for one run; this machine has 34.4 GB (runs above 75% are refused): lower d or use a smaller schedule
     """  # noqa: E501
     check_int_at_least(seeds, "seeds", 1)
+    parallel = check_int_at_least(concurrent, "concurrent", 1)
     if seeds > MAX_SEEDS:
         raise ValueError(f"seeds={seeds} exceeds {MAX_SEEDS} (each seed is one protocol run, "
                          "kept in memory with its record); split the run into several")
     est = estimate_run(schedule, d, seeds)
     memory = physical_memory_bytes() if available is None else available
-    if memory is not None and est.total > MEMORY_FRACTION * memory:
+    need = est.total + (parallel - 1) * (est.total - est["records"])
+    if memory is not None and need > MEMORY_FRACTION * memory:
+        runs = "one run" if seeds == 1 else f"{seeds} runs"
         raise ValueError(
-            f"schedule {schedule} with d={d} needs about {_gb(est.total)} ({est.describe()}) "
-            f"for {'one run' if seeds == 1 else f'{seeds} runs'}; this machine has "
+            f"schedule {schedule} with d={d} needs about {_gb(need)} ({est.describe()}) "
+            f"for {runs if parallel == 1 else f'{runs}, {parallel} at once'}; this machine has "
             f"{_gb(memory)} (runs above {MEMORY_FRACTION:.0%} are refused): lower d or use "
-            "a smaller schedule"
+            "a smaller schedule" + ("" if parallel == 1 else " or fewer workers")
         )
     return est

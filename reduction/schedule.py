@@ -4,10 +4,15 @@ Purpose: docs/theorem.md#model (Model). T_k = h_k * w_k tokens at scale k,
 L_k = T_1 + ... + T_k; the reduction caches L_{K-1} tokens and queries with the T_K
 tokens of the last scale.
 
-Presets are the ``patch_nums`` of the released VAR models (FoundationVision/VAR,
-arXiv 2404.02905): ``var-256`` (L_K = 680, L_{K-1} = 424, T_K = 256) and ``var-512``
-(L_K = 2240, L_{K-1} = 1216, T_K = 1024); ``infinity-1024`` is Infinity's 13 square
-scales (FoundationVision/Infinity, arXiv 2412.04431).
+Presets. ``var-256`` and ``var-512`` are the ``patch_nums`` of the released VAR models
+(FoundationVision/VAR, arXiv 2404.02905; var-256: L_K = 680, L_{K-1} = 424, T_K = 256;
+var-512: L_K = 2240, L_{K-1} = 1216, T_K = 1024). ``var-1024`` is the schedule VAR's
+training code selects for ``--pn=1024`` (FoundationVision/VAR, ``utils/arg_util.py``:
+1,2,3,4,5,7,9,12,16,21,27,36,48,64); VAR released no 1024 px checkpoint, so it is the
+published schedule, not a released model's. ``infinity-1024`` is Infinity's 13 square
+scales (FoundationVision/Infinity, arXiv 2412.04431). ``n128`` is a 128 x 128 map in 14
+scales (var-512's ten, then 48, 64, 96, 128): L_{K-1} = 17,856 cached tokens,
+T_K = 16,384, the size at which the reduction is timed (``make bench``).
 """
 
 from __future__ import annotations
@@ -25,7 +30,9 @@ __all__ = ["Schedule", "PRESETS"]
 PRESETS: dict[str, tuple[int, ...]] = {
     "var-256": (1, 2, 3, 4, 5, 6, 8, 10, 13, 16),
     "var-512": (1, 2, 3, 4, 6, 9, 13, 18, 24, 32),
+    "var-1024": (1, 2, 3, 4, 5, 7, 9, 12, 16, 21, 27, 36, 48, 64),
     "infinity-1024": (1, 2, 4, 6, 8, 12, 16, 20, 24, 32, 40, 48, 64),
+    "n128": (1, 2, 3, 4, 6, 9, 13, 18, 24, 32, 48, 64, 96, 128),
 }
 
 _GEOMETRIC = re.compile(r"^geometric\(\s*(\d+)\s*,\s*([0-9.]+)\s*\)$|^geometric:(\d+):([0-9.]+)$")
@@ -43,6 +50,9 @@ class Schedule:
     (424, 256, 680)
     >>> Schedule.parse("1,2x3,4").tokens
     (1, 6, 16)
+    >>> n128 = Schedule.preset("n128")
+    >>> n128.cached_tokens, n128.last_scale_tokens
+    (17856, 16384)
     """
 
     shapes: tuple[tuple[int, int], ...]

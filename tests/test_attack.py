@@ -1,4 +1,4 @@
-"""The attack sweep (reduction.sweep) and ``kvbound attack``: every registered cache, every budget.
+"""The attack sweep (kvbound.experiments) and ``kvbound attack``: every cache, every budget.
 
 docs/theorem.md#feasible: every compressor at every budget stays on the feasible side,
 message bits >= N(1 - H2(p)) (Lemma L4 read backwards). These tests run the generic sweep
@@ -18,12 +18,7 @@ import pytest
 
 from kvbound.attack_report import HEADERS, attack_markdown, attack_table
 from kvbound.cli import main
-from reduction.cache import CacheParams
-from reduction.compressors import CACHES, CacheEntry, cache_names
-from reduction.compressors.exact import ExactCache
-from reduction.message import frame
-from reduction.schedule import Schedule
-from reduction.sweep import (
+from kvbound.experiments import (
     DEFAULT_AXIS,
     SWEEP_AXES,
     SweepAxis,
@@ -33,6 +28,11 @@ from reduction.sweep import (
     run_sweep,
     sweep_axis,
 )
+from reduction.cache import CacheParams
+from reduction.compressors import CACHES, CacheEntry, cache_names
+from reduction.compressors.exact import ExactCache
+from reduction.message import frame
+from reduction.schedule import Schedule
 
 TINY = "1,2,3,4"  # L = 14 cached tokens, T_K = 16; d_min(14, 0.75) = 17
 D = 32
@@ -58,7 +58,7 @@ def test_every_registered_cache_has_a_sweep_axis(name: str) -> None:
         assert sweep_axis(name).option == "budget"
     else:
         assert name in SWEEP_AXES, (
-            f"cache {name!r} takes no budget and has no row in reduction.sweep.SWEEP_AXES; "
+            f"cache {name!r} takes no budget and has no row in kvbound.experiments.SWEEP_AXES; "
             "add one (option and values, or fixed) so the attack sweep knows its knob"
         )
 

@@ -10,8 +10,8 @@ import pytest
 
 from kvbound.attack_report import DEFAULT_PLOT_CACHES, attack_figure, plotted_caches
 from kvbound.cli import main
+from kvbound.experiments import run_sweep
 from reduction.schedule import Schedule
-from reduction.sweep import run_sweep
 
 TINY = ["--schedule", "1,2,3,4", "--d", "32", "--seeds", "1", "--quiet"]
 

@@ -52,7 +52,7 @@ API_CASES: list[tuple[str, Callable[[], object], str]] = [
     ("zero side", lambda: Schedule.parse("0,2"), r"h_1=0 must be an integer >= 1"),
     ("junk side", lambda: Schedule.parse("a,b"), r"cannot read scale 'a'"),
     ("ratio=1", lambda: Schedule.geometric(16, 1.0), r"ratio=1.0 must lie in the open"),
-    ("unknown preset", lambda: Schedule.preset("var-1024"), r"unknown schedule preset"),
+    ("unknown preset", lambda: Schedule.preset("var-2048"), r"unknown schedule preset"),
     ("instance L=0", lambda: make_instance(0, 4, 0), r"L=0 must be an integer >= 1"),
     ("too many queries", lambda: make_instance(3, 4, 0, num_queries=13), r"exceeds N=12"),
     ("d below d_min", lambda: sample_keys(424, 8, 0.75, 0), r"need d >= 41 .* got d=8"),

@@ -21,11 +21,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from kvbound.experiments import sweep_axis
 from reduction import contract
 from reduction.cache import CacheParams
 from reduction.compressors import CACHES, cache_names
 from reduction.schedule import Schedule
-from reduction.sweep import sweep_axis
 
 SCHEDULE = Schedule.parse("1,2,3,4")  # 14 cached tokens, last scale 16, 30 in all
 D = 32  # KIVI's registered group size 32 must divide d

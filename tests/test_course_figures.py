@@ -22,6 +22,7 @@ from kvbound.cli import main
 from kvbound.course import data as D
 from kvbound.course.draw import draw_dimension, draw_schedule
 from kvbound.course.slides import SLIDES, parse_only
+from kvbound.experiments import run_sweep
 from lowerbound.bound import fp16_cache_bits, low_dimension_bound_bits, model_bound_bits
 from lowerbound.entropy import binary_entropy
 from lowerbound.jl import d_min
@@ -30,7 +31,6 @@ from lowerbound.softmax import c_min, gamma
 from reduction.keys import sample_keys
 from reduction.protocol import PublicParams, run_verification
 from reduction.schedule import Schedule
-from reduction.sweep import run_sweep
 
 UNIT = Path(__file__).resolve().parent.parent / "docs" / "course" / "unit.md"
 S = Schedule.preset("var-256")

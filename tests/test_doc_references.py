@@ -48,7 +48,8 @@ _OUTPUTS = {"attack.md", "report.md"}
 _DRAFTS = "docs/theorem-drafts/"
 _SELF = "tests/test_doc_references.py"
 #: Files of other repositories that the code cites next to the repository's name.
-_EXTERNAL = {"models/__init__.py", "models/basic_var.py"}  # FoundationVision/VAR
+_EXTERNAL = {"models/__init__.py", "models/basic_var.py",  # FoundationVision/VAR
+             "utils/arg_util.py"}
 
 
 def _repo_files() -> list[str]:

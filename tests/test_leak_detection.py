@@ -18,10 +18,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from kvbound.cli import EXIT_BOUND_VIOLATED, main
+from kvbound.experiments import run_sweep, sweep_axis
 from reduction.compressors import cache_names
 from reduction.protocol import SeedResult, run_verification
 from reduction.schedule import Schedule
-from reduction.sweep import run_sweep, sweep_axis
 from tests.leaky_cache import LEAK_ENV
 
 SCHEDULE = Schedule.parse("1,2,3,4")  # L = 14, T_K = 16

@@ -15,13 +15,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kvbound.cli import main
+from kvbound.experiments import run_sweep
 from lowerbound.jl import d_min, max_keys
 from lowerbound.softmax import gamma, gamma_target
 from reduction.attention import record_logits, softmax_rows
 from reduction.parties import alice_message, bob_outputs
 from reduction.protocol import PublicParams, run_verification
 from reduction.schedule import Schedule
-from reduction.sweep import run_sweep
 from reduction.variants.low_dimension import (
     WITNESS_KEY_SEED,
     best_under_cap,

@@ -11,7 +11,8 @@ from reduction.schedule import Schedule
 pytestmark = pytest.mark.slow
 
 
-@pytest.mark.parametrize("preset,d", [("var-512", 128), ("var-512", 64), ("infinity-1024", 64)])
+@pytest.mark.parametrize("preset,d", [("var-512", 128), ("var-512", 64), ("infinity-1024", 64),
+                                      ("var-1024", 64), ("n128", 128)])
 def test_exact_fp16_on_real_presets(preset, d):
     schedule = Schedule.preset(preset)
     assert d >= d_min(schedule.cached_tokens, 0.75)

@@ -1,15 +1,17 @@
 """``kvbound attack``: every compressor at every budget against the bound.
 
-Runs the reduction (Alice -> bytes -> Bob, Bob in one separate process for the whole
-sweep) for each registered cache at each budget and checks every point against Lemma L4
-read backwards: message bits >= N(1 - H2(p)) for the observed bit error rate p (at
-confidence 1 - 1e-6). Writes attack.json (strict JSON: NaN and infinities are null),
-attack.md and attack.png to --out, prints the table (or the JSON) and, when the packer
-ran, its message bits / N. --out is checked before the sweep starts.
+Runs the reduction (Alice -> bytes -> Bob, each in a worker process of their own) for
+each registered cache at each budget and checks every point against Lemma L4 read
+backwards: message bits >= N(1 - H2(p)) for the observed bit error rate p (at confidence
+1 - 1e-6). Writes attack.json (strict JSON: NaN and infinities are null), attack.md and
+attack.png to --out, prints the table (or the JSON) and, when the packer ran, its
+message bits / N. --out is checked before the sweep starts. Points are independent:
+--workers N runs them in N processes here, --dask ADDRESS on the workers of an existing
+Dask cluster; both give the sequential run's points (all but their seconds).
 
 Budgets are fractions of the cached tokens KEPT (kvpress's compression_ratio is
 1 - budget); a whole number > 1 is a token count. Caches without a budget sweep their own
-knob (bit width, rank, ...; see reduction.sweep.SWEEP_AXES) or run once.
+knob (bit width, rank, ...; see kvbound.experiments.SWEEP_AXES) or run once.
 
 Exit codes: 0 all points feasible; 3 some point is infeasible (the cache leaks state
 outside its bytes); 1 some cache failed while running (and none leaked); 2 bad input.
@@ -23,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from kvbound.cli import EXIT_BOUND_VIOLATED
+from kvbound.experiments import DEFAULT_BUDGETS, SweepPoint, plan_sweep, run_sweep
 from kvbound.options import (
     DEFAULT_ETA,
     add_head_arguments,
@@ -34,7 +37,7 @@ from kvbound.options import (
 from kvbound.outputs import check_output_dir, strict_json
 from kvbound.progress import Progress
 from reduction.resources import check_run_fits
-from reduction.sweep import DEFAULT_BUDGETS, SweepPoint, plan_sweep, run_sweep
+from reduction.threads import check_workers
 
 __all__ = ["register", "run", "parse_budgets", "parse_caches", "EXIT_CACHE_FAILED"]
 
@@ -115,6 +118,16 @@ def register(subparsers: Any) -> None:
     p.add_argument("--no-plot", action="store_true", help="skip attack.png and attack.svg")
     p.add_argument("--plot-caches", default=None, metavar="LIST|all",
                    help="caches the figure draws (default: one per family; all: every one)")
+    p.add_argument(
+        "--workers", type=int, default=1,
+        help="run points in parallel in this many processes on this machine (results are "
+        "bit-identical to --workers 1 except the seconds; default: 1)",
+    )
+    p.add_argument(
+        "--dask", metavar="ADDRESS",
+        help="run points on an existing Dask cluster, e.g. tcp://127.0.0.1:8786 "
+        "(needs pip install 'kvbound[dask]')",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bar on stderr")
     p.set_defaults(func=run)
 
@@ -130,9 +143,13 @@ def run(args: argparse.Namespace) -> int:
     plan_regime(schedule, args.d, args.eps, args_eta, additive=args.additive,
                 logit_cap=args.logit_cap, var_head=args.var_head)  # C1 below d_min
     tasks = plan_sweep(schedule, args.d, caches, budgets)  # validates before any run
+    check_workers(args.workers, "--workers")
+    if args.dask is not None and args.workers != 1:
+        raise ValueError(f"give either --workers {args.workers} or --dask {args.dask}, not both")
     plot_caches = _plot_caches(args.plot_caches, [t.cache for t in tasks])
     check_output_dir(args.out, "--out")
-    check_run_fits(schedule, args.d, args.seeds * max(1, len(tasks)))
+    check_run_fits(schedule, args.d, args.seeds * max(1, len(tasks)),
+                   concurrent=args.workers)
     bar = Progress(len(tasks), "attack", enabled=not args.quiet)
 
     def on_point(done: int, total: int, point: SweepPoint) -> None:
@@ -148,9 +165,9 @@ def run(args: argparse.Namespace) -> int:
     result = run_sweep(
         schedule, args.d, args.eps, args_eta, caches=caches, budgets=budgets,
         seeds=args.seeds, additive=args.additive, isolation=args.isolation,
-        timeout=args.timeout,
-        progress=on_point,
+        timeout=args.timeout, progress=on_point,
         logit_cap=args.logit_cap, var_head=args.var_head,
+        workers=args.workers, dask=args.dask,
     )
     from kvbound.attack_report import attack_figure, attack_markdown, attack_table
 

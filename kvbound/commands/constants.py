@@ -16,6 +16,8 @@ import argparse
 from fractions import Fraction
 from typing import Any
 
+from reduction.schedule import PRESETS
+
 __all__ = ["register", "run", "schedule_constants", "model_constants", "parse_fraction"]
 
 DTYPES = ("float16", "float32", "float64")
@@ -45,7 +47,7 @@ def register(subparsers: Any) -> None:
         ),
     )
     p.add_argument("--schedule", action="append", metavar="NAME|LIST",
-                   help="preset (var-256, var-512, infinity-1024), geometric(n,ratio) or "
+                   help=f"preset ({', '.join(PRESETS)}), geometric(n,ratio) or "
                    "sides like 1,2,4 (repeatable; default var-256)")
     p.add_argument("--d", type=int, default=None, help="key/value dimension (default 64)")
     p.add_argument("--eps", type=parse_fraction, default=None,

@@ -84,6 +84,11 @@ def register(subparsers: Any) -> None:
         "--figure", type=Path,
         help="also draw Bob's outputs for 0 and 1 bits against tau (.png, .svg or .pdf)",
     )
+    p.add_argument(
+        "--workers", type=int, default=1,
+        help="threads sharing Bob's passes (results are bit-identical for every value; "
+        "default: 1)",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
     p.set_defaults(func=run)
 
@@ -120,7 +125,7 @@ def run(args: argparse.Namespace) -> int:
         isolation=args.isolation, timeout=args.timeout, progress=on_seed,
         num_queries=args.multi_index, observe=observe,
         logit_cap=args.logit_cap, var_head=args.var_head,
-        at_c_min=args.at_c_min, delta=args.delta,
+        at_c_min=args.at_c_min, delta=args.delta, workers=args.workers,
     )
     if args.figure:
         pub = result.public

@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from kvbound.experiments import DEFAULT_BUDGETS, run_sweep
 from lowerbound.bound import (
     fp16_cache_bits,
     low_dimension_bound_bits,
@@ -40,7 +41,6 @@ from lowerbound.softmax import gamma, gamma_target
 from reduction.keys import sample_keys
 from reduction.protocol import PublicParams, run_verification
 from reduction.schedule import PRESETS, Schedule
-from reduction.sweep import DEFAULT_BUDGETS, run_sweep
 
 __all__ = [
     "SlideParams",

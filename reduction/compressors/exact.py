@@ -6,15 +6,25 @@ precision). It mirrors the real VAR inference cache (FoundationVision/VAR,
 full attention inside the scale and causally across scales. Values are Alice's bits
 (0/1, exact at every precision); keys +-1/sqrt(d) round at float16 by at most 2^-11
 relative, far inside the decoding margin of Lemma L3.
+
+Speed (the cache interface is unchanged): ``process`` computes nothing for an all-zero
+query block (Alice's scales: uniform weights, so the outputs are the mean of the values,
+in closed form), and :meth:`ExactCache.attend_with_zero_block` is the optional fast path
+Bob uses when a cache offers it: his query rows only (no padding), the zero block in
+closed form, float32 with a rounding bound checked against Bob's thresholds
+(:mod:`reduction.attention32`). Both report their scores to an active logit record
+(:func:`reduction.attention.record_logits`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import ClassVar
 
 import numpy as np
 
-from reduction.attention import attend
+from reduction.attention import active_record, attend
+from reduction.attention32 import Float32KV, attend_float32
 from reduction.cache import CacheParams
 from reduction.message import (
     FRAME_OVERHEAD_BYTES,
@@ -74,7 +84,35 @@ class ExactCache:
         """Append the block (at storage precision) and attend its queries to everything."""
         self.keys = np.concatenate([self.keys, np.asarray(keys).astype(self._np_dtype)])
         self.values = np.concatenate([self.values, np.asarray(values).astype(self._np_dtype)])
-        return attend(queries, self.keys, self.values)
+        q = np.asarray(queries)
+        if q.ndim == 2 and q.shape[1] == self.params.d and self.values.shape[0] and not q.any():
+            # Zero queries score 0 everywhere: uniform weights, the mean of the values.
+            mean = self.values.sum(axis=0, dtype=np.float64) / self.values.shape[0]
+            record = active_record()
+            if record is not None:
+                record.see_summary(0.0, q.shape[0] * self.values.shape[0])
+            return np.repeat(mean[None, :], q.shape[0], axis=0)
+        return attend(q, self.keys, self.values)
+
+    def attend_with_zero_block(
+        self,
+        queries: np.ndarray,
+        zero_tokens: int,
+        *,
+        threshold: float | Sequence[float] | None = None,
+        workers: int = 1,
+    ) -> np.ndarray:
+        """Outputs of these query rows against the cache plus ``zero_tokens`` tokens with
+        zero key and zero value (Bob's last scale), without storing anything.
+
+        Equal to ``process(Q_padded, 0, 0)`` on these rows up to rounding: float32 rows
+        carry a rigorous bound and any row whose bound reaches ``threshold`` is float64
+        (:func:`reduction.attention32.attend_float32`). ``workers`` threads share the rows;
+        the result does not depend on their number.
+        """
+        kv = Float32KV.from_arrays(self.keys, self.values)
+        return attend_float32(queries, kv, zero_tokens=zero_tokens, threshold=threshold,
+                              workers=workers).outputs
 
     def to_bytes(self) -> bytes:
         w = Writer().u32(self.keys.shape[0]).u16(self.params.d).u8(_DTYPE_CODES[self.dtype])

@@ -1,0 +1,153 @@
+"""The reduction against the machine's flop limit, measured in one run (``make bench``).
+
+For var-256, var-512, n128 and var-1024 at d = 64 and 128, with the exact fp16 cache:
+
+* Bob's attention (every pass, from the message, ``workers`` = the cores here): seconds
+  and GFLOP/s counted on the MINIMUM work, 4 L^2 d flops (L queries against L cached
+  keys, Q K^T and P V; no padded query rows, no zero keys);
+* the float32 numpy matmul rate (2048^2, same threads; the better of a measurement just
+  before and one just after), and the ratio of the two: the share of the flop limit
+  Bob's attention reaches;
+* ``work/min``: the flops the kernel issues over that minimum ((d+1)/d: the shift and
+  the normaliser ride in the GEMMs; the old padded float64 path issued ~3.5x);
+* the speed-up over a naive Bob (per query: scores against the padded cache in float64,
+  softmax, weighted sum; timed on a sample of queries, scaled to all L);
+* ``kvbound verify`` in a subprocess: wall seconds, the same as a multiple of the flop
+  limit (minimum flops / matmul rate), peak RSS (max over the process tree, from
+  ``getrusage(RUSAGE_CHILDREN)`` of a wrapper) and Bob's bit errors.
+
+Then ``kvbound verify --schedule var-256`` end to end (process start to exit), with
+``python -c 'import numpy'`` and the ``scipy.stats`` import beside it. Absolute seconds
+depend on the machine's load (printed); the ratios are measured in the same run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+from lowerbound.jl import d_min
+from reduction.attention import softmax_rows
+from reduction.compressors.exact import ExactCache
+from reduction.parties import alice_message, bob_outputs
+from reduction.public import PublicParams
+from reduction.schedule import Schedule
+from reduction.threads import available_cores, blas_threads
+
+CASES = [(s, d) for s in ("var-256", "var-512", "n128", "var-1024") for d in (64, 128)]
+ETA = 0.25
+NAIVE_SAMPLE = 48
+_WRAPPER = (
+    "import json, resource, subprocess, sys, time\n"
+    "t = time.perf_counter()\n"
+    "r = subprocess.run(sys.argv[1:], capture_output=True, text=True)\n"
+    "wall = time.perf_counter() - t\n"
+    "rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss\n"
+    "print(json.dumps({'wall': wall, 'rss_kib': rss, 'rc': r.returncode, 'out': r.stdout}))\n"
+)
+
+
+def _best(fn, repeat: int = 2) -> float:  # type: ignore[no-untyped-def]
+    best = float("inf")
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def matmul_gflops(threads: int, n: int = 2048) -> float:
+    """float32 numpy matmul rate on ``threads`` BLAS threads, measured now."""
+    a = np.random.default_rng(0).normal(size=(n, n)).astype(np.float32)
+    with blas_threads(threads):
+        seconds = _best(lambda: a @ a, repeat=3)
+    return 2 * n**3 / seconds / 1e9
+
+
+def eps_for(schedule: Schedule, d: int) -> float:
+    """0.75, or the least of 0.8, 0.85, ... with d >= d_min(L, eps) (n128 at d = 64)."""
+    eps = 0.75
+    while d < d_min(schedule.cached_tokens, eps):
+        eps = round(eps + 0.05, 2)
+    return eps
+
+
+def naive_seconds(message: bytes, public: PublicParams) -> float:
+    """A naive Bob, per query in float64 against the padded cache; scaled to L queries."""
+    cache = ExactCache.from_bytes(message, public.cache_params)
+    t_last, d = public.schedule.last_scale_tokens, public.d
+    k = np.vstack([cache.keys.astype(np.float64), np.zeros((t_last, d))])
+    v = np.vstack([cache.values.astype(np.float64), np.zeros((t_last, d))])
+    n = public.schedule.cached_tokens
+    rows = np.linspace(0, n - 1, NAIVE_SAMPLE).astype(int)
+    queries = public.scale * public.key_family().keys[rows]
+    t0 = time.perf_counter()
+    for q in queries:
+        softmax_rows((k @ q)[None, :]) @ v
+    return (time.perf_counter() - t0) / rows.size * n
+
+
+def verify_subprocess(args: list[str]) -> dict:  # type: ignore[type-arg]
+    cmd = [sys.executable, "-c", _WRAPPER, sys.executable, "-m", "kvbound", "verify", *args]
+    return json.loads(subprocess.run(cmd, capture_output=True, text=True, check=True).stdout)
+
+
+def case_row(name: str, d: int, workers: int) -> str:
+    schedule = Schedule.preset(name)
+    eps = eps_for(schedule, d)
+    public = PublicParams(schedule, d, eps, ETA, 1)
+    n = schedule.cached_tokens
+    bits = np.random.default_rng(0).integers(0, 2, size=(n, d))
+    message = alice_message(bits, public, np.random.default_rng(1))
+    before = matmul_gflops(workers)
+    z = bob_outputs(message, public, workers=workers)  # warm-up, and the bits
+    errors = int(np.count_nonzero((z > public.tau) != bits.astype(bool)))
+    bob = _best(lambda: bob_outputs(message, public, workers=workers))
+    rate = max(before, matmul_gflops(workers))  # the better of just before and just after
+    flops = 4 * n * n * d
+    naive = naive_seconds(message, public)
+    run = verify_subprocess(["--schedule", name, "--d", str(d), "--eps", str(eps), "--json",
+                             "--quiet", "--workers", str(workers)])
+    record = json.loads(run["out"])
+    limit = flops / (rate * 1e9)
+    return (f"{name:>9} {d:>4} {eps:>5} {n:>6} {bob:>7.3f} {flops / bob / 1e9:>7.1f} "
+            f"{rate:>7.1f} {flops / bob / 1e9 / rate:>6.2f} {(d + 1) / d:>8.3f} "
+            f"{naive / bob:>7.0f} {run['wall']:>7.2f} {run['wall'] / limit:>7.1f} "
+            f"{run['rss_kib'] / 1024:>7.0f} {errors}/{record['bit_errors']}")
+
+
+def _median_wall(cmd: list[str], repeat: int = 5) -> float:
+    walls = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        subprocess.run(cmd, capture_output=True, check=True)
+        walls.append(time.perf_counter() - t0)
+    return statistics.median(walls)
+
+
+def main() -> None:
+    workers = available_cores()
+    print(f"load average at start: {os.getloadavg()[0]:.2f} on {workers} cores "
+          f"(Bob and verify run with --workers {workers})")
+    print(f"{'schedule':>9} {'d':>4} {'eps':>5} {'L':>6} {'bob s':>7} {'GFLOP/s':>7} "
+          f"{'matmul':>7} {'ratio':>6} {'work/min':>8} {'vs naive':>7} {'verify':>7} "
+          f"{'x limit':>7} {'RSS MiB':>7} errors")
+    for name, d in CASES:
+        print(case_row(name, d, workers), flush=True)
+    py = sys.executable
+    e2e = _median_wall([py, "-m", "kvbound", "verify", "--schedule", "var-256", "--quiet"])
+    bare = _median_wall([py, "-c", "import numpy"])
+    stats = _median_wall([py, "-c", "import numpy, scipy.stats"])
+    print(f"var-256 verify end to end: {e2e:.3f} s (median of 5); python + numpy alone "
+          f"{bare:.3f} s; importing scipy.stats adds {stats - bare:.3f} s")
+    print(f"load average at end: {os.getloadavg()[0]:.2f}")
+
+
+if __name__ == "__main__":
+    main()

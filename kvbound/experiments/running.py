@@ -1,0 +1,216 @@
+"""Running the attack sweep: every planned point through the same Alice/Bob protocol.
+
+Purpose: docs/theorem.md#feasible. Each point (one cache configuration) runs the reduction
+of docs/theorem.md#reduction on every seed and is pooled by
+:func:`kvbound.experiments.pooling.point_from_runs`. A cache that raises while running is
+recorded as a failed point and the sweep goes on. Below d_min, or under a logit cap, every
+point runs the C1 variant planned once for the sweep (reduction.variants.low_dimension).
+
+Points are independent, so they may run in parallel: ``workers=N`` uses a pool of N
+processes on this machine, ``dask="tcp://host:port"`` the workers of an existing Dask
+cluster (``pip install kvbound[dask]``). Each point runs on one BLAS thread wherever it
+runs (reduction.threads; the parties' worker processes are started with one BLAS
+thread), so every mode gives the same points as the sequential run, bit for bit, except
+their wall-clock ``seconds``. Alice and Bob are a pair of worker processes
+(reduction.isolation, default; restarted after a failure, every exchange under
+``timeout``) or the same functions inline (``isolation="inline"``, registered caches
+only, for tests): one pair per sequential sweep or per pool process, one per Dask task
+(a task of a few points; it leaves no process behind). Third-party caches are resolved
+and checked in a worker, never in the sweep's own process.
+
+References: arXiv 2503.14881 (VAR); arXiv 2502.15955 (Haris & Onak).
+"""
+
+from __future__ import annotations
+
+import atexit
+import math
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from kvbound.experiments.planning import DEFAULT_BUDGETS, SweepTask, plan_sweep
+from kvbound.experiments.pooling import SweepPoint, SweepResult, failed_point, point_from_runs
+from lowerbound.validation import check_int_at_least
+from reduction.cache import CacheParams
+from reduction.isolation import DEFAULT_TIMEOUT
+from reduction.protocol import open_parties, run_seed
+from reduction.public import is_registered_cache
+from reduction.schedule import Schedule
+from reduction.threads import blas_threads, check_workers
+from reduction.variants.low_dimension import Regime, plan_regime
+
+__all__ = ["run_sweep", "run_point", "PointJob"]
+
+
+@dataclass(frozen=True)
+class PointJob:
+    """Everything one point needs, as plain data (it travels to pool and Dask workers)."""
+
+    task: SweepTask
+    regime: Regime
+    seeds: tuple[int, ...]
+    isolation: str
+    timeout: float = DEFAULT_TIMEOUT
+
+    @property
+    def n_bits(self) -> int:
+        """N = L' d: the bits of one seed's instance."""
+        return self.regime.carriers_witnessed * self.regime.d
+
+
+def _new_parties(isolation: str, timeout: float) -> Any:
+    """Alice and Bob for a run of points, their worker processes on one BLAS thread."""
+    return open_parties(isolation, timeout, blas_threads=1)
+
+
+def run_point(job: PointJob, parties: Any, clock: Callable[[], float] = time.perf_counter
+              ) -> SweepPoint:
+    """One configuration on every seed (on one BLAS thread); failures become points."""
+    task, regime = job.task, job.regime
+    start = clock()
+    if task.skip is not None:
+        return failed_point(task, None, job.seeds, job.n_bits, task.skip, 0.0, skipped=True)
+    params: CacheParams | None = None
+    try:
+        with blas_threads(1):
+            probe = regime.public(0, task.cache, task.options)
+            if is_registered_cache(task.cache):
+                params = probe.cache_params
+            else:  # third-party code is resolved in a worker, never here
+                parties.check(probe)
+                params = CacheParams(regime.d, regime.schedule, dict(task.options))
+            runs = [run_seed(regime.schedule, regime.d, regime.eps_requested, regime.eta, s,
+                             parties, cache=task.cache, options=task.options,
+                             additive=regime.additive, logit_cap=regime.logit_cap,
+                             var_head=regime.var_head) for s in job.seeds]
+        return point_from_runs(task, params, runs, clock() - start)
+    except Exception as exc:  # a broken cache is a finding, not a crash of the sweep
+        return failed_point(task, params, job.seeds, job.n_bits,
+                            f"{type(exc).__name__}: {exc}", clock() - start)
+
+
+_WORKER = threading.local()
+
+
+def _pooled_point(job: PointJob) -> SweepPoint:
+    """A point in a pool process, with that process's own parties (kept between points)."""
+    parties = getattr(_WORKER, "parties", None)
+    if parties is None or getattr(_WORKER, "key", None) != (job.isolation, job.timeout):
+        if parties is not None:
+            parties.close()
+        parties = _WORKER.parties = _new_parties(job.isolation, job.timeout)
+        _WORKER.key = (job.isolation, job.timeout)
+        atexit.register(parties.close)
+    return run_point(job, parties)
+
+
+def _dask_points(jobs: list[PointJob]) -> list[SweepPoint]:
+    """A group of points on a Dask worker: one pair of parties, closed before returning."""
+    with _new_parties(jobs[0].isolation, jobs[0].timeout) as parties:
+        return [run_point(job, parties) for job in jobs]
+
+
+def _results(jobs: Sequence[PointJob], workers: int, dask: str | None,
+             clock: Callable[[], float]) -> Iterator[tuple[int, SweepPoint]]:
+    """(index, point) pairs as points finish, from the chosen engine."""
+    if dask is not None:
+        yield from _dask_results(jobs, dask)
+    elif workers > 1:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor, as_completed
+
+        ctx = multiprocessing.get_context("spawn")  # no fork of a threaded process
+        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+            futures = {pool.submit(_pooled_point, job): i for i, job in enumerate(jobs)}
+            for fut in as_completed(futures):
+                yield futures[fut], fut.result()
+    else:
+        isolation, timeout = (jobs[0].isolation, jobs[0].timeout) if jobs else ("inline", 1.0)
+        with _new_parties(isolation, timeout) as parties:
+            parties.start()
+            for i, job in enumerate(jobs):
+                yield i, run_point(job, parties, clock)
+
+
+def _dask_results(jobs: Sequence[PointJob], address: str) -> Iterator[tuple[int, SweepPoint]]:
+    try:
+        from distributed import Client, as_completed
+    except ImportError:  # pragma: no cover - depends on the installation
+        raise ValueError("--dask needs the optional dependency: pip install 'kvbound[dask]'"
+                         ) from None
+    try:
+        client = Client(address, timeout="10s")
+    except OSError as exc:
+        raise ValueError(f"--dask {address}: cannot reach a Dask scheduler there ({exc})"
+                         ) from None
+    with client:
+        # Tasks of a few consecutive points each (about 4 per Dask worker), so a Bob
+        # process is started per task, not per point.
+        size = max(1, math.ceil(len(jobs) / (4 * max(1, len(client.nthreads())))))
+        starts = list(range(0, len(jobs), size))
+        futures = client.map(_dask_points, [list(jobs[s : s + size]) for s in starts],
+                             pure=False)
+        first = {f.key: s for f, s in zip(futures, starts)}
+        for fut in as_completed(futures):
+            for offset, point in enumerate(fut.result()):
+                yield first[fut.key] + offset, point
+
+
+def run_sweep(
+    schedule: Schedule,
+    d: int,
+    eps: float,
+    eta: float,
+    *,
+    caches: Sequence[str] | None = None,
+    budgets: Iterable[float | int] = DEFAULT_BUDGETS,
+    seeds: int | Iterable[int] = 2,
+    additive: bool = False,
+    isolation: str = "process",
+    timeout: float = DEFAULT_TIMEOUT,
+    progress: Callable[[int, int, SweepPoint], None] | None = None,
+    workers: int = 1,
+    dask: str | None = None,
+    clock: Callable[[], float] | None = None,
+    logit_cap: float | None = None,
+    var_head: bool = False,
+) -> SweepResult:
+    """Run every planned configuration on every seed (module docstring for the engines).
+
+    Bad input (unknown cache, bad budget or option, a logit cap nothing fits under,
+    workers < 1, a third-party cache its worker cannot resolve) raises ValueError before
+    any run. Below d_min the C1 variant runs (reduction.variants.low_dimension).
+    ``progress(done, total, point)`` is called as points finish (in completion order when
+    parallel); the result keeps the planned order. ``clock`` times the points of a
+    sequential run (pool and Dask workers use their own).
+    """
+    seed_list = (list(range(check_int_at_least(seeds, "seeds", 1))) if isinstance(seeds, int)
+                 else [check_int_at_least(s, "seed", 0) for s in seeds])
+    if not seed_list:
+        raise ValueError("no seeds given; pass seeds >= 1")
+    if isolation not in ("process", "inline"):
+        raise ValueError(f"isolation={isolation!r}; choose 'process' or 'inline'")
+    check_workers(workers)
+    if dask is not None and workers != 1:
+        raise ValueError(f"give either workers={workers} (this machine) or dask={dask!r}")
+    regime = plan_regime(schedule, d, eps, eta, additive=additive, logit_cap=logit_cap,
+                         var_head=var_head)  # validates eps, eta, d, the cap
+    tasks = plan_sweep(schedule, d, caches, budgets)
+    third_party = [t for t in tasks if t.skip is None and not is_registered_cache(t.cache)]
+    if third_party:  # resolved and checked in a worker, up front
+        with open_parties(isolation, timeout) as parties:
+            for task in third_party:
+                parties.check(regime.public(0, task.cache, task.options))
+    jobs = [PointJob(t, regime, tuple(seed_list), isolation, float(timeout)) for t in tasks]
+    points: list[SweepPoint | None] = [None] * len(jobs)
+    finished = _results(jobs, workers, dask, clock or time.perf_counter)
+    for done, (i, point) in enumerate(finished, start=1):
+        points[i] = point
+        if progress is not None:
+            progress(done, len(jobs), point)
+    return SweepResult(schedule, d, float(regime.eps), float(eta), additive,
+                       tuple(seed_list), isolation, tuple(p for p in points if p is not None),
+                       regime)
