@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "kvbound.commands.attack",
     "kvbound.commands.proofs",
     "kvbound.commands.walkthrough",
+    "kvbound.commands.structure",
 )
 
 

@@ -84,6 +84,11 @@ _COMPRESSOR_MODULES: tuple[str, ...] = (
     "reduction.compressors.sketch",
     "reduction.compressors.quest",
     "reduction.compressors.packer",
+    # the matching caches of the sparsity variants S1-S4 (reduction/variants/)
+    "reduction.compressors.topk_attention",
+    "reduction.compressors.support",
+    "reduction.compressors.window",
+    "reduction.compressors.cluster",
 )
 
 for _module in _COMPRESSOR_MODULES:
