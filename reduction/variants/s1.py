@@ -24,6 +24,7 @@ above ``tol`` (default 1e-9), or the top-k truncation error is <= eta.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -114,7 +115,7 @@ def attention_profile(inst: VariantInstance, k: int, eta: float,
 
 
 def run(schedule: Schedule, d: int, eps: float = 0.75, eta: float = 0.25, seed: int = 0, *,
-        k: int = 1, tol: float = DEFAULT_TOL, caches: list[str] | None = None,
+        k: int = 1, tol: float = DEFAULT_TOL, caches: Sequence[str] | None = None,
         attack: bool = True) -> VariantReport:
     """S1 end to end: promise measured, packer (matching), top-k cache, attack suite."""
     cache_rng = split_seed(seed)[2]

@@ -19,6 +19,7 @@ Matching cache: ``support`` with option s (ceil(log2 C(d, s)) bits per row + a k
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from fractions import Fraction
 from typing import Any
 
@@ -101,7 +102,7 @@ def make_instance(schedule: Schedule, d: int, s: int, eps: float, eta: float, se
 
 
 def _point(schedule: Schedule, d: int, s: int, eps: float, eta: float, seed: int,
-           signed: bool, caches: list[str] | None, attack: bool) -> tuple[dict[str, Any], Any]:
+           signed: bool, caches: Sequence[str] | None, attack: bool) -> tuple[dict[str, Any], Any]:
     cache_rng = split_seed(seed)[2]
     inst = make_instance(schedule, d, s, eps, eta, seed, signed=signed)
     match_rng, attack_rng = cache_rng.spawn(2)
@@ -124,8 +125,8 @@ def _point(schedule: Schedule, d: int, s: int, eps: float, eta: float, seed: int
 
 
 def run(schedule: Schedule, d: int, eps: float = 0.75, eta: float = 0.25, seed: int = 0, *,
-        s: int | None = None, s_values: list[int] | None = None, signed: bool = False,
-        caches: list[str] | None = None, attack: bool = True) -> VariantReport:
+        s: int | None = None, s_values: Sequence[int] | None = None, signed: bool = False,
+        caches: Sequence[str] | None = None, attack: bool = True) -> VariantReport:
     """S2 end to end: the support cache at every s of the sweep (default 1 .. d/2), the
     attack suite at ``s`` (default max(1, d/8))."""
     s_main = check_sparsity(d, s if s is not None else default_attack_s(d))

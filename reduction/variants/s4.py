@@ -22,6 +22,7 @@ distinct orthants of R^d, which holds with probability close to 1.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -97,14 +98,15 @@ def make_instance(schedule: Schedule, d: int, r: int, eps: float, eta: float,
 
 
 def run(schedule: Schedule, d: int, eps: float = 0.75, eta: float = 0.25, seed: int = 0, *,
-        r: int | None = None, r_values: list[int] | None = None,
-        caches: list[str] | None = None, attack: bool = True) -> VariantReport:
+        r: int | None = None, r_values: Sequence[int] | None = None,
+        caches: Sequence[str] | None = None, attack: bool = True) -> VariantReport:
     """S4 end to end at rank r (cluster cache, attack suite), the bound at every r = 1..d
     and the cluster cache at the ranks of :func:`sweep_ranks`."""
     r_main = check_rank(d, r if r is not None else default_rank(schedule, d, eps))
     n = schedule.cached_tokens
     star = low_rank_switch(n, eps)
-    measured = {check_rank(d, x) for x in (r_values or sweep_ranks(schedule, d, eps))}
+    measured = {check_rank(d, x) for x in (
+        sweep_ranks(schedule, d, eps) if r_values is None else r_values)}
     rows: list[dict[str, Any]] = []
     main: tuple[VariantInstance, dict[str, Any], Any] | None = None
     for x in range(1, d + 1):
