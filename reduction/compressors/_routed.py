@@ -178,7 +178,8 @@ class BitRowsRoutedCache(SignRoutedCache):
         bad = (values != 0) & (values != 1)
         if bad.any():
             raise ValueError(f"the {self.NAME} cache stores 0/1 values only, got "
-                             f"{values[bad][0]!r}; use an exact or quantised cache for others")
+                             f"{float(values[bad][0]):g}; use an exact or quantised cache "
+                             "for others")
         return values.astype(np.int8)
 
     def _encode_values(self, values: np.ndarray) -> bytes:

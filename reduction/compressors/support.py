@@ -73,7 +73,7 @@ class SupportCache(SignRoutedCache):
         if bad.any():
             raise ValueError(
                 f"the support cache stores values in {{{', '.join(f'{a:g}' for a in allowed)}}}"
-                f", got {values[bad][0]!r}; use an exact or quantised cache for other values")
+                f", got {float(values[bad][0]):g}; use an exact or quantised cache for others")
         if self.s is not None:
             weights = np.count_nonzero(values, axis=1)
             wrong = np.flatnonzero(weights != self.s)
