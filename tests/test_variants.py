@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 
 from lowerbound.entropy import binary_entropy
 from lowerbound.jl import d_min
+from lowerbound.softmax import gamma, gamma_target
 from lowerbound.sparsity import (
     low_rank_keys,
     low_rank_switch,
@@ -104,6 +105,10 @@ def test_s1_profile_detects_a_broken_promise() -> None:
     assert not profile["promise_kept"]
     assert profile["max_weights_above_tol"] > 1 and profile["truncation_error"] > ETA
     assert s1.attention_profile(inst, 1, ETA)["promise_kept"]
+    flat = s1.attention_profile(dataclasses.replace(inst, scale=0.0), 1, ETA)
+    m = inst.schedule.cached_tokens + inst.schedule.last_scale_tokens
+    assert flat["max_entropy_bits"] == pytest.approx(math.log2(m), rel=1e-12)  # uniform rows
+    assert flat["min_target_weight"] == pytest.approx(1 / m, rel=1e-12)
 
 
 # -- S2 --------------------------------------------------------------------------------------
@@ -160,6 +165,19 @@ def test_s3_var512_w2_bound_window_and_ratio() -> None:
     assert rep.ok
 
 
+def test_s3_query_scale_serves_windowed_and_full_attention() -> None:
+    """C makes gamma < half of L3's target counting the older scales' zero keys too, so a
+    full-attention cache decodes the S3 instance as well as a windowed one."""
+    schedule = Schedule.preset("var-256")
+    inst = s3.make_instance(schedule, 64, 2, EPS, ETA, 0)
+    visible = inst.carriers
+    full = gamma(visible, schedule.last_scale_tokens + schedule.cached_tokens - visible,
+                 inst.scale, EPS)
+    assert full < float(gamma_target(ETA)) / 2
+    assert not (inst.keys[: schedule.cached_tokens - visible].any()
+                or inst.values[: schedule.cached_tokens - visible].any())
+
+
 # -- S4 --------------------------------------------------------------------------------------
 @PROPERTY
 @given(regime=regimes(), data=st.data())
@@ -205,6 +223,13 @@ def test_runner_flags_a_cache_that_keeps_state_outside_its_bytes(
     run = run_cache(inst, "leaky-global", {}, 0)
     assert run.bit_errors == 0 and run.message_bits == 64
     assert run.feasible is False
+
+
+def test_runner_says_when_a_cache_misses_the_match() -> None:
+    """The exact cache decodes S1 but spends 32 d bits a token: not within 1.3x the bound."""
+    inst = s1.make_instance(Schedule.parse("1,2,3"), 24, EPS, ETA, 0)
+    run = run_cache(inst, "exact", {}, 0)
+    assert run.decoded_all and run.feasible and run.within_match is False
 
 
 def test_runner_refuses_bytes_subclasses_and_unregistered_names(
