@@ -100,6 +100,15 @@ def test_bad_input_exits_2_with_one_line(argv: list[str], needle: str, tmp_path:
     assert len(err) == 1 and needle in err[0]
 
 
+def test_bad_input_is_refused_before_any_variant_runs(tmp_path: Path,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    """S1 could run at d = 22, but S2's s = 12 > d/2: exit 2 and nothing written."""
+    assert main(["structure", "--variant", "s1", "--variant", "s2", "--s", "12", "--d", "22",
+                 "--schedule", "1,2,3,4,5", "--out", str(tmp_path)]) == 2
+    assert "s=12 must be <= d/2" in capsys.readouterr().err
+    assert not list(tmp_path.iterdir())
+
+
 @pytest.mark.slow
 def test_defaults_run_every_variant_on_var256(tmp_path: Path,
                                               capsys: pytest.CaptureFixture[str]) -> None:

@@ -29,7 +29,8 @@ from kvbound.options import add_instance_arguments, parse_schedule
 from reduction.variants import VARIANTS
 from reduction.variants.runner import VariantReport
 
-__all__ = ["register", "run", "run_variant", "report_table", "EXIT_CHECK_FAILED"]
+__all__ = ["register", "run", "run_variant", "check_arguments", "report_table",
+           "EXIT_CHECK_FAILED"]
 
 EXIT_CHECK_FAILED = 1
 
@@ -63,6 +64,8 @@ def register(subparsers: Any) -> None:
 
 
 def _caches(text: str) -> tuple[list[str] | None, bool]:
+    from reduction.compressors import CACHES
+
     low = text.strip().lower()
     if low == "all":
         return None, True
@@ -71,7 +74,30 @@ def _caches(text: str) -> tuple[list[str] | None, bool]:
     names = [c.strip() for c in text.split(",") if c.strip()]
     if not names:
         raise ValueError(f"--caches={text!r} names no cache; give 'all', 'none' or names")
+    unknown = [n for n in names if n not in CACHES]
+    if unknown:
+        raise ValueError(f"unknown cache {unknown[0]!r} in --caches; registered: "
+                         f"{', '.join(CACHES)}")
     return names, True
+
+
+def check_arguments(args: argparse.Namespace, variants: list[str]) -> None:
+    """Refuse bad input for every requested variant before any of them runs."""
+    from reduction.variants import s1, s2, s3, s4
+
+    schedule = parse_schedule(args.schedule)
+    _caches(args.caches)
+    if args.seed < 0:
+        raise ValueError(f"--seed={args.seed} must be >= 0")
+    for variant in variants:
+        if variant == "s1":
+            s1.check(schedule, args.d, args.eps, args.eta, args.k)
+        elif variant == "s2":
+            s2.check(schedule, args.d, args.eps, args.eta, args.s)
+        elif variant == "s3":
+            s3.check(schedule, args.d, args.eps, args.eta, args.w)
+        else:
+            s4.check(schedule, args.d, args.eps, args.eta, args.rank)
 
 
 def run_variant(args: argparse.Namespace, variant: str) -> VariantReport:
@@ -82,8 +108,6 @@ def run_variant(args: argparse.Namespace, variant: str) -> VariantReport:
     caches, attack = _caches(args.caches)
     common = {"eps": args.eps, "eta": args.eta, "seed": args.seed, "caches": caches,
               "attack": attack}
-    if args.seed < 0:
-        raise ValueError(f"--seed={args.seed} must be >= 0")
     if variant == "s1":
         return s1.run(schedule, args.d, k=args.k, **common)
     if variant == "s2":
@@ -132,6 +156,7 @@ def run(args: argparse.Namespace) -> int:
     variants = args.variant or list(VARIANTS)
     if args.out.exists() and not args.out.is_dir():
         raise ValueError(f"--out={args.out} exists and is not a directory")
+    check_arguments(args, variants)
     reports, records = [], []
     for variant in variants:
         rep = run_variant(args, variant)

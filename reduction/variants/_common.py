@@ -9,12 +9,13 @@ from fractions import Fraction
 import numpy as np
 
 from lowerbound.decoding import tau as decoding_tau
+from lowerbound.jl import d_min
 from lowerbound.softmax import gamma, scale_for_gamma
 from lowerbound.validation import check_int_at_least, check_interval
 from reduction.keys import sample_keys
 
 __all__ = ["SIMULATION_GAMMA_FRACTION", "split_seed", "query_scale", "threshold_decoder",
-           "check_regime", "public_keys"]
+           "check_regime", "check_key_dimension", "public_keys"]
 
 # As in the main protocol: Bob's C makes gamma at most half of what Lemma L3 admits, so
 # floating-point rounding never sits on the decoding boundary (docs/theorem.md#l3).
@@ -33,6 +34,14 @@ def check_regime(eps: float, eta: float) -> None:
     """eps in (0, 1), eta in [0, 1) (relative error), with messages naming the value."""
     check_interval(eps, "eps", 0, 1)
     check_interval(eta, "eta", 0, 1, closed_lower=True)
+
+
+def check_key_dimension(n_keys: int, d: int, eps: float, what: str) -> None:
+    """d >= d_min(n_keys, eps) (Lemma L1), else a ValueError naming every input."""
+    need = d_min(n_keys, eps)
+    if d < need:
+        raise ValueError(f"{what}: L={n_keys} keys with eps={eps:g} need d >= {need}, got "
+                         f"d={d}; raise d or eps")
 
 
 @functools.lru_cache(maxsize=16)

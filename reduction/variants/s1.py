@@ -39,6 +39,7 @@ from lowerbound.validation import check_int_at_least
 from reduction.attention import softmax_rows
 from reduction.schedule import Schedule
 from reduction.variants._common import (
+    check_key_dimension,
     check_regime,
     public_keys,
     query_scale,
@@ -47,10 +48,17 @@ from reduction.variants._common import (
 )
 from reduction.variants.runner import VariantInstance, VariantReport, attack_suite, run_cache
 
-__all__ = ["make_instance", "attention_profile", "run", "DEFAULT_TOL"]
+__all__ = ["check", "make_instance", "attention_profile", "run", "DEFAULT_TOL"]
 
 DEFAULT_TOL = 1e-9
 _ROWS = 256
+
+
+def check(schedule: Schedule, d: int, eps: float, eta: float, k: int = 1) -> None:
+    """Refuse bad parameters before any work (ValueError naming the values)."""
+    check_regime(eps, eta)
+    check_int_at_least(k, "k", 1)
+    check_key_dimension(schedule.cached_tokens, d, eps, "S1")
 
 
 def make_instance(schedule: Schedule, d: int, eps: float, eta: float,
@@ -118,6 +126,7 @@ def run(schedule: Schedule, d: int, eps: float = 0.75, eta: float = 0.25, seed: 
         k: int = 1, tol: float = DEFAULT_TOL, caches: Sequence[str] | None = None,
         attack: bool = True) -> VariantReport:
     """S1 end to end: promise measured, packer (matching), top-k cache, attack suite."""
+    check(schedule, d, eps, eta, k)
     cache_rng = split_seed(seed)[2]
     inst = make_instance(schedule, d, eps, eta, seed)
     profile = attention_profile(inst, k, eta, tol)

@@ -36,6 +36,7 @@ from lowerbound.validation import check_int_at_least
 from reduction.compressors._combinadic import rank_subset, unrank_subset
 from reduction.schedule import Schedule
 from reduction.variants._common import (
+    check_key_dimension,
     check_regime,
     public_keys,
     query_scale,
@@ -43,7 +44,7 @@ from reduction.variants._common import (
 )
 from reduction.variants.runner import VariantInstance, VariantReport, attack_suite, run_cache
 
-__all__ = ["make_instance", "run", "default_attack_s", "check_sparsity"]
+__all__ = ["check", "make_instance", "run", "default_attack_s", "check_sparsity"]
 
 
 def check_sparsity(d: int, s: int) -> int:
@@ -53,6 +54,13 @@ def check_sparsity(d: int, s: int) -> int:
         raise ValueError(f"s={s} must be <= d/2 = {d / 2:g} (C(d, s) = C(d, d - s): larger "
                          "s repeats smaller ones); pick s in 1..d/2")
     return s
+
+
+def check(schedule: Schedule, d: int, eps: float, eta: float, s: int | None = None) -> None:
+    """Refuse bad parameters before any work (ValueError naming the values)."""
+    check_regime(eps, eta)
+    check_sparsity(d, s if s is not None else default_attack_s(d))
+    check_key_dimension(schedule.cached_tokens, d, eps, "S2")
 
 
 def default_attack_s(d: int) -> int:
@@ -129,6 +137,7 @@ def run(schedule: Schedule, d: int, eps: float = 0.75, eta: float = 0.25, seed: 
         caches: Sequence[str] | None = None, attack: bool = True) -> VariantReport:
     """S2 end to end: the support cache at every s of the sweep (default 1 .. d/2), the
     attack suite at ``s`` (default max(1, d/8))."""
+    check(schedule, d, eps, eta, s)
     s_main = check_sparsity(d, s if s is not None else default_attack_s(d))
     sweep_s = list(range(1, d // 2 + 1)) if s_values is None else [
         check_sparsity(d, x) for x in s_values]

@@ -36,6 +36,7 @@ from lowerbound.sparsity import (
 from lowerbound.validation import check_int_at_least
 from reduction.schedule import Schedule
 from reduction.variants._common import (
+    check_key_dimension,
     check_regime,
     public_keys,
     query_scale,
@@ -50,18 +51,25 @@ from reduction.variants.runner import (
     run_cache,
 )
 
-__all__ = ["make_instance", "run", "W_ONE_NOTE"]
+__all__ = ["check", "make_instance", "run", "W_ONE_NOTE"]
 
 W_ONE_NOTE = ("w = 1: only the current scale is visible, so no cached token can change the "
               "last scale's outputs and the bound is 0 bits (nothing needs remembering); "
               "this is the definition at work, not a failure of the reduction")
 
 
+def check(schedule: Schedule, d: int, eps: float, eta: float, w: int = 2) -> None:
+    """Refuse bad parameters before any work (ValueError naming the values)."""
+    check_regime(eps, eta)
+    visible = window_visible_tokens(schedule.tokens, check_int_at_least(w, "w", 1))
+    if visible:
+        check_key_dimension(visible, d, eps, f"S3 with w={w} (L_w = {visible} visible tokens)")
+
+
 def make_instance(schedule: Schedule, d: int, w: int, eps: float, eta: float,
                   seed: int) -> VariantInstance:
     """Sign keys and bits on the visible scales K-w+1..K-1, zeros on the older ones."""
-    check_regime(eps, eta)
-    w = check_int_at_least(w, "w", 1)
+    check(schedule, d, eps, eta, w)
     n = schedule.cached_tokens
     visible = window_visible_tokens(schedule.tokens, w)
     first = n - visible
@@ -70,10 +78,6 @@ def make_instance(schedule: Schedule, d: int, w: int, eps: float, eta: float,
     bits = split_seed(seed)[0].integers(0, 2, size=(visible, d), dtype=np.uint8)
     c = g = 0.0
     if visible:
-        need = d_min(visible, eps)
-        if d < need:
-            raise ValueError(f"window w={w} leaves L_w={visible} visible tokens; with "
-                             f"eps={eps:g} they need d >= {need}, got d={d}; raise d or eps")
         keys[first:] = public_keys(visible, d, eps, seed)
         values[first:] = bits
         c, g = query_scale(visible, schedule.last_scale_tokens + first, eps, gamma_target(eta))
@@ -108,14 +112,14 @@ def run(schedule: Schedule, d: int, eps: float = 0.75, eta: float = 0.25, seed: 
         attack: bool = True) -> VariantReport:
     """S3 end to end at window w (the window cache, the attack suite); the bound at every
     w = 1..K, and the window cache at ``w_values`` (default: all of them)."""
-    w = check_int_at_least(w, "w", 1)
+    check(schedule, d, eps, eta, w)
     measured = set(range(1, schedule.num_scales + 1)) if w_values is None else {
         check_int_at_least(x, "w", 1) for x in w_values}
     rows = [_window_row(schedule, d, x, eps, eta, seed, x in measured)[0]
             for x in range(1, schedule.num_scales + 1) if x != w]
     row, inst, matching = _window_row(schedule, d, w, eps, eta, seed)
-    if inst is None or matching is None:
-        raise ValueError(f"S3 at w={w}: {row['note']}; raise d or eps, or pick a smaller w")
+    if inst is None or matching is None:  # pragma: no cover - check() refused it already
+        raise ValueError(f"S3 at w={w}: {row.get('note')}")
     suite = attack_suite(inst, split_seed(seed)[2].spawn(2)[1], caches) if attack else ()
     visible = row["visible_tokens"]
     ratio = window_fraction(schedule.tokens, w)

@@ -35,7 +35,7 @@ from reduction.schedule import Schedule
 from reduction.variants._common import check_regime, query_scale, split_seed, threshold_decoder
 from reduction.variants.runner import VariantInstance, VariantReport, attack_suite, run_cache
 
-__all__ = ["make_instance", "run", "default_rank", "sweep_ranks", "codeword_keys"]
+__all__ = ["check", "make_instance", "run", "default_rank", "sweep_ranks", "codeword_keys"]
 
 _ROTATION_TRIES = 100
 
@@ -45,6 +45,12 @@ def check_rank(d: int, r: int) -> int:
     if r > d:
         raise ValueError(f"rank r={r} must be <= d={d}")
     return r
+
+
+def check(schedule: Schedule, d: int, eps: float, eta: float, r: int | None = None) -> None:
+    """Refuse bad parameters before any work (ValueError naming the values)."""
+    check_regime(eps, eta)
+    check_rank(d, r if r is not None else default_rank(schedule, d, eps))
 
 
 def default_rank(schedule: Schedule, d: int, eps: float) -> int:
@@ -102,6 +108,7 @@ def run(schedule: Schedule, d: int, eps: float = 0.75, eta: float = 0.25, seed: 
         caches: Sequence[str] | None = None, attack: bool = True) -> VariantReport:
     """S4 end to end at rank r (cluster cache, attack suite), the bound at every r = 1..d
     and the cluster cache at the ranks of :func:`sweep_ranks`."""
+    check(schedule, d, eps, eta, r)
     r_main = check_rank(d, r if r is not None else default_rank(schedule, d, eps))
     n = schedule.cached_tokens
     star = low_rank_switch(n, eps)
