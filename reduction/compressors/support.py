@@ -126,7 +126,7 @@ def support_message_bits(n_tokens: int, d: int, s: int, hash_bits: int,
     width = ceil(log2 C(d, s)) (+ s when signed).
 
     >>> support_message_bits(424, 64, 4, 784)
-    69760
+    9352
     """
     width = rank_width(d, s) + (s if signed else 0)
     hash_bytes = (hash_bits + 7) // 8
