@@ -6,7 +6,7 @@ the packer's message bits against the bound N = L_{K-1} * d of Lemma L4 (delta =
 against the exact fp16 cache's message, as ratios, with the bit errors of both (a ratio
 means something only if Bob decoded every bit) and the seconds the sweep took.
 
-THEOREM.md section 5, "Tightness" (ours): the packer should sit within 1 + O(log L / d)
+docs/theorem.md#tight, "Tightness" (ours): the packer should sit within 1 + O(log L / d)
 of N; the exact fp16 cache sits at about 32 N.
 """
 

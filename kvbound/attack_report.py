@@ -3,7 +3,7 @@
 Purpose: present :class:`reduction.sweep.SweepResult`: one row per (cache, budget) with
 the message length, the bits Bob got wrong and the information they carry, and a figure
 of information recovered against message bits with the bound of Lemma L4 (y = x) drawn
-and the infeasible side shaded (THEOREM.md section 5, "every compressor is on the
+and the infeasible side shaded (docs/theorem.md#feasible, "every compressor is on the
 feasible side").
 
 Every number shown comes from the measured sweep or from lowerbound/, never a literal.
@@ -12,11 +12,13 @@ Every number shown comes from the measured sweep or from lowerbound/, never a li
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from reduction.compressors.exact import exact_cache_bits
 from reduction.sweep import SweepPoint, SweepResult
 
-__all__ = ["attack_rows", "attack_table", "attack_markdown", "attack_figure", "HEADERS"]
+__all__ = ["attack_rows", "attack_table", "attack_markdown", "attack_figure", "HEADERS",
+           "DEFAULT_PLOT_CACHES", "plotted_caches"]
 
 HEADERS: tuple[str, ...] = (
     "cache", "setting", "message bits", "bits / N", "bit errors", "error rate p",
@@ -107,79 +109,103 @@ def attack_markdown(result: SweepResult) -> str:
     return "\n".join(lines) + "\n"
 
 
-_MARKERS = "osD^v<>phH*Xd8P"
+#: The caches the figure draws by default: one per family (the table lists every point).
+DEFAULT_PLOT_CACHES: tuple[str, ...] = (
+    "exact", "packer", "quest", "uniform", "kivi", "lowrank", "sketch", "random",
+    "streaming-llm", "h2o", "subgen",
+)
 
 
-def attack_figure(result: SweepResult, path: str | Path) -> None:
+def plotted_caches(result: SweepResult, caches: list[str] | None = None) -> list[str]:
+    """The caches the figure draws: ``caches`` if given (None: :data:`DEFAULT_PLOT_CACHES`
+    among those measured, or every measured cache when none of them ran)."""
+    measured = list(dict.fromkeys(p.cache for p in result.measured))
+    if caches is not None:
+        unknown = [c for c in caches if c not in measured]
+        if unknown:
+            raise ValueError(f"--plot-caches names {', '.join(unknown)}, which the sweep did "
+                             f"not measure; measured: {', '.join(measured)}")
+        return list(caches)
+    shown = [c for c in measured if c in DEFAULT_PLOT_CACHES]
+    return shown or measured
+
+
+def attack_figure(result: SweepResult, path: str | Path,
+                  caches: list[str] | None = None) -> Any:
     """Information recovered N(1-H2(p)) against message bits, log-log, bound y = x.
 
     The region y > x (more information than bits) is shaded: no honest cache can land
-    there. One marker per cache; its budgets are joined by a thin line; the error bar
-    runs down to the lower confidence bound. Points that recovered (almost) nothing are
-    drawn at the floor N/1000 with hollow markers. Uses the Agg canvas, no pyplot state.
+    there. Each drawn cache has its own colour and marker (Okabe-Ito, colour-blind safe),
+    its settings are written next to its points, and the takeaway is written on the plot.
+    Points that recovered (almost) nothing are drawn at the floor N/1000, hollow. The
+    format follows the suffix of ``path`` (png, svg, pdf); returns the Figure.
     """
-    import matplotlib
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
+    from kvbound.course.style import (
+        label_points,
+        legend_outside,
+        new_figure,
+        save_figure,
+        series_style,
+        takeaway,
+    )
 
     n = result.n_bits
     floor = n / 1000
-    ok = result.measured
+    shown = plotted_caches(result, caches)
+    ok = [p for p in result.measured if p.cache in shown]
     xs_all = [max(p.message_bits, 1) for p in ok] or [n]
-    x_lo = min(min(xs_all), n) / 3
-    x_hi = max(max(xs_all), n) * 3
-    fig = Figure(figsize=(11.0, 6.5), dpi=120)
-    FigureCanvasAgg(fig)
-    ax = fig.add_subplot(1, 1, 1)
+    x_lo, x_hi = min(min(xs_all), n) / 3, max(max(xs_all), n) * 6
+    y_hi = n * 2.5
+    fig, ax = new_figure()
     ax.set_xscale("log")
     ax.set_yscale("log")
-    y_hi = n * 2.5
-    # The bound y = x and the infeasible side above it.
     grid = [x_lo * (x_hi / x_lo) ** (i / 200) for i in range(201)]
-    ax.fill_between(grid, grid, y_hi, where=[g < y_hi for g in grid], color="tab:red",
-                    alpha=0.12, linewidth=0, label="infeasible: information > message bits")
-    ax.plot(grid, grid, color="tab:red", linewidth=1.5, label="bound y = x (Lemma L4)")
+    ax.fill_between(grid, grid, y_hi, where=[g < y_hi for g in grid], color="#D55E00",
+                    alpha=0.12, linewidth=0, label="infeasible: information > bits")
+    ax.plot(grid, grid, color="#D55E00", linewidth=1.5, label="bound y = x (Lemma L4)")
     ax.axhline(n, color="0.4", linestyle=":", linewidth=1, label=f"all N = {n} bits")
     exact = exact_cache_bits(result.schedule.cached_tokens, result.d, "float16")
-    ax.axvline(exact, color="0.6", linestyle="--", linewidth=1,
-               label=f"exact fp16 cache ({exact / n:.1f} x N)")
-    caches = list(dict.fromkeys(p.cache for p in ok))
-    palette = matplotlib.colormaps["tab20"]  # called with an int: that entry of the 20
-    colors = [palette((2 * i) % 20 + (2 * i) // 20 % 2) for i in range(len(caches))]
-    for i, cache in enumerate(caches):
+    ax.axvline(exact, color="0.5", linestyle="--", linewidth=1,
+               label=f"exact fp16 cache ({exact / n:.0f} x N)")
+    labels: list[tuple[float, float, str]] = []
+    for i, cache in enumerate(shown):
         pts = [p for p in ok if p.cache == cache]
+        st = series_style(i)
         x = [max(p.message_bits, 1) for p in pts]
         y = [max(p.information_bits, floor) for p in pts]
-        lo = [max(p.information_bits_lcb, floor) for p in pts]
-        marker = _MARKERS[i % len(_MARKERS)]
         leaky = any(p.leak for p in pts)
-        label = cache + (" (LEAK)" if leaky else "")
-        if len(pts) > 1:
-            ax.plot(x, y, color=colors[i], linewidth=0.8, alpha=0.6)
-        face = ["white" if p.information_bits < floor else
-                ("none" if leaky else colors[i]) for p in pts]
-        labelled = next((j for j, f in enumerate(face) if f != "white"), 0)
-        for j, (xx, yy, ll) in enumerate(zip(x, y, lo)):
-            ax.errorbar([xx], [yy], yerr=[[yy - ll], [0.0]], fmt=marker, color=colors[i],
-                        markersize=7, capsize=2, label=label if j == labelled else None,
-                        markerfacecolor=face[j], markeredgewidth=2 if leaky else 1)
-    packer = result.packer()
-    if packer is not None:
-        ax.annotate(f"{packer.cache}: {packer.ratio:.3f} x N",
-                    (packer.message_bits, max(packer.information_bits, floor)),
-                    xytext=(20, -40), textcoords="offset points",
-                    arrowprops={"arrowstyle": "->", "color": "0.2"}, fontsize=9)
+        ax.plot(x, y, linestyle="-" if len(pts) > 1 else "none", linewidth=0.8,
+                color=st["color"], alpha=0.7)
+        for j, (p, xx, yy) in enumerate(zip(pts, x, y)):
+            hollow = p.information_bits < floor or leaky
+            ax.errorbar([xx], [yy], yerr=[[yy - max(p.information_bits_lcb, floor)], [0.0]],
+                        fmt=st["marker"], color=st["color"], markersize=8, capsize=2,
+                        markeredgecolor="black", markeredgewidth=1.5 if leaky else 0.5,
+                        markerfacecolor="white" if hollow else st["color"],
+                        label=(cache + (" (LEAK)" if leaky else "")) if j == 0 else None)
+            if p.option is not None:
+                labels.append((xx, yy, _setting(p)))
     ax.set_xlim(x_lo, x_hi)
     y_min = min([max(p.information_bits_lcb, floor) for p in ok] + [n / 10])
     ax.set_ylim(y_min / 2, y_hi)
-    ax.set_xlabel("message bits (8 x len(to_bytes()); max over seeds)")
-    ax.set_ylabel("information recovered N(1 - H2(p)) [bits] (hollow: < N/1000)")
+    label_points(ax, labels)
+    ax.set_xlabel("message bits [bits, log scale] (8 x len(to_bytes()); max over seeds)")
+    ax.set_ylabel("information recovered N(1 - H2(p)) [bits, log scale]")
     s = result.schedule
+    hidden = len({p.cache for p in result.measured}) - len(shown)
     ax.set_title(f"kvbound attack: {s.name}, d = {result.d}, N = {n}, "
-                 f"{len(result.seeds)} seed(s)" + ("" if result.all_feasible else " - LEAK"),
-                 fontsize=11)
+                 f"{len(result.seeds)} seed(s)" + ("" if result.all_feasible else " - LEAK"))
     ax.grid(True, which="major", alpha=0.3)
-    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0,
-              ncol=2 if len(caches) > 18 else 1)
-    fig.tight_layout()
-    fig.savefig(str(path))
+    legend_outside(ax)
+    packer = result.packer()
+    lines = [f"{len(result.measured)} points: " + (
+        "all on the feasible side" if result.all_feasible else
+        f"LEAK at {', '.join(p.label for p in result.leaks)}")]
+    if packer is not None:
+        lines.append(f"packer: {packer.ratio:.3f} x N bits, {packer.bit_errors} errors")
+    lines.append(f"exact fp16: {exact / n:.0f} x N; fewer bits cost errors")
+    if hidden:
+        lines.append(f"{hidden} more cache(s) in attack.md")
+    takeaway(ax, "\n".join(lines), loc="lower right")
+    save_figure(fig, path)
+    return fig

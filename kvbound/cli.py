@@ -2,7 +2,9 @@
 
 Every sub-command module exposes ``register(subparsers)``, which adds its parser and sets
 ``func`` (a callable taking the parsed namespace and returning the exit code). A
-``ValueError`` raised anywhere below becomes one line on stderr and exit code 2.
+``ValueError`` raised anywhere below becomes one line on stderr and exit code 2; a cache
+whose worker process fails, hangs past ``--timeout`` or dies becomes one line naming the
+cache and exit code 4; a leak found by the information check is exit code 3.
 """
 
 from __future__ import annotations
@@ -12,18 +14,25 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-__all__ = ["main", "build_parser", "EXIT_BAD_INPUT", "EXIT_BOUND_VIOLATED"]
+from reduction.isolation import PartyFailure
+
+__all__ = ["main", "build_parser", "EXIT_BAD_INPUT", "EXIT_BOUND_VIOLATED",
+           "EXIT_CACHE_FAILED"]
 
 EXIT_BAD_INPUT = 2
 EXIT_BOUND_VIOLATED = 3
+EXIT_CACHE_FAILED = 4
 
 # Order = order in `kvbound --help`.
 COMMAND_MODULES = (
     "kvbound.commands.verify",
     "kvbound.commands.constants",
+    "kvbound.commands.asymptotics",
     "kvbound.commands.attack",
     "kvbound.commands.proofs",
     "kvbound.commands.walkthrough",
+    "kvbound.commands.check_cache",
+    "kvbound.commands.figures",
     "kvbound.commands.structure",
 )
 
@@ -62,6 +71,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as exc:
         print(f"kvbound: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except PartyFailure as exc:
+        print(f"kvbound: cache failure: {exc}", file=sys.stderr)
+        return EXIT_CACHE_FAILED
     except KeyboardInterrupt:
         print("kvbound: interrupted", file=sys.stderr)
         return 130

@@ -1,7 +1,7 @@
 """Generated parts of docs/: the table of registered caches in docs/compressors.md.
 
 ``python -m kvbound.docgen`` (``make docs``) rewrites the text between the markers; a test
-fails when the committed file differs from what this module generates (STYLE.md, 11).
+fails when the committed file differs from what this module generates.
 """
 
 from __future__ import annotations

@@ -1,11 +1,21 @@
-"""Figures of verification runs (matplotlib, Agg backend: no display needed)."""
+"""The figure of a verification run: Bob's outputs against tau (``verify --figure``).
+
+The drawing is the course's figure 4 (:func:`kvbound.course.draw_runs.draw_outputs`):
+overlapping histograms for 0 and 1 bits (filled and outlined), the threshold tau, the
+ranges of Lemma L3 (docs/theorem.md#l3), and the cache, its options, the error count and
+the decoding margin in the title.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+from kvbound.course.draw_runs import draw_outputs, outputs_histogram_data
+from kvbound.course.style import save_figure
 from lowerbound.decoding import one_range, zero_range
 
 __all__ = ["outputs_histogram"]
@@ -19,41 +29,26 @@ def outputs_histogram(
     gamma: float,
     eta: float,
     additive: bool,
-    title: str,
     path: Path,
-) -> None:
-    """Bob's outputs for 0 bits and 1 bits, the threshold tau and the ranges of Lemma L3.
+    schedule: str,
+    d: int,
+    cache: str,
+    options: Mapping[str, Any],
+    bit_errors: int,
+    margin: float,
+) -> dict[str, Any]:
+    """Draw Bob's outputs for 0 bits and 1 bits with tau and L3's ranges; return the data.
 
-    Lemma L3 (THEOREM.md): an (eta)-accurate cache puts every 0 bit below
+    Lemma L3 (docs/theorem.md#l3): an eta-accurate cache puts every 0 bit below
     zero_range(gamma, eta) and every 1 bit above one_range(gamma, eta); tau sits between.
+    The format follows the suffix of ``path`` (png, svg, pdf).
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    z = np.asarray(outputs, dtype=np.float64).ravel()
-    t = np.asarray(truth).ravel()
-    lo = min(0.0, float(z.min())) if z.size else 0.0
-    hi = max(1.0, float(z.max())) if z.size else 1.0
-    bins = [float(b) for b in np.linspace(lo, hi, 81)]
-    fig, ax = plt.subplots(figsize=(7.5, 4.2), dpi=120)
-    zr = zero_range(gamma, eta, additive=additive)
-    orng = one_range(gamma, eta, additive=additive)
-    ax.axvspan(lo, zr, color="tab:blue", alpha=0.08, label=f"L3: 0 bits lie below {zr:.3f}")
-    ax.axvspan(orng, hi, color="tab:orange", alpha=0.08,
-               label=f"L3: 1 bits lie above {orng:.3f}")
-    ax.hist(z[t == 0], bins=bins, color="tab:blue", alpha=0.75, label="outputs for 0 bits")
-    ax.hist(z[t == 1], bins=bins, color="tab:orange", alpha=0.75, label="outputs for 1 bits")
-    ax.axvline(tau, color="black", linestyle="--", linewidth=1.2, label=f"tau = {tau:.3f}")
-    ax.set_yscale("log")
-    ax.set_ylim(bottom=0.8)
-    ax.set_xlim(lo, hi)
-    ax.set_xlabel("Bob's output coordinate Z_hat (query C k_i on token i)")
-    ax.set_ylabel("count (log scale)")
-    ax.set_title(title, fontsize=10)
-    ax.legend(fontsize=8, loc="upper center")
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    plt.close(fig)
+    data = outputs_histogram_data(
+        outputs, truth, tau=tau, gamma=gamma, eta=eta,
+        zero_range_top=zero_range(gamma, eta, additive=additive),
+        one_range_bottom=one_range(gamma, eta, additive=additive),
+        schedule=schedule, d=d, cache=cache, options=dict(options), bit_errors=bit_errors,
+        n_bits=int(np.asarray(truth).size), margin=margin,
+    )
+    save_figure(draw_outputs(data), path)
+    return data

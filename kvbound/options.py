@@ -5,10 +5,12 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from reduction.isolation import DEFAULT_TIMEOUT
 from reduction.schedule import PRESETS, Schedule
 
 __all__ = [
     "add_instance_arguments",
+    "add_head_arguments",
     "add_run_arguments",
     "check_seeds",
     "parse_schedule",
@@ -40,15 +42,35 @@ def add_instance_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_head_arguments(parser: argparse.ArgumentParser) -> None:
+    """--logit-cap B and --var-head (= --normalise): the head the reduction runs in."""
+    parser.add_argument(
+        "--logit-cap", type=float, default=None, metavar="B", dest="logit_cap",
+        help="every logit Bob's queries create must lie in [-B, B] (C <= B); when the "
+        "requested regime does not fit, fewer tokens carry bits (default: no cap)",
+    )
+    parser.add_argument(
+        "--var-head", "--normalise", action="store_true", dest="var_head",
+        help="the released VAR head: q and k L2-normalised, logit scale clamped at 100 "
+        "(the same as --logit-cap 100 --normalise)",
+    )
+
+
 def add_run_arguments(parser: argparse.ArgumentParser, seeds_default: int) -> None:
-    """--seeds and --isolation, shared by the commands that run the protocol."""
+    """--seeds, --isolation and --timeout, shared by the commands that run the protocol."""
     parser.add_argument(
         "--seeds", type=int, default=seeds_default,
         help=f"number of seeds (per point in a sweep; default: {seeds_default})",
     )
     parser.add_argument(
         "--isolation", choices=("process", "inline"), default="process",
-        help="run Bob in a separate process (default) or in this one",
+        help="run Alice and Bob in two worker processes (default) or in this one "
+        "(inline: registered caches only, for tests)",
+    )
+    parser.add_argument(
+        "--timeout", type=float, default=DEFAULT_TIMEOUT, metavar="SECONDS",
+        help="longest wait for one answer of a party's process before the cache is "
+        f"declared hung (default: {DEFAULT_TIMEOUT:g})",
     )
 
 

@@ -5,12 +5,14 @@ Every number printed comes from a measured run or from lowerbound/, never a lite
 
 from __future__ import annotations
 
+from typing import Any
+
 from lowerbound.jl import d_min, d_min_exact
 from lowerbound.models import VAR_LOGIT_CAP
 from reduction.compressors.exact import exact_cache_bits
-from reduction.protocol import VerifyResult
+from reduction.protocol import SIMULATION_GAMMA_FRACTION, VerifyResult
 
-__all__ = ["verify_rows", "verify_table", "verify_markdown"]
+__all__ = ["verify_rows", "variant_rows", "verify_table", "verify_markdown"]
 
 REAL_VAR_LOGIT_CAP = float(VAR_LOGIT_CAP)  # released VAR heads cap the logit scale
 
@@ -28,21 +30,60 @@ def verify_rows(result: VerifyResult) -> list[tuple[str, str]]:
         ("cache", f"{pub.cache} {j['cache_options']}"),
         ("cached tokens L = L_(K-1)", f"{s.cached_tokens}"),
         ("last-scale tokens T_K", f"{s.last_scale_tokens} ({j['passes']} passes of Bob)"),
-        ("instance bits N = L*d", f"{n}"),
+        ("instance bits N = L'*d (L' carrying tokens)", f"{n}"),
         ("eps; d_min Hoeffding / exact", f"{pub.eps:g}; {d_min(s.cached_tokens, pub.eps)} / "
          f"{d_min_exact(s.cached_tokens, pub.eps)}"),
         ("max <k_i,k_j> measured", f"{j['max_inner_product']:.4f}"),
-        ("C_min (Lemma L3); C used", f"{j['C_min']:.4f}; {j['C']:.4f} (gamma halved) "
+        *variant_rows(j),
+        ("C_min (Lemma L3, as `constants`)", f"{j['C_min']:.4f}"),
+        ("C used by Bob", f"{j['C']:.4f}: the least C with gamma < "
+         f"{SIMULATION_GAMMA_FRACTION} x (1-eta)/(1+eta), so floats stay off tau "
          f"({'within' if j['C'] <= REAL_VAR_LOGIT_CAP else 'above'} a real VAR head's cap "
          f"{REAL_VAR_LOGIT_CAP:g})"),
-        ("gamma at C; tau", f"{j['gamma']:.4g}; {j['tau']:.6f}"),
+        ("gamma at C used; tau used", f"{j['gamma']:.4g}; {j['tau']:.6f} (Lemma L3 at that gamma)"),
         ("seeds", ", ".join(str(x) for x in j["seeds"])),
-        ("bit errors", f"{j['bit_errors']} of {j['bits_decoded']}"),
-        ("message bits (max over seeds)", f"{j['message_bits']} ({ratio:.3f} x N)"),
+        ("bits checked", f"{j['bits_decoded']}" + (
+            f" (Multi-Index: {len(result.runs)} x {result.runs[0].n_bits})"
+            if result.runs[0].n_bits != n else "")),
+        ("bit errors; error rate p", f"{j['bit_errors']}; p = {j['error_rate']:.6g}"),
+        ("information N(1 - H2(p)) (least seed)",
+         f"{j['information_bits']:.1f} bits, for the bits checked (Fano at p, any p)"),
+        ("memory: largest state, all boundaries",
+         f"{j['message_bits']} bits ({ratio:.3f} x N)"),
         ("exact fp16 cache bits", f"{exact_cache_bits(s.cached_tokens, pub.d, 'float16')}"),
         ("lower bound (1 - H2(0)) N", f"{j['lower_bound_bits']:.0f}"),
-        ("bound respected", "yes" if j["bound_respected"] else "NO: the cache leaks"),
+        ("bound respected", "yes" if j["bound_respected"] else
+         "NO: the message Bob received is shorter than the information he decoded"),
     ]
+
+
+def variant_rows(j: dict[str, Any]) -> list[tuple[str, str]]:
+    """Rows for the C1 variant and the logit cap, from ``VerifyResult.to_json()``."""
+    rows: list[tuple[str, str]] = []
+    low = j.get("low_dimension")
+    if low is not None and low["regime"] == "low-dimension":
+        rows += [
+            ("regime", f"low dimension (C1): {low['carriers_witnessed']} carrying tokens "
+             f"({low['carrier_positions']}), {low['zero_key_tokens']} with zero keys/values"),
+            ("eps run (source); eps of L'_guaranteed",
+             f"{low['eps']:g} ({low['eps_source']}); {low['eps_guaranteed']:g}"),
+            ("L'_guaranteed; its bound d L'",
+             f"{low['carriers_guaranteed']}; {low['bound_guaranteed_bits']:.0f} bits"),
+            ("L'_witnessed; its bound d L'",
+             f"{low['carriers_witnessed']} (search found {low['witnessed_found']}, max "
+             f"<k_i,k_j> {low['witnessed_max_inner_product']:.4f}); "
+             f"{low['bound_witnessed_bits']:.0f} bits"),
+        ]
+    logits = j.get("logits")
+    if logits is not None and logits["logit_cap"] is not None:
+        claimed = logits["max_abs_logit_claimed"]
+        rows.append((
+            "largest |logit|: Bob's claim / recomputed; cap B",
+            f"{'none' if claimed is None else format(claimed, '.6g')} / "
+            f"{logits['max_abs_logit_recomputed']:.6g}; {logits['logit_cap']:g}"
+            f"{' (VAR head)' if logits['var_head'] else ''}: "
+            f"{'within' if logits['logit_cap_respected'] else 'OUTSIDE'}"))
+    return rows
 
 
 def verify_table(result: VerifyResult) -> str:
@@ -67,12 +108,14 @@ def verify_markdown(result: VerifyResult) -> str:
     lines += [f"| {a} | {b} |" for a, b in verify_rows(result)]
     lines += [
         "",
-        "| seed | message bits | bit errors | error rate | N(1-H2(p)) lower conf. | margin |",
-        "|---|---|---|---|---|---|",
+        "| seed | message bits | largest state | bit errors | error rate p | N(1-H2(p)) "
+        "| lower conf. | margin |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for r in result.runs:
         lines.append(
-            f"| {r.seed} | {r.message_bits} | {r.bit_errors} | {r.error_rate:.4g} | "
-            f"{r.information_bits_lcb:.1f} | {r.decoding_margin:.4f} |"
+            f"| {r.seed} | {r.message_bits} | {r.memory_bits} | {r.bit_errors} | "
+            f"{r.error_rate:.4g} | {r.information_bits:.1f} | {r.information_bits_lcb:.1f} | "
+            f"{r.decoding_margin:.4f} |"
         )
     return "\n".join(lines) + "\n"

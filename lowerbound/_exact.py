@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from fractions import Fraction
 from typing import Any
@@ -55,3 +55,62 @@ def floor_of_interval(x: Any) -> int:
     if a != b or x.a == a:
         raise ArithmeticError(f"interval {x} does not determine its floor")
     return a
+
+
+#: Working precisions (bits) tried in turn by :func:`decide_less`.
+_DECIDE_PRECISIONS = (128, 512, 2048)
+
+
+def iv_context(prec: int) -> Any:
+    """A fresh mpmath interval context (outward rounding) with ``prec``-bit endpoints."""
+    from mpmath.ctx_iv import MPIntervalContext
+
+    ctx = MPIntervalContext()
+    ctx.prec = prec
+    return ctx
+
+
+def ctx_fraction(ctx: Any, q: Fraction | int) -> Any:
+    """A rigorous interval of ``ctx`` enclosing the rational ``q``."""
+    q = Fraction(q)
+    return ctx.mpf(q.numerator) / ctx.mpf(q.denominator)
+
+
+def interval_ends(x: Any) -> tuple[Fraction, Fraction]:
+    """The exact rational ends (lo, hi) of an mpmath interval."""
+    from mpmath import libmp
+
+    a, b = x._mpi_
+    pa, qa = libmp.to_rational(a)
+    pb, qb = libmp.to_rational(b)
+    return Fraction(pa, qa), Fraction(pb, qb)
+
+
+def decide_less(evaluate: Callable[[Any], Any], bound: Fraction) -> bool:
+    """Decide ``value < bound`` exactly, for a real value given by an interval evaluation.
+
+    ``evaluate(ctx)`` must return an interval of ``ctx`` that contains the value. The
+    comparison is tried at 128, 512 and 2048 bits; True when the interval lies below
+    ``bound``, False when it lies at or above it. Raises ArithmeticError if even 2048 bits
+    leave ``bound`` inside the interval (the value equals ``bound`` or is within
+    2^-2000 of it).
+
+    >>> decide_less(lambda ctx: ctx.log(ctx.mpf(2)), Fraction(7, 10))
+    True
+    >>> decide_less(lambda ctx: ctx.mpf(1) / 3, Fraction(1, 3))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ArithmeticError: cannot decide whether a value in [...] is < 1/3 at 2048 bits
+    """
+    bound = Fraction(bound)
+    lo = hi = Fraction(0)
+    for prec in _DECIDE_PRECISIONS:
+        lo, hi = interval_ends(evaluate(iv_context(prec)))
+        if hi < bound:
+            return True
+        if lo >= bound:
+            return False
+    raise ArithmeticError(
+        f"cannot decide whether a value in [{float(lo)!r}, {float(hi)!r}] is < {bound} at "
+        f"{_DECIDE_PRECISIONS[-1]} bits"
+    )

@@ -1,7 +1,7 @@
 """The explicit lower bound on KV-cache memory and its corollaries.
 
 Purpose: Lemma L4 (Index lower bound), the explicit theorem, C1 (low dimension) and C2
-(heads and layers) of THEOREM.md.
+(heads and layers) of docs/theorem.md.
 
 Main statement (theorem, explicit): for any schedule, any eps < 1 with
 d >= d_min(L_{K-1}, eps), any eta < 1 and delta < 1/2, every (eta, delta)-correct
@@ -29,7 +29,7 @@ __all__ = [
 def index_lower_bound_bits(n_bits: int, delta: RealLike = 0.0) -> float:
     """(1 - H2(delta)) * N: least message length for Index_N with error <= delta < 1/2.
 
-    Notes: Lemma L4 of THEOREM.md (Fano on each bit plus the chain rule).
+    Notes: Lemma L4 (docs/theorem.md#l4) (Fano on each bit plus the chain rule).
 
     >>> index_lower_bound_bits(27136)
     27136.0
@@ -49,7 +49,7 @@ def theorem_bound_bits(
     Raises ValueError when d is below d_min, naming the d that would work (see
     :func:`low_dimension_bound_bits` for that regime).
 
-    Notes: the explicit theorem of THEOREM.md (arXiv 2503.14881, main theorem).
+    Notes: the explicit theorem (docs/theorem.md#thm) (arXiv 2503.14881, main theorem).
 
     >>> theorem_bound_bits(64, 424, 0.75)
     27136.0
@@ -70,7 +70,7 @@ def low_dimension_bound_bits(
 ) -> float:
     """(1 - H2(delta)) * d * L' with L' = max_keys(d, eps, cap=L): any d.
 
-    Notes: Corollary C1 of THEOREM.md (Haris & Onak, arXiv 2502.15955): the unified form
+    Notes: Corollary C1 (docs/theorem.md#c1) (Haris & Onak, arXiv 2502.15955): the unified form
     Omega(d * min{L, e^{Theta(d)}}).
 
     >>> low_dimension_bound_bits(8, 424, 0.5)
@@ -93,7 +93,7 @@ def model_bound_bits(
 ) -> float:
     """D * H * (1 - H2(delta)) * d_head * L_{K-1}: independent heads and layers add up.
 
-    Notes: Corollary C2 of THEOREM.md.
+    Notes: Corollary C2 (docs/theorem.md#c2).
 
     >>> model_bound_bits(16, 16, 64, 424, 0.75)
     6946816.0
@@ -106,7 +106,7 @@ def model_bound_bits(
 def fp16_cache_bits(depth: int, heads: int, head_dim: int, total_tokens: int) -> int:
     """Bits of a real fp16 KV cache: 2 (K and V) * D * L_K * H * d_head * 16.
 
-    Notes: Corollary C2 of THEOREM.md (the comparison it asks for); COMPRESSORS.md gives
+    Notes: Corollary C2 (docs/theorem.md#c2) (the comparison it asks for); the published figure is
     42.5 MiB for VAR-d16 at 256 px.
 
     >>> fp16_cache_bits(16, 16, 64, 680) / 8 / 2**20

@@ -1,6 +1,6 @@
 """Bob's decoding threshold and the ranges it separates.
 
-Purpose: Lemma L3 of THEOREM.md (decoding).
+Purpose: Lemma L3 (docs/theorem.md#l3) (decoding).
 
 Main statement (L3): with target weight >= 1/(1+gamma), the exact output coordinate is
 Z_l >= 1/(1+gamma) when the hidden bit is 1 and Z_l <= gamma/(1+gamma) when it is 0.
@@ -24,7 +24,7 @@ __all__ = ["one_range", "zero_range", "tau", "separates"]
 def one_range(gamma: float, eta: float = 0.0, *, additive: bool = False) -> float:
     """Least value Bob can see for a 1 bit: (1-eta)/(1+gamma), or 1/(1+gamma) - eta.
 
-    Notes: Lemma L3 of THEOREM.md.
+    Notes: Lemma L3 (docs/theorem.md#l3).
 
     >>> one_range(1.0)
     0.5
@@ -37,7 +37,7 @@ def one_range(gamma: float, eta: float = 0.0, *, additive: bool = False) -> floa
 def zero_range(gamma: float, eta: float = 0.0, *, additive: bool = False) -> float:
     """Largest value Bob can see for a 0 bit: (1+eta) gamma/(1+gamma), or gamma/(1+gamma) + eta.
 
-    Notes: Lemma L3 of THEOREM.md.
+    Notes: Lemma L3 (docs/theorem.md#l3).
 
     >>> zero_range(1.0)
     0.5
@@ -52,7 +52,7 @@ def tau(gamma: float, eta: RealLike = 0.0, *, additive: bool = False) -> float:
 
     Relative error: tau = ((1-eta) + (1+eta) gamma) / (2 (1+gamma)); additive: 1/2.
 
-    Notes: Lemma L3 of THEOREM.md.
+    Notes: Lemma L3 (docs/theorem.md#l3).
 
     >>> tau(0.0)
     0.5
@@ -76,7 +76,7 @@ def separates(
     binary value): relative error, gamma < (1-eta)/(1+eta); additive error,
     1/(1+gamma) - eta > gamma/(1+gamma) + eta.
 
-    Notes: Lemma L3 of THEOREM.md.
+    Notes: Lemma L3 (docs/theorem.md#l3).
 
     >>> separates(0.5, Fraction(1, 4))
     True

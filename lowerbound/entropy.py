@@ -1,7 +1,7 @@
 """Binary entropy and the information a decoder with bit error rate p has recovered.
 
 Purpose: the quantities of Lemma L4 (Fano on each bit plus the chain rule) and of the
-"every compressor is on the feasible side" check of THEOREM.md section 5.
+"every compressor is on the feasible side" check of docs/theorem.md#feasible.
 
 Main statement (L4): a one-way message from which every one of N uniform bits is decoded
 with error at most delta < 1/2 has at least (1 - H2(delta)) * N bits.
@@ -20,6 +20,7 @@ __all__ = [
     "binary_entropy",
     "binary_entropy_inverse",
     "information_bits",
+    "error_rate_lower_confidence",
     "error_rate_upper_confidence",
     "information_bits_lower_confidence",
 ]
@@ -28,7 +29,7 @@ __all__ = [
 def binary_entropy(p: float) -> float:
     """Binary entropy H2(p) = -p log2 p - (1-p) log2(1-p), in bits.
 
-    Notes: Lemma L4 of THEOREM.md; H2(0) = H2(1) = 0 by continuity.
+    Notes: Lemma L4 (docs/theorem.md#l4); H2(0) = H2(1) = 0 by continuity.
 
     >>> binary_entropy(0.5)
     1.0
@@ -69,57 +70,98 @@ def binary_entropy_inverse(y: float, *, tol: float = 1e-15) -> float:
 
 
 def information_bits(n_bits: int, error_rate: float) -> float:
-    """Bits a decoder with average bit error rate p has learned: N * (1 - H2(p)), p <= 1/2.
+    """Bits a decoder with average bit error rate p has learned: N * (1 - H2(p)), any p.
 
-    Notes: Lemma L4 of THEOREM.md read backwards (section 5, "every compressor is on the
-    feasible side"): by Fano per bit and concavity of H2, a message from which N uniform
-    bits are decoded with average error p carries at least N * (1 - H2(p)) bits. Error
-    rates above 1/2 are clipped to 1/2 (a decoder can always flip its answers, but we do
-    not credit it for that).
+    Notes: Lemma L4 read backwards (docs/theorem.md#feasible, #fano): by Fano per bit,
+    the chain rule and concavity of H2, a message from which N uniform bits are decoded
+    with average error rate p carries at least N * (1 - H2(p)) bits. This holds for
+    EVERY p in [0, 1]: a decoder wrong on every bit knows every bit (flip its answers),
+    and the formula credits it with N bits. p is never clamped to 1/2.
 
     >>> information_bits(1000, 0.0)
     1000.0
     >>> information_bits(1000, 0.5)
     0.0
+    >>> information_bits(1000, 1.0)
+    1000.0
     """
     n = check_int_at_least(n_bits, "n_bits", 0)
-    p = min(float(check_interval(error_rate, "error_rate", 0, 1, closed_lower=True,
-                                 closed_upper=True)), 0.5)
+    p = float(check_interval(error_rate, "error_rate", 0, 1, closed_lower=True,
+                             closed_upper=True))
     return n * (1.0 - binary_entropy(p))
+
+
+def _check_counts(errors: int, n_bits: int, alpha: float) -> tuple[int, int]:
+    n = check_int_at_least(n_bits, "n_bits", 1)
+    k = check_int_at_least(errors, "errors", 0)
+    if k > n:
+        raise ValueError(f"errors={k} cannot exceed n_bits={n}")
+    check_interval(alpha, "alpha", 0, 1)
+    return k, n
 
 
 def error_rate_upper_confidence(errors: int, n_bits: int, alpha: float = 1e-6) -> float:
     """One-sided Clopper-Pearson upper confidence bound on a bit error rate.
 
     With ``errors`` wrong bits out of ``n_bits``, returns p_hi with
-    P(Binomial(n, p_hi) <= errors) = alpha (p_hi = 1 when errors = n).
+    P(Binomial(n, p_hi) <= errors) = alpha (p_hi = 1 when errors = n): the
+    (1 - alpha) quantile of Beta(k + 1, n - k), computed with ``scipy.special``.
 
     Notes: the errors of different bits are treated as independent trials; this is the
-    sampling-noise allowance of THEOREM.md section 5, not part of the theorem.
+    sampling-noise allowance of docs/theorem.md#fano, not part of the theorem.
 
     >>> round(error_rate_upper_confidence(0, 1000, 0.05), 5)
     0.00299
     """
-    from scipy.stats import beta  # local import: scipy is only needed here
+    from scipy.special import betaincinv  # light: scipy.stats is not imported
 
-    n = check_int_at_least(n_bits, "n_bits", 1)
-    k = check_int_at_least(errors, "errors", 0)
-    if k > n:
-        raise ValueError(f"errors={k} cannot exceed n_bits={n}")
-    check_interval(alpha, "alpha", 0, 1)
+    k, n = _check_counts(errors, n_bits, alpha)
     if k == n:
         return 1.0
-    return float(beta.ppf(1.0 - alpha, k + 1, n - k))
+    return float(betaincinv(k + 1, n - k, 1.0 - alpha))
+
+
+def error_rate_lower_confidence(errors: int, n_bits: int, alpha: float = 1e-6) -> float:
+    """One-sided Clopper-Pearson lower confidence bound on a bit error rate.
+
+    Returns p_lo with P(Binomial(n, p_lo) >= errors) = alpha (p_lo = 0 when errors = 0):
+    the alpha quantile of Beta(k, n - k + 1).
+
+    >>> error_rate_lower_confidence(0, 1000)
+    0.0
+    >>> round(error_rate_lower_confidence(1000, 1000, 0.05), 5)
+    0.99701
+    """
+    from scipy.special import betaincinv
+
+    k, n = _check_counts(errors, n_bits, alpha)
+    if k == 0:
+        return 0.0
+    return float(betaincinv(k, n - k + 1, alpha))
 
 
 def information_bits_lower_confidence(errors: int, n_bits: int, alpha: float = 1e-6) -> float:
     """Lower confidence bound on N * (1 - H2(p)) from ``errors`` wrong bits out of N.
 
-    Notes: THEOREM.md section 5 check; a message shorter than this value (at confidence
-    1 - alpha) carries more information than its bits allow, so the harness leaks.
+    The information N(1 - H2(p)) falls as p moves towards 1/2 from either side, so its
+    least value over the confidence interval [p_lo, p_hi] (each end one-sided at level
+    alpha) is 0 when the interval contains 1/2, else its value at the end nearer 1/2.
+    A decoder wrong on almost every bit is credited with almost N bits (Fano for every
+    p, docs/theorem.md#fano): nothing is clamped.
+
+    Notes: the check of docs/theorem.md#feasible; a message shorter than this value (at
+    confidence 1 - 2 alpha) carries more information than its bits allow: a leak.
 
     >>> information_bits_lower_confidence(0, 1000, 0.05) < 1000
     True
+    >>> information_bits_lower_confidence(1000, 1000, 0.05) > 900
+    True
+    >>> information_bits_lower_confidence(500, 1000, 0.05)
+    0.0
     """
+    p_lo = error_rate_lower_confidence(errors, n_bits, alpha)
     p_hi = error_rate_upper_confidence(errors, n_bits, alpha)
-    return information_bits(n_bits, min(p_hi, 0.5))
+    if p_lo <= 0.5 <= p_hi:
+        return 0.0
+    nearest = p_hi if p_hi < 0.5 else p_lo
+    return information_bits(n_bits, nearest)

@@ -1,6 +1,6 @@
 """How large d must be for L random sign keys to be pairwise near-orthogonal.
 
-Purpose: Lemma L1 of THEOREM.md (near-orthogonality; Hoeffding + union bound) and the
+Purpose: Lemma L1 (docs/theorem.md#l1) (near-orthogonality; Hoeffding + union bound) and the
 low-dimension regime C1 (after Haris & Onak, arXiv 2502.15955).
 
 Main statement (L1): for independent uniform sign vectors sigma_i, sigma_j in {+-1}^d,
@@ -45,7 +45,7 @@ def pair_count(n_keys: int) -> int:
 def jl_failure_bound(n_keys: int, eps: RealLike, d: int) -> float:
     """Union bound p_JL = L(L-1)/2 * exp(-eps^2 d / 2) on a bad sign family (float).
 
-    Notes: Lemma L1 (Hoeffding form) of THEOREM.md.
+    Notes: Lemma L1 (Hoeffding form; docs/theorem.md#l1).
 
     >>> jl_failure_bound(2, 0.5, 8) == math.exp(-1.0)
     True
@@ -61,7 +61,7 @@ def binomial_tail(d: int, eps: RealLike) -> Fraction:
     The inner product of two uniform sign vectors is 2A - d with A ~ Bin(d, 1/2)
     (A = number of agreeing coordinates).
 
-    Notes: Lemma L1 (exact form) of THEOREM.md.
+    Notes: Lemma L1 (exact form; docs/theorem.md#l1).
 
     >>> binomial_tail(4, Fraction(1, 2))
     Fraction(1, 16)
@@ -78,7 +78,7 @@ def binomial_tail(d: int, eps: RealLike) -> Fraction:
 def exact_failure_bound(n_keys: int, eps: RealLike, d: int) -> Fraction:
     """Union bound with the exact tail: L(L-1)/2 * P(Bin(d,1/2) > d(1+eps)/2) (exact).
 
-    Notes: Lemma L1 (exact form) of THEOREM.md.
+    Notes: Lemma L1 (exact form; docs/theorem.md#l1).
 
     >>> exact_failure_bound(3, Fraction(1, 2), 4)
     Fraction(3, 16)
@@ -95,7 +95,7 @@ def d_min(n_keys: int, eps: RealLike) -> int:
     for L <= 2. The floor is taken on a rigorous mpmath interval, so the answer is exact
     (2 ln M / eps^2 is irrational for integer M >= 2).
 
-    Notes: Lemma L1 of THEOREM.md (Hoeffding + union bound), arXiv 2503.14881.
+    Notes: Lemma L1 (docs/theorem.md#l1) (Hoeffding + union bound), arXiv 2503.14881.
     A float ``eps`` is read as its exact binary value (0.75 is exactly 3/4).
 
     >>> d_min(2240, Fraction(3, 4))
@@ -124,7 +124,7 @@ def d_min_exact(n_keys: int, eps: RealLike) -> int:
     of good dimensions that ends at the Hoeffding d_min (beyond which Hoeffding covers
     every d). Always <= d_min(L, eps).
 
-    Notes: Lemma L1 (exact form) of THEOREM.md.
+    Notes: Lemma L1 (exact form; docs/theorem.md#l1).
 
     >>> d_min_exact(2240, Fraction(3, 4)) <= d_min(2240, Fraction(3, 4))
     True
@@ -139,7 +139,7 @@ def d_min_exact(n_keys: int, eps: RealLike) -> int:
 def max_keys(d: int, eps: RealLike, cap: int | None = None) -> int:
     """Largest L' (<= cap) with L'(L'-1)/2 * exp(-eps^2 d / 2) < 1 (exact integer).
 
-    Notes: Corollary C1 of THEOREM.md (low dimension, Haris & Onak arXiv 2502.15955):
+    Notes: Corollary C1 (docs/theorem.md#c1) (low dimension, Haris & Onak arXiv 2502.15955):
     with d below d_min only L' near-orthogonal keys are guaranteed. L' grows like
     exp(eps^2 d / 4) * sqrt(2).
 

@@ -1,10 +1,10 @@
 """The released VAR-family models whose KV caches the theorem is compared with.
 
 Purpose: the one table of real model sizes (depth, width, heads, head dimension, scale
-schedule, logit cap) that Corollary C2 of THEOREM.md is evaluated on. Written once here,
+schedule, logit cap) that Corollary C2 (docs/theorem.md#c2) is evaluated on. Written once here,
 with its sources; every command reads it from here.
 
-Main statement (C2 of THEOREM.md): H independent heads in each of D layers need
+Main statement (C2, docs/theorem.md#c2): H independent heads in each of D layers need
 D * H * (1 - H2(delta)) * d_head * L_{K-1} bits, against the real fp16 cache of
 2 * D * L_K * H * d_head * 16 bits.
 
@@ -17,8 +17,8 @@ References:
 - Infinity: Han et al., "Infinity: Scaling Bitwise AutoRegressive Modeling", arXiv
   2412.04431; code FoundationVision/Infinity. Infinity-2B: depth 32, width 2048, 16 heads
   of 128, 13 square scales at 1024 px. Its logit cap is not recorded here (None).
-- The facts above are collected in ``/work/shared/spec/COMPRESSORS.md``, which also gives
-  the fp16 cache sizes the tests compare with (VAR-d16: 42.5 MiB per image).
+- The fp16 cache sizes the tests compare with are the published ones
+  (docs/theorem.md#c2) (VAR-d16: 42.5 MiB per image).
 
 lowerbound imports nothing else of kvbound, so schedules are stored as VAR's
 ``patch_nums`` tuples; ``reduction.schedule.PRESETS`` holds the same tuples by name
@@ -58,7 +58,7 @@ _INFINITY_SOURCE = "FoundationVision/Infinity (Infinity-2B); arXiv 2412.04431"
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """One model at one resolution: the sizes Corollary C2 of THEOREM.md needs.
+    """One model at one resolution: the sizes Corollary C2 (docs/theorem.md#c2) needs.
 
     Invariant: ``width == heads * head_dim``.
 
@@ -153,7 +153,7 @@ DEFAULT_RESOLUTION: dict[str, int] = {
 def model_spec(name: str, resolution: int | None = None) -> ModelSpec:
     """The table entry for ``name`` at ``resolution`` (default: the released one).
 
-    Notes: the model table of Corollary C2 of THEOREM.md.
+    Notes: the model table of Corollary C2 (docs/theorem.md#c2).
 
     >>> model_spec("var-d36").resolution
     512

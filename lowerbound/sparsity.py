@@ -37,8 +37,7 @@ from lowerbound.jl import d_min, max_keys
 from lowerbound.validation import RealLike, check_int_at_least, check_interval
 
 __all__ = [
-    "fano_information_bits",
-    "binary_information_bits",
+    "certified_fano_bits",
     "support_symbol_bits",
     "support_rank_bits",
     "sparse_values_bound_bits",
@@ -83,42 +82,33 @@ def _probability(p: RealLike, name: str) -> Fraction:
     return Fraction(p)
 
 
-def fano_information_bits(n_symbols: int, symbol_bits: int, p: RealLike) -> Fraction:
+def certified_fano_bits(n_symbols: int, p: RealLike, bits_per_symbol: int = 1) -> Fraction:
     """Certified lower end of n (b - H2(p) - p log2(2^b - 1)), for every p in [0, 1].
 
     The information about n independent uniform symbols over 2^b letters that a decoder
-    with average symbol error p must have received (Fano plus the chain rule).
+    with average symbol error p must have received (Fano plus the chain rule); b = 1 is
+    N (1 - H2(p)). The rigorous companion of ``lowerbound.fano.fano_information_bits``
+    (same arguments, a float there): exact at p = 0, never above the true value.
 
     Notes: docs/theorem.md#fano (no clamping of p); docs/theorem.md#s2 (per-token form).
 
-    >>> fano_information_bits(10, 3, 0)
+    >>> certified_fano_bits(10, 0, 3)
     Fraction(30, 1)
-    >>> fano_information_bits(8, 1, 1)  # wrong on every bit: knows every bit
+    >>> certified_fano_bits(8, 1)  # wrong on every bit: knows every bit
     Fraction(8, 1)
-    >>> float(fano_information_bits(100, 1, Fraction(1, 2)))
+    >>> float(certified_fano_bits(100, Fraction(1, 2)))
     0.0
+    >>> round(float(certified_fano_bits(1000, Fraction(9, 10))), 3)
+    531.004
     """
     n = check_int_at_least(n_symbols, "n_symbols", 0)
-    b = check_int_at_least(symbol_bits, "symbol_bits", 1)
+    b = check_int_at_least(bits_per_symbol, "b", 1)
     q = _probability(p, "p")
     if q == 0 or n == 0:
         return Fraction(n * b)
     tail = _iv(q) * _iv_log2(2**b - 1) if b > 1 else _IV.mpf(0)
     value = _iv(n) * (_IV.mpf(b) - _iv_h2(q) - tail)
     return max(_ends(value)[0], Fraction(0))  # the value is >= 0 for every p
-
-
-def binary_information_bits(n_bits: int, p: RealLike) -> Fraction:
-    """Certified lower end of N (1 - H2(p)) for every p in [0, 1] (no clamping).
-
-    Notes: docs/theorem.md#fano and #feasible (the leak check).
-
-    >>> binary_information_bits(1000, 0)
-    Fraction(1000, 1)
-    >>> round(float(binary_information_bits(1000, Fraction(9, 10))), 3)
-    531.004
-    """
-    return fano_information_bits(n_bits, 1, p)
 
 
 def support_symbol_bits(d: int, s: int, *, signed: bool = False) -> int:
@@ -166,7 +156,7 @@ def sparse_values_bound_bits(
     Fraction(8056, 1)
     """
     n = check_int_at_least(cached_tokens, "L", 1)
-    return fano_information_bits(n, support_symbol_bits(d, s, signed=signed), delta)
+    return certified_fano_bits(n, delta, support_symbol_bits(d, s, signed=signed))
 
 
 def sparse_values_gain(d: int, s: int) -> Fraction:
@@ -216,7 +206,7 @@ def window_bound_bits(tokens: tuple[int, ...], d: int, w: int, delta: RealLike =
     Fraction(72, 1)
     """
     d = check_int_at_least(d, "d", 1)
-    return binary_information_bits(d * window_visible_tokens(tokens, w), delta)
+    return certified_fano_bits(d * window_visible_tokens(tokens, w), delta)
 
 
 def window_fraction(tokens: tuple[int, ...], w: int) -> Fraction:
@@ -251,7 +241,7 @@ def low_rank_bound_bits(
     r = check_int_at_least(r, "r", 1)
     if r > d:
         raise ValueError(f"rank r={r} must be <= d={d}")
-    return binary_information_bits(d * low_rank_keys(r, eps, cached_tokens), delta)
+    return certified_fano_bits(d * low_rank_keys(r, eps, cached_tokens), delta)
 
 
 def low_rank_switch(cached_tokens: int, eps: RealLike) -> int:

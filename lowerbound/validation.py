@@ -1,7 +1,7 @@
 """Validation helpers whose messages name the value and the range that would work.
 
 Purpose: one place for the guards used by every package of kvbound, so that a guard and
-its message are built from the same predicate (STYLE.md, example 3).
+its message are built from the same predicate.
 """
 
 from __future__ import annotations

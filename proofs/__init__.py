@@ -1,1 +1,1 @@
-"""proofs: each lemma of THEOREM.md as a checked object (see proofs.registry)."""
+"""proofs: each lemma of docs/theorem.md as a checked object (see proofs.registry)."""

@@ -38,7 +38,7 @@ def iv_fraction(q: Fraction | int) -> Any:
 def iv_binary_entropy(p: Fraction) -> Any:
     """A rigorous interval containing H2(p) = -p log2 p - (1-p) log2(1-p), p in [0, 1].
 
-    Notes: the binary entropy of Lemma L4 (THEOREM.md).
+    Notes: the binary entropy of Lemma L4 (docs/theorem.md#l4).
 
     >>> enclose(iv_binary_entropy(Fraction(1, 2))).contains(1)
     True

@@ -1,14 +1,15 @@
 """The blueprint: docs/blueprint.md rendered from the lemma registry.
 
-Purpose: statements, the dependency graph (mermaid) and the check statuses of every
-lemma, generated from :mod:`proofs.registry` so that the documentation cannot drift from
-the code (STYLE.md, examples 5 and 11). ``kvbound proofs --write-blueprint PATH`` (and
-``make docs``) writes it; a test regenerates it and compares with the committed file.
+Purpose: statements, links to the proofs in docs/theorem.md, the dependency graph
+(mermaid), the kind of every check with a legend, and the check statuses of every lemma,
+generated from :mod:`proofs.registry` so that the documentation cannot drift from the
+code. ``kvbound proofs --write-blueprint PATH`` (and ``make docs``) writes it; a test
+regenerates it and compares with the committed file.
 
 Main statement: ``render(run_all())`` is a deterministic function of the registry and of
-the outcomes of its checks. Details of *example* checks (which may depend on numpy's
-random streams or on printing of floats) are left out; certified and exhaustive details
-(exact or interval numbers) are kept.
+the outcomes of its checks. Details of sampled, consistency and bookkeeping checks (which
+may depend on numpy's random streams or on printing of floats) are left out; certified
+and exhaustive details (exact or interval numbers) are kept.
 
 References: the PFR blueprint (teorth/pfr, leanblueprint) for the format.
 """
@@ -17,7 +18,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from proofs.registry import LemmaOutcome, graph_problems
+from proofs.registry import (
+    FALSIFIABLE_KINDS,
+    KIND_LEGEND,
+    Lemma,
+    LemmaOutcome,
+    graph_problems,
+)
 
 __all__ = ["render", "HEADER"]
 
@@ -28,6 +35,47 @@ HEADER = (
 )
 
 _DETAILED_KINDS = ("certified", "exhaustive")
+#: docs/blueprint.md sits next to docs/theorem.md, so links are relative to docs/.
+_THEOREM_LINK = "theorem.md"
+
+#: Which group of the legend each check kind belongs to (proved in Coq is not a check).
+_EVIDENCE = {"proved": "proved", "certified": "certified", "exhaustive": "certified",
+             "sampled": "sampled", "consistency": "other", "bookkeeping": "other"}
+
+
+def _legend(outcomes: Sequence[LemmaOutcome]) -> list[str]:
+    kinds = sorted({c.kind for o in outcomes for c in o.outcomes})
+
+    def of(group: str) -> str:
+        return ", ".join(f"*{k}*" for k in kinds if _EVIDENCE.get(k, k) == group)
+
+    return [
+        "## Legend: kinds of evidence",
+        "",
+        "- **proved in Coq**: a theorem of `proofs/coq/` that states the lemma, or a step "
+        "of it, for all parameters. `make coq` compiles it with no admitted step and checks "
+        "with `Print Assumptions` that it rests only on the axioms of Coq's real numbers; "
+        "a theorem marked [under ...] is proved under the named Section hypotheses (L1's "
+        "Hoeffding step and the properties of a probability).",
+        f"- **proved symbolically**: checks of kind {of('proved')}: a computer-algebra "
+        "derivation for all parameters (sympy), not machine-checked.",
+        f"- **certified on a table**: checks of kind {of('certified')}: exact, symbolic or "
+        "interval computations that prove the statement for the stated parameters or "
+        "instances, not for all.",
+        f"- **sampled**: checks of kind {of('sampled')}: runs on sampled instances; "
+        "evidence, not proof.",
+        f"- **cross-checks**: checks of kind {of('other')}: two computations agree, or a "
+        "definition is restated; they guard the code, not the claim.",
+        "",
+    ]
+
+
+def _coq(lemma: Lemma) -> str:
+    by_file: dict[str, list[str]] = {}
+    for c in lemma.coq:
+        under = f" [under {', '.join(c.assumes)}]" if c.assumes else ""
+        by_file.setdefault(c.file, []).append(f"`{c.theorem}`{under}")
+    return "; ".join(f"`proofs/coq/{f}`: {', '.join(names)}" for f, names in by_file.items())
 
 
 def _cell(text: str) -> str:
@@ -41,7 +89,7 @@ def _node(text: str) -> str:
 def render(outcomes: Sequence[LemmaOutcome]) -> str:
     """The full Markdown text of docs/blueprint.md for these outcomes.
 
-    Notes: renders every lemma of THEOREM.md registered in :mod:`proofs.registry`.
+    Notes: renders every lemma of docs/theorem.md registered in :mod:`proofs.registry`.
     """
     lemmas = [o.lemma for o in outcomes]
     lines = [
@@ -49,23 +97,41 @@ def render(outcomes: Sequence[LemmaOutcome]) -> str:
         "",
         "# Blueprint: the KV-cache lower bound as a checked lemma graph",
         "",
-        "Each node is a lemma of `THEOREM.md` (the project's explicit version of arXiv "
-        "2503.14881 and arXiv 2502.15955). *paper* lemmas are steps of the papers' proof, "
-        "made explicit, whose algebra is derived symbolically and whose constants are "
-        "certified; *ours* are the claims of THEOREM.md section 5, beyond the papers: "
-        "stated, with checks as evidence. Status `checked` means every check passed when "
-        "this file was generated.",
+        f"Each node is a lemma of [docs/theorem.md]({_THEOREM_LINK}), where its statement "
+        "and proof are written out (the project's explicit version of arXiv 2503.14881 and "
+        "arXiv 2502.15955). *paper* lemmas are steps of the papers' proof, made explicit; "
+        "*ours* are claims beyond the papers, proved in docs/theorem.md. The checks below "
+        "test the code that evaluates each statement; their kind says how much a passing "
+        "check establishes. Status `checked` means every check passed when this file was "
+        "generated.",
         "",
+        "## Kinds of check",
+        "",
+        "| kind | what a passing check establishes |",
+        "|---|---|",
+    ]
+    for kind, meaning in KIND_LEGEND.items():
+        lines.append(f"| {kind} | {_cell(meaning)} |")
+    lines += [
+        "",
+        "Every " + " and ".join(f"*{k}*" for k in FALSIFIABLE_KINDS) + " check is also "
+        "run on a perturbed value (a constant one ulp off, a bound 1.6 times too strong, "
+        "...), where it must fail (tests/test_certificates_can_fail.py).",
+        "",
+        *_legend(outcomes),
         "## Status",
         "",
-        "| label | title | origin | claim | checks | status |",
-        "|---|---|---|---|---|---|",
+        "| label | title | section | origin | claim | proved in Coq | checks (kinds) | status |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for o in outcomes:
         passed = sum(c.status == "passed" for c in o.outcomes)
+        coq = f"{len(o.lemma.coq)} theorems" if o.lemma.coq else "-"
+        kinds = ", ".join(sorted({c.kind for c in o.outcomes}, key=list(KIND_LEGEND).index))
+        section = f"[#{o.lemma.section}]({_THEOREM_LINK}#{o.lemma.section})"
         lines.append(
-            f"| {o.lemma.label} | {_cell(o.lemma.title)} | {o.lemma.origin} | "
-            f"{o.lemma.claim} | {passed}/{len(o.outcomes)} | {o.status} |"
+            f"| {o.lemma.label} | {_cell(o.lemma.title)} | {section} | {o.lemma.origin} | "
+            f"{o.lemma.claim} | {coq} | {passed}/{len(o.outcomes)} ({kinds}) | {o.status} |"
         )
     problems = graph_problems(lemmas)
     lines += ["", "Graph: " + ("acyclic and complete." if not problems
@@ -81,6 +147,7 @@ def render(outcomes: Sequence[LemmaOutcome]) -> str:
         "  classDef checked fill:#d4edda,stroke:#2e7d32",
         "  classDef failed fill:#f8d7da,stroke:#c62828",
         "  classDef ours stroke-dasharray: 5 5",
+        "  classDef coq stroke-width:4px",
     ]
     for status in ("checked", "failed"):
         members = [o.lemma.label for o in outcomes if o.status == status]
@@ -89,19 +156,25 @@ def render(outcomes: Sequence[LemmaOutcome]) -> str:
     ours = [o.lemma.label for o in outcomes if o.lemma.origin == "ours"]
     if ours:
         lines.append(f"  class {','.join(ours)} ours")
-    lines += ["```", "", "## Lemmas"]
+    in_coq = [o.lemma.label for o in outcomes if o.lemma.coq]
+    if in_coq:
+        lines.append(f"  class {','.join(in_coq)} coq")
+    lines += ["```", "", "Thick border: proved in Coq (at least one theorem).", "",
+              "## Lemmas"]
     for o in outcomes:
         lemma = o.lemma
         lines += [
             "",
             f"### {lemma.label}: {lemma.title}",
             "",
+            f"- **Statement and proof:** [{lemma.link}]({_THEOREM_LINK}#{lemma.section})",
             f"- **Reference:** {lemma.reference}",
             f"- **Origin:** {lemma.origin} ({lemma.claim}); **status:** {o.status}",
             f"- **Statement:** {lemma.statement}",
             "- **Uses:** " + (", ".join(lemma.uses) if lemma.uses else "(none)"),
             "- **Code:** " + ", ".join(f"`{c}`" for c in lemma.code),
             "- **Tests:** " + ", ".join(f"`{t}`" for t in lemma.tests),
+            "- **Proved in Coq:** " + (_coq(lemma) if lemma.coq else "(none)"),
             "- **Checks:**",
         ]
         checks = {c.name: c for c in lemma.checks}

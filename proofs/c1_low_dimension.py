@@ -1,12 +1,12 @@
 """C1 -- the low-dimension regime: Omega(d min{L, e^{Theta(d)}}) bits.
 
-Purpose: the registry entry and checks of Corollary C1 of THEOREM.md.
+Purpose: the registry entry and checks of Corollary C1 (docs/theorem.md#c1).
 
 Main statement (C1): with d < d_min only L' = max{L' <= L : L'(L'-1)/2 e^{-eps^2 d/2} < 1}
 near-orthogonal keys are guaranteed, so the reduction embeds N = L' d bits and every
 (eta, delta)-correct algorithm keeps >= (1 - H2(delta)) d L' bits; L' = e^{Theta(d)}.
 
-References: arXiv 2502.15955 (Haris & Onak; lemma number unknown); THEOREM.md C1.
+References: arXiv 2502.15955 (Haris & Onak; lemma number unknown); docs/theorem.md#c1.
 """
 
 from __future__ import annotations
@@ -35,15 +35,26 @@ def check_growth_symbolic() -> CheckResult:
                           f"lim ln x*/d = {lim}")
 
 
-def check_max_keys_certified() -> CheckResult:
-    """C1: L'(L'-1)/2 < e^{eps^2 d/2} <= (L'+1)L'/2, proved for d = 8, 16, ..., 48."""
+def _max_keys_table(offset: int) -> CheckResult:
     lines, ok = [], True
     for eps in (Fraction(1, 2), Fraction(3, 4)):
         for d in range(8, 49, 8):
-            lp, failures = certify_max_keys(d, eps)
+            claimed = max_keys(d, eps) + offset if offset else None
+            lp, failures = certify_max_keys(d, eps, claimed=claimed)
             ok &= not failures
-            lines.append(f"eps={eps} d={d}: L'={lp}")
+            lines.append(f"eps={eps} d={d}: L'={lp}" + (f" FAILED {failures}" if failures
+                                                       else ""))
     return CheckResult.of(ok, "; ".join(lines))
+
+
+def check_max_keys_certified() -> CheckResult:
+    """C1: L'(L'-1)/2 < e^{eps^2 d/2} <= (L'+1)L'/2, proved for d = 8, 16, ..., 48."""
+    return _max_keys_table(0)
+
+
+def perturbed_max_keys_certified() -> CheckResult:
+    """C1 (must fail): the same certificates for the claim L' + 1 on every row."""
+    return _max_keys_table(1)
 
 
 def check_agrees_with_theorem() -> CheckResult:
@@ -76,9 +87,10 @@ LEMMAS = (
             "tests/test_lowerbound_properties.py::test_low_dimension_bound_at_most_theorem",
         ),
         checks=(
-            Check("L' = e^{Theta(d)}", "symbolic", check_growth_symbolic),
-            Check("max_keys certified", "certified", check_max_keys_certified),
-            Check("agrees with the theorem at d_min", "example", check_agrees_with_theorem),
+            Check("L' = e^{Theta(d)}", "proved", check_growth_symbolic),
+            Check("max_keys certified", "certified", check_max_keys_certified,
+                  perturbed_max_keys_certified),
+            Check("agrees with the theorem at d_min", "consistency", check_agrees_with_theorem),
         ),
     ),
 )

@@ -1,6 +1,6 @@
 """C2 -- heads and layers: the bits add up; comparison with the real fp16 cache.
 
-Purpose: the registry entry and checks of Corollary C2 of THEOREM.md, evaluated on the
+Purpose: the registry entry and checks of Corollary C2 (docs/theorem.md#c2), evaluated on the
 model table of :mod:`lowerbound.models`.
 
 Main statement (C2): H independent heads in each of D layers need
@@ -8,7 +8,7 @@ D H (1 - H2(delta)) d_head L_{K-1} bits (Alice embeds an independent Index insta
 every head), against the real fp16 cache of 2 D L_K H d_head 16 bits. Their ratio
 32 L_K / ((1 - H2(delta)) L_{K-1}) does not depend on D, H or d_head.
 
-References: THEOREM.md C2; arXiv 2503.14881 (lemma number unknown); model sizes from
+References: docs/theorem.md#c2; arXiv 2503.14881 (lemma number unknown); model sizes from
 FoundationVision/VAR (see lowerbound.models).
 """
 
@@ -22,12 +22,12 @@ from lowerbound.bound import fp16_cache_bits, model_bound_bits
 from lowerbound.jl import d_min
 from lowerbound.models import MODELS
 from proofs._intervals import IV, enclose, iv_fraction
-from proofs.registry import Check, CheckResult, Lemma
+from proofs.registry import Check, CheckResult, CoqProof, Lemma
 
 __all__ = ["LEMMAS"]
 
-#: fp16 cache per image, one guidance branch, MiB, as COMPRESSORS.md states (1 decimal).
-COMPRESSORS_MD_MIB = {("var-d16", 256): "42.5", ("var-d20", 256): "66.4",
+#: fp16 cache per image, one guidance branch, MiB, as published for these models (1 decimal).
+PUBLISHED_FP16_MIB = {("var-d16", 256): "42.5", ("var-d20", 256): "66.4",
                       ("var-d24", 256): "95.6", ("var-d30", 256): "149.4",
                       ("var-d36", 512): "708.8"}
 
@@ -44,9 +44,9 @@ def check_ratio_symbolic() -> CheckResult:
 
 
 def check_fp16_matches_spec() -> CheckResult:
-    """C2: fp16_cache_bits on the model table reproduces COMPRESSORS.md's MiB (to 0.1 MiB)."""
+    """C2: fp16_cache_bits on the model table reproduces the published MiB (to 0.1 MiB)."""
     ok, lines = True, []
-    for key, mib_text in COMPRESSORS_MD_MIB.items():
+    for key, mib_text in PUBLISHED_FP16_MIB.items():
         m = MODELS[key]
         mib = Fraction(fp16_cache_bits(m.depth, m.heads, m.head_dim, m.total_tokens),
                        8 * 2**20)
@@ -68,27 +68,36 @@ def check_model_bound_adds() -> CheckResult:
     return CheckResult.of(ok, "; ".join(lines))
 
 
-def check_var_cap_fits() -> CheckResult:
-    """C2: VAR caps logits at 100, and gamma(100) < (1-eta)/(1+eta): C_min <= 100 fits."""
+def _cap_fits(cap: Fraction | None) -> CheckResult:
     ok, lines = True, []
     eps, eta = Fraction(3, 4), Fraction(1, 4)
     for m in MODELS.values():
         if m.logit_cap is None or not m.released:
             continue
         ok &= m.head_dim >= d_min(m.cached_tokens, eps)
-        c = iv_fraction(m.logit_cap)
+        c = iv_fraction(m.logit_cap if cap is None else cap)
         g = enclose((m.cached_tokens - 1) * IV.exp(-c * iv_fraction(1 - eps))
                     + m.last_scale_tokens * IV.exp(-c))
         ok &= g.hi < (1 - eta) / (1 + eta)
-        lines.append(f"{m.name}: gamma(100) in {g}")
+        lines.append(f"{m.name}: gamma({m.logit_cap if cap is None else cap}) in {g}")
     return CheckResult.of(ok, "; ".join(lines))
+
+
+def check_var_cap_fits() -> CheckResult:
+    """C2: VAR caps logits at 100, and gamma(100) < (1-eta)/(1+eta): C_min <= 100 fits."""
+    return _cap_fits(None)
+
+
+def perturbed_var_cap_fits() -> CheckResult:
+    """C2 (must fail): the same certificate with the cap lowered to 20 (below C_min ~ 26)."""
+    return _cap_fits(Fraction(20))
 
 
 LEMMAS = (
     Lemma(
         label="C2",
         title="Heads and layers add up; the real fp16 cache",
-        reference="THEOREM.md C2; arXiv 2503.14881, lemma number unknown",
+        reference="arXiv 2503.14881, lemma number unknown",
         statement=(
             "With H independent heads in each of D layers the bound is "
             "D H (1 - H2(delta)) d_head L_{K-1} bits, a factor 32 L_K/((1-H2(delta)) "
@@ -106,10 +115,16 @@ LEMMAS = (
             "tests/test_constants_cli.py::test_constants_model_var_d16",
         ),
         checks=(
-            Check("ratio independent of model size", "symbolic", check_ratio_symbolic),
-            Check("fp16 cache matches COMPRESSORS.md", "certified", check_fp16_matches_spec),
-            Check("heads and layers add", "example", check_model_bound_adds),
-            Check("C_min fits VAR's logit cap", "certified", check_var_cap_fits),
+            Check("ratio independent of model size", "proved", check_ratio_symbolic),
+            Check("fp16 cache matches the published sizes", "bookkeeping",
+                  check_fp16_matches_spec),
+            Check("heads and layers add", "bookkeeping", check_model_bound_adds),
+            Check("C_min fits VAR's logit cap", "certified", check_var_cap_fits,
+                  perturbed_var_cap_fits),
+        ),
+        coq=(
+            CoqProof("CERT_instances.v", "cert_var_cap_256"),
+            CoqProof("CERT_instances.v", "cert_var_cap_512"),
         ),
     ),
 )

@@ -1,7 +1,7 @@
 """Interval certificates: every constant of the explicit theorem with a rigorous enclosure.
 
 Purpose: the *certified numbers* checks of the lemma registry. For each row of
-:data:`PARAMETER_TABLE` the constants of THEOREM.md section 4 -- d_min (L1, both forms),
+:data:`PARAMETER_TABLE` the constants of docs/theorem.md -- d_min (L1, both forms),
 gamma at C_min (L2), C_min and tau (L3), the bound in bits (L4, theorem) -- are
 recomputed with mpmath interval arithmetic (outward rounding, 200-bit ends) and compared
 with what ``lowerbound`` returns.
@@ -11,7 +11,7 @@ inequality that defines the constant, e.g. for d_min that
 2 ln(L(L-1)/2) / eps^2 lies strictly inside (d_min - 1, d_min), so that
 L(L-1)/2 * exp(-eps^2 d/2) < 1 at d = d_min and >= 1 at d_min - 1.
 
-References: THEOREM.md section 4; arXiv 2503.14881; F. Johansson et al., mpmath
+References: docs/theorem.md; arXiv 2503.14881; F. Johansson et al., mpmath
 (interval arithmetic, ``mpmath.iv``).
 """
 
@@ -81,7 +81,7 @@ PARAMETER_TABLE: tuple[Parameters, ...] = (
 class DMinCertificate:
     """Certificate for d_min(L, eps) (Hoeffding form) and d_min_exact (binomial form).
 
-    Notes: Lemma L1 of THEOREM.md.
+    Notes: Lemma L1 (docs/theorem.md#l1).
     """
 
     cached_tokens: int
@@ -105,18 +105,31 @@ def _union_iv(pairs: int, eps: Fraction, d: int) -> Any:
     return iv_fraction(pairs) * IV.exp(-iv_fraction(eps * eps * d / 2))
 
 
-def certify_d_min(cached_tokens: int, eps: Fraction) -> DMinCertificate:
+def certify_d_min(
+    cached_tokens: int,
+    eps: Fraction,
+    *,
+    claimed: int | None = None,
+    claimed_exact: int | None = None,
+) -> DMinCertificate:
     """Prove d_min and d_min_exact of Lemma L1 with interval and exact arithmetic.
 
-    Notes: Lemma L1 of THEOREM.md: d_min = least d with L(L-1)/2 exp(-eps^2 d/2) < 1.
+    ``claimed`` / ``claimed_exact`` certify given values instead of lowerbound's (used to
+    show that the certificate fails on a wrong value).
+
+    Notes: Lemma L1 (docs/theorem.md#l1): d_min = least d with
+    L(L-1)/2 exp(-eps^2 d/2) < 1.
 
     >>> c = certify_d_min(2240, Fraction(3, 4))
     >>> c.holds, c.d_min, c.d_min_exact
     (True, 53, 38)
+    >>> certify_d_min(2240, Fraction(3, 4), claimed=54).holds
+    False
     """
     eps = Fraction(eps)
     m = pair_count(cached_tokens)
-    dm, dx = d_min(cached_tokens, eps), d_min_exact(cached_tokens, eps)
+    dm = d_min(cached_tokens, eps) if claimed is None else claimed
+    dx = d_min_exact(cached_tokens, eps) if claimed_exact is None else claimed_exact
     failures: list[str] = []
     if m >= 2:
         thr = 2 * IV.log(iv_fraction(m)) / iv_fraction(eps * eps)
@@ -182,21 +195,32 @@ def _gamma_iv(n: int, t: int, c: Fraction, eps: Fraction) -> Any:
 
 
 def certify_c_min(
-    cached_tokens: int, last_tokens: int, eps: Fraction, eta: Fraction
+    cached_tokens: int,
+    last_tokens: int,
+    eps: Fraction,
+    eta: Fraction,
+    *,
+    claimed_c: float | None = None,
 ) -> CMinCertificate:
     """Prove that gamma(C_min) < (1-eta)/(1+eta) <= gamma(C_min^-) and that tau separates.
 
-    Notes: Lemmas L2 and L3 of THEOREM.md: gamma = (L-1) e^{-C(1-eps)} + T_K e^{-C};
+    ``claimed_c`` certifies a given double instead of lowerbound's C_min (one ulp above or
+    below C_min fails).
+
+    Notes: Lemmas L2 and L3 (docs/theorem.md#l2, #l3): gamma = (L-1) e^{-C(1-eps)} + T_K e^{-C};
     tau = ((1-eta) + (1+eta) gamma) / (2 (1+gamma)) lies strictly between the 0-range top
     (1+eta) gamma/(1+gamma) and the 1-range bottom (1-eta)/(1+gamma).
 
     >>> c = certify_c_min(424, 256, Fraction(3, 4), Fraction(1, 4))
     >>> c.holds, round(float(c.c), 3)
     (True, 26.233)
+    >>> certify_c_min(424, 256, Fraction(3, 4), Fraction(1, 4),
+    ...               claimed_c=math.nextafter(float(c.c), math.inf)).holds
+    False
     """
     eps, eta = Fraction(eps), Fraction(eta)
     n, t = cached_tokens, last_tokens
-    c_float = c_min(n, t, eps, eta)
+    c_float = c_min(n, t, eps, eta) if claimed_c is None else float(claimed_c)
     c = Fraction(c_float)
     target = gamma_target(eta)
     g = _gamma_iv(n, t, c, eps)
@@ -240,7 +264,7 @@ class BoundCertificate:
 def certify_bound(n_bits: int, delta: Fraction = Fraction(0)) -> BoundCertificate:
     """Enclose (1 - H2(delta)) * N, the L4 / theorem bound, and compare with lowerbound.
 
-    Notes: Lemma L4 and the explicit theorem of THEOREM.md.
+    Notes: Lemma L4 and the explicit theorem (docs/theorem.md#l4, #thm).
 
     >>> str(certify_bound(27136).bits)
     '[27136, 27136]'
@@ -257,16 +281,22 @@ def certify_bound(n_bits: int, delta: Fraction = Fraction(0)) -> BoundCertificat
     return BoundCertificate(n_bits, delta, enc, reported, tuple(failures))
 
 
-def certify_max_keys(d: int, eps: Fraction, cap: int | None = None) -> tuple[int, list[str]]:
+def certify_max_keys(
+    d: int, eps: Fraction, cap: int | None = None, *, claimed: int | None = None
+) -> tuple[int, list[str]]:
     """Prove L' = max_keys(d, eps): L'(L'-1)/2 < e^{eps^2 d/2} <= (L'+1)L'/2 (unless capped).
 
-    Notes: Corollary C1 of THEOREM.md.
+    ``claimed`` certifies a given L' instead of lowerbound's.
+
+    Notes: Corollary C1 (docs/theorem.md#c1).
 
     >>> certify_max_keys(8, Fraction(1, 2))
     (2, [])
+    >>> certify_max_keys(8, Fraction(1, 2), claimed=3)[1] != []
+    True
     """
     eps = Fraction(eps)
-    lp = max_keys(d, eps, cap=cap)
+    lp = max_keys(d, eps, cap=cap) if claimed is None else claimed
     bound = IV.exp(iv_fraction(eps * eps * d / 2))
     enc = enclose(bound)
     failures: list[str] = []

@@ -1,8 +1,10 @@
 """Exhaustive check of the Index lower bound (Lemma L4) on tiny N.
 
 Purpose: the *exhaustive* check of Lemma L4. For every N <= 4 and every message length
-m < N, find the best one-way protocol for Index_N over *all* protocols: Alice sends
-f(x) in {0,1}^m for uniform x in {0,1}^N, Bob outputs a guess of x_j for every j.
+m <= N, find the best one-way protocol for Index_N over *all* protocols: Alice sends
+f(x) in {0,1}^m for uniform x in {0,1}^N, Bob outputs a guess of x_j for every j. The
+rows m = N (the identity protocol, error 0) are where Fano's bound is attained, so a bound
+stronger by any factor > 1 fails there; for m < N Fano has slack (at least 1.64x here).
 
 Main statement (L4, Fano form): the least **average per-bit error**
 delta_bar = (1/N) sum_j P(guess_j != x_j) over all protocols satisfies
@@ -65,7 +67,7 @@ def class_costs(n: int) -> np.ndarray:
 
     cost(S) = sum_j min(#{x in S: x_j = 1}, #{x in S: x_j = 0}) (majority decoding).
 
-    Notes: Lemma L4 of THEOREM.md (exhaustive form).
+    Notes: Lemma L4 (docs/theorem.md#l4) (exhaustive form).
 
     >>> class_costs(1).tolist()  # subsets of {0, 1}: {}, {0}, {1}, {0, 1}
     [0, 0, 0, 1]
@@ -82,7 +84,7 @@ def class_costs(n: int) -> np.ndarray:
 def brute_force_errors(n: int, m: int) -> int:
     """Least total errors E over every function f: {0,1}^N -> {0,1}^m, enumerated.
 
-    Notes: Lemma L4 of THEOREM.md (exhaustive form). Feasible for N <= 3.
+    Notes: Lemma L4 (docs/theorem.md#l4) (exhaustive form). Feasible for N <= 3.
 
     >>> brute_force_errors(3, 1)  # send the majority bit: 6 errors out of 24
     6
@@ -128,7 +130,7 @@ def dp_errors(n: int, m: int) -> int:
     Exact dynamic programming over subsets: best_1 = cost, best_{2k}[S] =
     min_{T subset S} best_k[T] + best_k[S - T]; answer best_{2^m}[all inputs].
 
-    Notes: Lemma L4 of THEOREM.md (exhaustive form); equal to :func:`brute_force_errors`
+    Notes: Lemma L4 (docs/theorem.md#l4) (exhaustive form); equal to :func:`brute_force_errors`
     wherever both run.
 
     >>> dp_errors(3, 1)
@@ -167,27 +169,44 @@ class IndexOptimum:
     @property
     def holds(self) -> bool:
         """Whether N (1 - H2(delta_bar)) <= m is proved, i.e. delta_bar >= H2^{-1}(1 - m/N)."""
-        return self.average_error <= Fraction(1, 2) and self.information_bits.hi <= self.m
+        return self.holds_at(Fraction(1))
+
+    def holds_at(self, strength: Fraction) -> bool:
+        """Whether strength * N (1 - H2(delta_bar)) <= m is proved (strength 1 is Lemma L4).
+
+        >>> row = index_optimum(2, 2)  # the identity protocol: Fano's bound is attained
+        >>> row.holds_at(Fraction(1)), row.holds_at(Fraction(8, 5))
+        (True, False)
+        """
+        return (self.average_error <= Fraction(1, 2)
+                and strength * self.information_bits.hi <= self.m)
 
 
 def index_optimum(n: int, m: int) -> IndexOptimum:
     """The exhaustive optimum for (N, m): enumeration for N <= 3, subset DP for N = 4.
 
-    Notes: Lemma L4 of THEOREM.md (exhaustive form).
+    For m = N the optimum is 0 errors: the identity protocol reaches it and no protocol
+    does better (no enumeration is needed).
+
+    Notes: Lemma L4 (docs/theorem.md#l4), exhaustive form.
 
     >>> index_optimum(2, 1).average_error
     Fraction(1, 4)
+    >>> index_optimum(3, 3).method
+    'identity (m = N)'
     """
-    if not (1 <= n <= MAX_N and 0 <= m < n):
-        raise ValueError(f"need 1 <= N <= {MAX_N} and 0 <= m < N, got N={n}, m={m}")
+    if not (1 <= n <= MAX_N and 0 <= m <= n):
+        raise ValueError(f"need 1 <= N <= {MAX_N} and 0 <= m <= N, got N={n}, m={m}")
+    if m == n:
+        return IndexOptimum(n, m, 0, "identity (m = N)")
     if n <= 3:
         return IndexOptimum(n, m, brute_force_errors(n, m), "enumeration")
     return IndexOptimum(n, m, dp_errors(n, m), "subset DP")
 
 
 def exhaustive_table(max_n: int = MAX_N) -> tuple[IndexOptimum, ...]:
-    """:func:`index_optimum` for every 1 <= N <= max_n and 0 <= m < N (computed afresh)."""
-    return tuple(index_optimum(n, m) for n in range(1, max_n + 1) for m in range(n))
+    """:func:`index_optimum` for every 1 <= N <= max_n and 0 <= m <= N (computed afresh)."""
+    return tuple(index_optimum(n, m) for n in range(1, max_n + 1) for m in range(n + 1))
 
 
 @functools.cache

@@ -1,6 +1,6 @@
 """L1 -- near-orthogonality of random sign keys (Hoeffding + union bound).
 
-Purpose: the registry entry and checks of Lemma L1 of THEOREM.md.
+Purpose: the registry entry and checks of Lemma L1 (docs/theorem.md#l1).
 
 Main statement (L1): for L uniform sign vectors sigma_i in {+-1}^d,
 P(exists i != j: <sigma_i, sigma_j> > eps d) <= L(L-1)/2 * exp(-eps^2 d / 2) =: p_JL,
@@ -22,7 +22,7 @@ import sympy as sp
 from lowerbound.jl import binomial_tail, d_min, pair_count
 from proofs._intervals import IV, enclose, iv_fraction
 from proofs.certificates import PARAMETER_TABLE, certify_d_min
-from proofs.registry import Check, CheckResult, Lemma
+from proofs.registry import Check, CheckResult, CoqProof, Lemma
 
 __all__ = ["LEMMAS"]
 
@@ -57,11 +57,14 @@ def check_formula_against_sympy() -> CheckResult:
                           f"disagreements (L, eps, ours, sympy): {bad}")
 
 
-def check_d_min_certified() -> CheckResult:
-    """L1: for every parameter row, d_min and d_min_exact are proved by interval arithmetic."""
+def _d_min_table(offset: int) -> CheckResult:
     lines, ok = [], True
     for p in PARAMETER_TABLE:
-        c = certify_d_min(p.cached_tokens, p.eps)
+        if offset:
+            c = certify_d_min(p.cached_tokens, p.eps, claimed=d_min(p.cached_tokens, p.eps)
+                              + offset)
+        else:
+            c = certify_d_min(p.cached_tokens, p.eps)
         ok &= c.holds
         lines.append(f"{p.name}: L={p.cached_tokens} eps={p.eps} d_min={c.d_min} "
                      f"(2 ln M/eps^2 in {c.threshold}) d_min_exact={c.d_min_exact}"
@@ -69,27 +72,55 @@ def check_d_min_certified() -> CheckResult:
     return CheckResult.of(ok, "; ".join(lines))
 
 
-def check_issue_example() -> CheckResult:
-    """L1: for L = 2240, eps = 3/4, d_min = 53 (Hoeffding); the exact-binomial one is smaller."""
-    c = certify_d_min(2240, Fraction(3, 4))
+def check_d_min_certified() -> CheckResult:
+    """L1: for every parameter row, d_min and d_min_exact are proved by interval arithmetic."""
+    return _d_min_table(0)
+
+
+def perturbed_d_min_certified() -> CheckResult:
+    """L1 (must fail): the same certificates for the claim d_min - 1 on every row."""
+    return _d_min_table(-1)
+
+
+def _issue_example(claimed: int | None) -> CheckResult:
+    c = certify_d_min(2240, Fraction(3, 4), claimed=claimed)
     ok = c.holds and c.d_min == 53 and c.d_min_exact < 53
     return CheckResult.of(ok, f"d_min={c.d_min} with 2 ln(L(L-1)/2)/eps^2 in {c.threshold}; "
                           f"d_min_exact={c.d_min_exact} (exact union bound "
                           f"{float(c.exact_union_at):.6g} < 1)")
 
 
-def check_binomial_below_hoeffding() -> CheckResult:
-    """L1: P(Bin(d,1/2) > d(1+eps)/2) <= exp(-eps^2 d/2) for d <= 96 and eps in {1/4,1/2,3/4}."""
+def check_issue_example() -> CheckResult:
+    """L1: for L = 2240, eps = 3/4, d_min = 53 (Hoeffding); the exact-binomial one is smaller."""
+    return _issue_example(None)
+
+
+def perturbed_issue_example() -> CheckResult:
+    """L1 (must fail): the certificate of the claim d_min(2240, 3/4) = 54."""
+    return _issue_example(54)
+
+
+def _tail_below(rate: Fraction) -> CheckResult:
     worst = Fraction(0)
     ok = True
     for eps in (Fraction(1, 4), Fraction(1, 2), Fraction(3, 4)):
         for d in range(1, 97):
             tail = binomial_tail(d, eps)
-            hoeff = enclose(IV.exp(-iv_fraction(eps * eps * d / 2)))
+            hoeff = enclose(IV.exp(-iv_fraction(rate * eps * eps * d)))
             ok &= tail <= hoeff.lo
             worst = max(worst, tail / hoeff.hi)
-    return CheckResult.of(ok, f"288 (d, eps) pairs; largest ratio exact/Hoeffding "
-                          f"{float(worst):.4f} <= 1")
+    return CheckResult.of(ok, f"288 (d, eps) pairs; largest ratio exact/exp(-{rate} eps^2 d) "
+                          f"{float(worst):.4f}" + (" <= 1" if ok else " > 1"))
+
+
+def check_binomial_below_hoeffding() -> CheckResult:
+    """L1: P(Bin(d,1/2) > d(1+eps)/2) <= exp(-eps^2 d/2) for d <= 96 and eps in {1/4,1/2,3/4}."""
+    return _tail_below(Fraction(1, 2))
+
+
+def perturbed_binomial_below_hoeffding() -> CheckResult:
+    """L1 (must fail): the same comparison with the exponent doubled, exp(-eps^2 d)."""
+    return _tail_below(Fraction(1))
 
 
 def check_sampled_family() -> CheckResult:
@@ -104,6 +135,9 @@ def check_sampled_family() -> CheckResult:
                           f"unit keys: {bool(np.allclose(norms, 1.0))}; "
                           f"p_JL bound {pair_count(424) * math.exp(-0.5625 * 32):.3g}")
 
+
+#: The Section hypotheses of L1_union_bound.v: properties of a probability, then Hoeffding.
+_HOEFFDING = ("Pr_mono", "Pr_union", "Pr_empty", "Pr_total", "hoeffding")
 
 LEMMAS = (
     Lemma(
@@ -130,12 +164,24 @@ LEMMAS = (
             "tests/test_proofs_checks.py::test_issue_example_l2240",
         ),
         checks=(
-            Check("union bound at d*", "symbolic", check_union_bound_symbolic),
-            Check("d_min formula vs sympy", "symbolic", check_formula_against_sympy),
-            Check("d_min certified on the table", "certified", check_d_min_certified),
-            Check("L=2240, eps=3/4 gives 53", "certified", check_issue_example),
-            Check("exact tail below Hoeffding", "certified", check_binomial_below_hoeffding),
-            Check("sampled family is near-orthogonal", "example", check_sampled_family),
+            Check("union bound at d*", "proved", check_union_bound_symbolic),
+            Check("d_min formula vs sympy", "consistency", check_formula_against_sympy),
+            Check("d_min certified on the table", "certified", check_d_min_certified,
+                  perturbed_d_min_certified),
+            Check("L=2240, eps=3/4 gives 53", "certified", check_issue_example,
+                  perturbed_issue_example),
+            Check("exact tail below Hoeffding", "certified", check_binomial_below_hoeffding,
+                  perturbed_binomial_below_hoeffding),
+            Check("sampled family is near-orthogonal", "sampled", check_sampled_family),
+        ),
+        coq=(
+            CoqProof("L1_union_bound.v", "l1_algebra"),
+            CoqProof("L1_union_bound.v", "l1_d_min_least"),
+            CoqProof("L1_union_bound.v", "l1_union_bound",
+                     tuple(h for h in _HOEFFDING if h != "Pr_total")),
+            CoqProof("L1_union_bound.v", "l1_good_family_exists", _HOEFFDING),
+            CoqProof("CERT_instances.v", "cert_d_min_424"),
+            CoqProof("CERT_instances.v", "cert_d_min_2240"),
         ),
     ),
 )

@@ -1,6 +1,6 @@
 """L2 -- softmax concentration on the target token.
 
-Purpose: the registry entry and checks of Lemma L2 of THEOREM.md.
+Purpose: the registry entry and checks of Lemma L2 (docs/theorem.md#l2).
 
 Main statement (L2): if score s_* exceeds each of the other m - 1 scores by >= Delta, the
 softmax weight of * is >= 1/(1 + (m-1) e^{-Delta}). In the reduction the other L - 1
@@ -19,21 +19,22 @@ import numpy as np
 import sympy as sp
 
 from lowerbound.softmax import c_min, gamma
+from proofs._intervals import IV, enclose, iv_fraction
 from proofs.certificates import PARAMETER_TABLE, certify_c_min
-from proofs.registry import Check, CheckResult, Lemma
+from proofs.registry import Check, CheckResult, CoqProof, Lemma
 
 __all__ = ["LEMMAS"]
 
 
 def check_weight_identity() -> CheckResult:
-    """L2: for scores s_0..s_3, 1/w_0 - 1 = sum_{i>0} e^{s_i - s_0}, each term <= e^{-Delta}."""
-    s = sp.symbols("s0:4", real=True)
-    w0 = sp.exp(s[0]) / sum(sp.exp(si) for si in s)
-    residual = sp.simplify(1 / w0 - 1 - sum(sp.exp(si - s[0]) for si in s[1:]))
+    """L2: w_0 = e^{s_0}/(e^{s_0} + S) gives 1/w_0 - 1 = S e^{-s_0} for any other mass S > 0."""
+    s0, mass = sp.symbols("s_0 S", positive=True)  # S = sum over the m-1 other scores
+    w0 = sp.exp(s0) / (sp.exp(s0) + mass)
+    residual = sp.simplify(1 / w0 - 1 - mass * sp.exp(-s0))
     return CheckResult.of(
         residual == 0,
-        f"1/w_0 - 1 - sum_i e^(s_i - s_0) simplifies to {residual}; with s_i <= s_0 - Delta "
-        "each term is <= e^(-Delta), so w_0 >= 1/(1 + (m-1) e^(-Delta))",
+        f"1/w_0 - 1 - S e^(-s_0) simplifies to {residual} for every m (S is the other mass); "
+        "with S <= (m-1) e^(s_0 - Delta), w_0 >= 1/(1 + (m-1) e^(-Delta))",
     )
 
 
@@ -46,7 +47,7 @@ def check_gamma_decreasing() -> CheckResult:
 
 
 def check_gamma_enclosed() -> CheckResult:
-    """L2: lowerbound's float gamma at C_min lies in the interval enclosure, for every row."""
+    """L2: lowerbound's float gamma at C_min lies in the interval enclosure (to 1e-12)."""
     lines, ok = [], True
     for p in PARAMETER_TABLE:
         cert = certify_c_min(p.cached_tokens, p.last_tokens, p.eps, p.eta)
@@ -56,6 +57,31 @@ def check_gamma_enclosed() -> CheckResult:
         ok &= inside
         lines.append(f"{p.name}: gamma(C_min) = {g:.12g} in {cert.gamma}")
     return CheckResult.of(ok, "; ".join(lines))
+
+
+def _attained(scale: Fraction) -> CheckResult:
+    d, eps, t_k, c = 16, Fraction(3, 4), 3, Fraction(5)
+    s1, s2 = [1] * d, [1] * (d - 2) + [-1] * 2  # <s1, s2> = d - 4 = 12 = eps d exactly
+    ip = Fraction(sum(a * b for a, b in zip(s1, s2)), d)
+    ic = iv_fraction(c)
+    # softmax weight of token 1 for the query C k_1: scores C, C <k_1, k_2>, and t_k zeros
+    weight = IV.exp(ic) / (IV.exp(ic) + IV.exp(ic * iv_fraction(ip)) + t_k)
+    g = iv_fraction(scale) * (IV.exp(-ic * iv_fraction(1 - eps)) + t_k * IV.exp(-ic))
+    diff = enclose(weight - 1 / (1 + g))
+    tiny = Fraction(1, 10**40)
+    ok = ip == eps and -tiny <= diff.lo and diff.hi <= tiny
+    return CheckResult.of(ok, f"L=2, T_K={t_k}, d={d}, <k_1,k_2>={ip}, C={c}: "
+                          f"w_1 - 1/(1+{scale} gamma) in {diff}")
+
+
+def check_bound_attained() -> CheckResult:
+    """L2: on L=2 keys with <k_1, k_2> = eps exactly, w_1 = 1/(1+gamma) (the bound is attained)."""
+    return _attained(Fraction(1))
+
+
+def perturbed_bound_attained() -> CheckResult:
+    """L2 (must fail): the same certificate with gamma scaled by 1 - 10^-6."""
+    return _attained(1 - Fraction(1, 10**6))
 
 
 def check_weight_on_sampled_keys() -> CheckResult:
@@ -97,10 +123,14 @@ LEMMAS = (
             "tests/test_lowerbound_properties.py::test_target_weight_at_least_bound",
         ),
         checks=(
-            Check("softmax weight identity", "symbolic", check_weight_identity),
-            Check("gamma decreases in C", "symbolic", check_gamma_decreasing),
-            Check("gamma(C_min) enclosed", "certified", check_gamma_enclosed),
-            Check("target weight on sampled keys", "example", check_weight_on_sampled_keys),
+            Check("softmax weight identity", "proved", check_weight_identity),
+            Check("gamma decreases in C", "proved", check_gamma_decreasing),
+            Check("bound attained on the worst case", "certified", check_bound_attained,
+                  perturbed_bound_attained),
+            Check("gamma(C_min) float vs enclosure", "consistency", check_gamma_enclosed),
+            Check("target weight on sampled keys", "sampled", check_weight_on_sampled_keys),
         ),
+        coq=tuple(CoqProof("L2_softmax.v", name) for name in (
+            "l2_weight_identity", "l2_concentration", "l2_hard_instance")),
     ),
 )

@@ -1,6 +1,6 @@
 """L3 -- Bob's threshold decoding, and the least query scale C_min.
 
-Purpose: the registry entry and checks of Lemma L3 of THEOREM.md.
+Purpose: the registry entry and checks of Lemma L3 (docs/theorem.md#l3).
 
 Main statement (L3): the exact output coordinate satisfies Z_l >= 1/(1+gamma) if the
 hidden bit is 1 and Z_l <= gamma/(1+gamma) if it is 0. Under entrywise relative error
@@ -13,6 +13,7 @@ References: arXiv 2503.14881 (lemma number unknown).
 
 from __future__ import annotations
 
+import math
 from fractions import Fraction
 
 import numpy as np
@@ -21,7 +22,7 @@ import sympy as sp
 from lowerbound.decoding import separates, tau
 from lowerbound.softmax import c_min, gamma, gamma_target
 from proofs.certificates import PARAMETER_TABLE, certify_c_min
-from proofs.registry import Check, CheckResult, Lemma
+from proofs.registry import Check, CheckResult, CoqProof, Lemma
 
 __all__ = ["LEMMAS"]
 
@@ -67,16 +68,30 @@ def check_target_matches_code() -> CheckResult:
     return CheckResult.of(not bad, "eta = 0, 0.1, ..., 0.9 agree" if not bad else f"bad {bad}")
 
 
-def check_c_min_certified() -> CheckResult:
-    """L3: gamma(C_min) < (1-eta)/(1+eta) <= gamma(C_min^-) and tau separates, every row."""
+def _c_min_table(ulps: int) -> CheckResult:
     lines, ok = [], True
     for p in PARAMETER_TABLE:
-        cert = certify_c_min(p.cached_tokens, p.last_tokens, p.eps, p.eta)
+        claimed = None
+        if ulps:
+            claimed = c_min(p.cached_tokens, p.last_tokens, p.eps, p.eta)
+            for _ in range(abs(ulps)):
+                claimed = math.nextafter(claimed, math.inf if ulps > 0 else 0.0)
+        cert = certify_c_min(p.cached_tokens, p.last_tokens, p.eps, p.eta, claimed_c=claimed)
         ok &= cert.holds
         lines.append(f"{p.name}: C_min = {float(cert.c):.12g}, tau = {float(cert.tau):.12g} "
                      f"in ({cert.zero_top}, {cert.one_bottom})"
                      + ("" if cert.holds else f" FAILED {cert.failures}"))
     return CheckResult.of(ok, "; ".join(lines))
+
+
+def check_c_min_certified() -> CheckResult:
+    """L3: gamma(C_min) < (1-eta)/(1+eta) <= gamma(C_min^-) and tau separates, every row."""
+    return _c_min_table(0)
+
+
+def perturbed_c_min_certified() -> CheckResult:
+    """L3 (must fail): the same certificate for the double one ulp above C_min, every row."""
+    return _c_min_table(1)
 
 
 def check_separates_boundary() -> CheckResult:
@@ -131,13 +146,27 @@ LEMMAS = (
             "tests/test_lowerbound_properties.py::test_tau_separates_iff_gamma_below_target",
         ),
         checks=(
-            Check("separation iff gamma < (1-eta)/(1+eta)", "symbolic",
+            Check("separation iff gamma < (1-eta)/(1+eta)", "proved",
                   check_separation_symbolic),
-            Check("additive-error variant", "symbolic", check_additive_symbolic),
-            Check("gamma_target matches the root", "symbolic", check_target_matches_code),
-            Check("C_min and tau certified on the table", "certified", check_c_min_certified),
-            Check("separates() at the boundary", "example", check_separates_boundary),
-            Check("exact attention decodes every bit", "example", check_exact_decoding),
+            Check("additive-error variant", "proved", check_additive_symbolic),
+            Check("gamma_target matches the root", "bookkeeping", check_target_matches_code),
+            Check("C_min and tau certified on the table", "certified", check_c_min_certified,
+                  perturbed_c_min_certified),
+            Check("separates() at the boundary", "consistency", check_separates_boundary),
+            Check("exact attention decodes every bit", "sampled", check_exact_decoding),
+        ),
+        coq=(
+            *(CoqProof("L3_decoding.v", name) for name in (
+                "l3_exact_ranges", "l3_separation_iff", "l3_tau_separates",
+                "l3_decodes_relative", "l3_additive_iff", "l3_additive_half_separates",
+                "l3_decodes_additive")),
+            *(CoqProof("THM_assembly.v", name) for name in (
+                "thm_threshold", "thm_above_c_min", "thm_c_min_meets_l3")),
+            CoqProof("CERT_instances.v", "cert_c_star_424"),
+            # The 2^b-level form of L3 (docs/theorem.md#prec).
+            *(CoqProof("PREC_levels.v", name) for name in (
+                "prec_exact_range", "prec_top_pair_binding", "prec_all_pairs_disjoint",
+                "prec_decodes", "prec_top_pair_pow2", "prec_gamma_zero")),
         ),
     ),
 )

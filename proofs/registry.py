@@ -1,21 +1,25 @@
 """The lemma registry: the proof of the theorem as a checked data structure.
 
-Purpose: one entry per lemma of THEOREM.md (L1-L4, the explicit theorem, C1, C2 and the
-section-5 claims), each with a stable label, the paper's reference, a one-sentence
-statement, the labels it uses, the code that implements it, the tests that exercise it
-and its checks (symbolic, certified numbers, exhaustive, examples). ``kvbound proofs``
-runs every check; ``docs/blueprint.md`` is rendered from here (:mod:`proofs.blueprint`).
+Purpose: one entry per lemma of docs/theorem.md (L1-L4, the explicit theorem, C1, C2,
+TIGHT, FEASIBLE and the sparsity variants), each with a stable label, its section of
+docs/theorem.md, the paper's reference, a one-sentence statement, the labels it uses, the
+code that implements it, the tests that exercise it and its checks. Every check carries
+an honest *kind* (:data:`KIND_LEGEND`); a ``certified`` or ``exhaustive`` check also
+carries ``perturbed``, the same certificate run on a wrong value, which must fail.
+``kvbound proofs`` runs every check; ``docs/blueprint.md`` is rendered from here
+(:mod:`proofs.blueprint`).
 
 Main statement: the graph of ``uses`` is acyclic and complete (every used label is
 registered), and the explicit theorem depends, through it, on L1-L4.
 
-References: THEOREM.md; arXiv 2503.14881; arXiv 2502.15955; the PFR blueprint
+References: docs/theorem.md; arXiv 2503.14881; arXiv 2502.15955; the PFR blueprint
 (teorth/pfr) for the label/uses/status layout.
 """
 
 from __future__ import annotations
 
 import importlib
+import re
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -23,8 +27,12 @@ from typing import Literal
 
 __all__ = [
     "CheckKind",
+    "KIND_LEGEND",
+    "FALSIFIABLE_KINDS",
+    "THEOREM_DOC",
     "CheckResult",
     "Check",
+    "CoqProof",
     "Lemma",
     "CheckOutcome",
     "LemmaOutcome",
@@ -36,10 +44,32 @@ __all__ = [
     "run_all",
 ]
 
-CheckKind = Literal["symbolic", "certified", "exhaustive", "example"]
-_KINDS = ("symbolic", "certified", "exhaustive", "example")
+CheckKind = Literal["proved", "certified", "exhaustive", "sampled", "consistency",
+                    "bookkeeping"]
 
-#: Modules holding the lemmas, in the order of THEOREM.md. Each defines ``LEMMAS``.
+#: What each kind of check establishes, strongest first (rendered as the blueprint legend).
+KIND_LEGEND: dict[str, str] = {
+    "proved": "symbolic derivation (sympy) valid for all parameters",
+    "certified": "interval or exact arithmetic on given parameters, every decision rigorous; "
+                 "fails when the value it certifies is perturbed",
+    "exhaustive": "complete enumeration of a finite family that would fail on a wrong bound",
+    "sampled": "random instances (seeded): evidence, not proof",
+    "consistency": "two independent computations (e.g. a float and an enclosure) agree",
+    "bookkeeping": "a definition, a table lookup or a formula compared with itself",
+}
+_KINDS = tuple(KIND_LEGEND)
+#: Kinds whose check must be able to fail: they carry a ``perturbed`` run that fails.
+FALSIFIABLE_KINDS = ("certified", "exhaustive")
+_LEGACY_KINDS = {
+    "symbolic": "'proved' (or 'bookkeeping' if it compares a formula with itself)",
+    "example": "'sampled', 'consistency' or 'bookkeeping'",
+}
+
+#: The document every lemma's ``section`` points into (an anchor of it).
+THEOREM_DOC = "docs/theorem.md"
+_ANCHOR = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+
+#: Modules holding the lemmas, in the order of docs/theorem.md. Each defines ``LEMMAS``.
 LEMMA_MODULES = (
     "proofs.l1_orthogonality",
     "proofs.l2_softmax",
@@ -51,6 +81,9 @@ LEMMA_MODULES = (
     "proofs.s5_tightness",
     "proofs.s5_feasible",
     "proofs.s5_sparsity",
+    "proofs.s6_witness",
+    "proofs.s6_cap",
+    "proofs.s6_precision",
 )
 
 
@@ -73,13 +106,27 @@ class CheckResult:
 
 @dataclass(frozen=True)
 class Check:
-    """A named, typed check: ``run()`` returns a :class:`CheckResult`."""
+    """A named, typed check: ``run()`` returns a :class:`CheckResult`.
+
+    ``perturbed``, for ``certified`` and ``exhaustive`` checks, runs the same certificate
+    on a wrong value (a constant one ulp off, a bound 1.6 times too strong, ...); it must
+    return ``failed`` (tests/test_certificates_can_fail.py).
+
+    >>> Check("x", "symbolic", lambda: CheckResult.of(True, ""))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: check 'x' has kind='symbolic', which is retired; use 'proved' ...
+    """
 
     name: str
     kind: CheckKind
     run: Callable[[], CheckResult]
+    perturbed: Callable[[], CheckResult] | None = None
 
     def __post_init__(self) -> None:
+        if self.kind in _LEGACY_KINDS:
+            raise ValueError(f"check {self.name!r} has kind={self.kind!r}, which is retired; "
+                             f"use {_LEGACY_KINDS[self.kind]}")
         if self.kind not in _KINDS:
             raise ValueError(f"check {self.name!r} has kind={self.kind!r}; use one of {_KINDS}")
 
@@ -91,12 +138,35 @@ class Check:
 
 
 @dataclass(frozen=True)
+class CoqProof:
+    """A theorem compiled by ``make coq``: its file in ``proofs/coq/`` and its name there.
+
+    ``assumes`` names the Section hypotheses it is proved under (empty: it rests only on
+    Coq's real-number axioms). tests/test_coq.py checks the theorem and hypotheses exist.
+
+    >>> str(CoqProof("L2_softmax.v", "l2_concentration"))
+    'L2_softmax.v: l2_concentration'
+    """
+
+    file: str
+    theorem: str
+    assumes: tuple[str, ...] = ()
+
+    def __str__(self) -> str:
+        text = f"{self.file}: {self.theorem}"
+        return text + (f" [under {', '.join(self.assumes)}]" if self.assumes else "")
+
+
+@dataclass(frozen=True)
 class Lemma:
     """One node of the proof graph.
 
     ``origin`` is ``"paper"`` for the steps of the papers' proof (made explicit in
-    THEOREM.md section 4) and ``"ours"`` for the claims of section 5, which the papers do
-    not make: for those the checks are evidence for a stated claim, not a derivation.
+    docs/theorem.md) and ``"ours"`` for the claims the papers do not make (TIGHT,
+    FEASIBLE, the refinements and the sparsity variants). ``section`` is the anchor of
+    the lemma's statement and proof in docs/theorem.md (default: the label in lower case).
+    ``coq`` lists the theorems of ``proofs/coq/`` that prove the statement (or a step of
+    it) for all parameters.
     """
 
     label: str
@@ -108,10 +178,24 @@ class Lemma:
     tests: tuple[str, ...]
     checks: tuple[Check, ...]
     origin: Literal["paper", "ours"] = "paper"
+    coq: tuple[CoqProof, ...] = ()
+    section: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.section:
+            object.__setattr__(self, "section", self.label.lower())
+        if not _ANCHOR.match(self.section):
+            raise ValueError(f"lemma {self.label} has section={self.section!r}; use an anchor "
+                             f"of {THEOREM_DOC} such as 'l1' or 'var-head'")
+
+    @property
+    def link(self) -> str:
+        """Where the statement and proof are: ``docs/theorem.md#<section>``."""
+        return f"{THEOREM_DOC}#{self.section}"
 
     @property
     def claim(self) -> str:
-        """``derived`` (paper steps, checked) or ``stated`` (our section-5 claims)."""
+        """``derived`` (the papers' steps) or ``stated`` (ours: proved in docs/theorem.md)."""
         return "derived" if self.origin == "paper" else "stated"
 
 

@@ -25,8 +25,8 @@ from __future__ import annotations
 import functools
 import itertools
 import math
+from collections.abc import Callable
 from fractions import Fraction
-from typing import cast, get_args
 
 import numpy as np
 import sympy as sp
@@ -34,7 +34,7 @@ import sympy as sp
 from lowerbound.jl import d_min
 from lowerbound.softmax import c_min
 from lowerbound.sparsity import (
-    fano_information_bits,
+    certified_fano_bits,
     low_rank_keys,
     support_rank_bits,
     support_symbol_bits,
@@ -43,7 +43,7 @@ from lowerbound.sparsity import (
 )
 from proofs._intervals import IV, enclose, iv_fraction
 from proofs.certificates import PARAMETER_TABLE, certify_max_keys
-from proofs.registry import Check, CheckKind, CheckResult, Lemma
+from proofs.registry import Check, CheckResult, Lemma
 from reduction.cache import CacheParams
 from reduction.compressors._combinadic import rank_subset, unrank_subset
 from reduction.compressors.support import SupportCache
@@ -51,16 +51,6 @@ from reduction.schedule import PRESETS, Schedule
 from reduction.variants.runner import VariantReport
 
 __all__ = ["LEMMAS", "rank_support", "unrank_support"]
-
-# The kinds of check this module uses, and the closest older name for a registry that
-# predates them (proofs.registry.CheckKind decides which one is used).
-_OLD_KIND = {"proved": "symbolic", "certified": "certified", "exhaustive": "exhaustive",
-             "sampled": "example", "consistency": "example", "bookkeeping": "example"}
-
-
-def _kind(name: str) -> CheckKind:
-    return cast(CheckKind, name if name in get_args(CheckKind) else _OLD_KIND[name])
-
 
 def rank_support(support: tuple[int, ...]) -> int:
     """Colex rank of a sorted subset (reduction.compressors._combinadic.rank_subset).
@@ -113,11 +103,11 @@ def check_s1_algebra() -> CheckResult:
                           f"f'(1/m)=0={flat}")
 
 
-def check_s1_certified() -> CheckResult:
-    """S1: at C_min, gamma/(1+gamma) < (1-eta)/2 and the entropy bound < log2(L + T_K)."""
+def _s1_certificate(below: bool) -> CheckResult:
     ok, parts = True, []
     for p in PARAMETER_TABLE:
-        c = Fraction(c_min(p.cached_tokens, p.last_tokens, p.eps, p.eta))
+        c_float = c_min(p.cached_tokens, p.last_tokens, p.eps, p.eta)
+        c = Fraction(math.nextafter(c_float, 0.0) if below else c_float)
         one = iv_fraction(1 - p.eps)
         g = (p.cached_tokens - 1) * IV.exp(-iv_fraction(c) * one) + p.last_tokens * IV.exp(
             -iv_fraction(c))
@@ -133,25 +123,48 @@ def check_s1_certified() -> CheckResult:
     return CheckResult.of(ok, "; ".join(parts))
 
 
+def check_s1_certified() -> CheckResult:
+    """S1: at C_min, gamma/(1+gamma) < (1-eta)/2 and the entropy bound < log2(L + T_K)."""
+    return _s1_certificate(below=False)
+
+
+def perturbed_s1_certified() -> CheckResult:
+    """S1 (must fail): the same certificate one ulp below C_min, where gamma >= L3's limit."""
+    return _s1_certificate(below=True)
+
+
 def check_top1_matches_dense() -> CheckResult:
-    """S1: on var-256 (d=64, seed 0) Bob's rows keep the 1-sparse promise; top-k cache >= bound."""
+    """S1: var-256, d=64: every row keeps the (1, gamma/(1+gamma)) promise; top-k cache >= bound."""
     rep = _run("s1", "var-256", k=1)
     m = rep.measurements
-    return CheckResult.of(rep.ok, f"min target weight {m['min_target_weight']:.6f} >= "
+    return CheckResult.of(rep.ok, f"min target weight {m['min_target_weight']:.6f} (Bob), "
+                          f"{m['alice_min_target_weight']:.6f} (Alice) >= "
                           f"{m['target_weight_bound']:.4f}; truncation {m['truncation_error']:.2e}"
                           f"; topk {m['topk_message_over_bound']:.1f} x bound; "
                           f"{len(rep.attack)} caches feasible: {not rep.leaks}")
 
 
 # -- S2 ------------------------------------------------------------------------------------
-def check_support_ranking() -> CheckResult:
-    """S2: colex rank is a bijection onto [0, C(d, s)) (d <= 10); all {-1,0,1}^8 rows round-trip."""
+def _bijective(rank: Callable[[tuple[int, ...]], int]) -> bool:
     ok = True
     for d in range(1, 11):
         for s in range(d + 1):
             subsets = list(itertools.combinations(range(d), s))
-            ok &= sorted(rank_subset(c) for c in subsets) == list(range(math.comb(d, s)))
-            ok &= all(unrank_subset(rank_subset(c), s, d) == c for c in subsets)
+            ok &= sorted(rank(c) for c in subsets) == list(range(math.comb(d, s)))
+            ok &= all(unrank_subset(rank(c), s, d) == c for c in subsets
+                      if 0 <= rank(c) < math.comb(d, s))
+    return ok
+
+
+def perturbed_support_ranking() -> CheckResult:
+    """S2 (must fail): the same enumeration for the off-by-one ranking sum_i C(c_i, i - 1)."""
+    ok = _bijective(lambda c: sum(math.comb(x, i) for i, x in enumerate(c)))
+    return CheckResult.of(ok, "off-by-one ranking " + ("bijective" if ok else "not bijective"))
+
+
+def check_support_ranking() -> CheckResult:
+    """S2: colex rank is a bijection onto [0, C(d, s)) (d <= 10); all {-1,0,1}^8 rows round-trip."""
+    ok = _bijective(rank_subset)
     rows = np.array(list(itertools.product((-1, 0, 1), repeat=8)), dtype=np.int8)
     cache = SupportCache(CacheParams(8, Schedule.from_sides([1, 100]), {"signed": True}))
     back = cache._decode_values(cache._encode_values(rows), rows.shape[0])
@@ -160,21 +173,31 @@ def check_support_ranking() -> CheckResult:
                           "of d = 8 round-trip through the support cache's code")
 
 
-def check_s2_bound() -> CheckResult:
-    """S2: 2^b <= C(d,s) < 2^(b+1), rank width <= b + 1, Fano's form is 0 at delta = 1 - 2^-b."""
+def _s2_certificate(extra_bit: int) -> CheckResult:
     ok, within, total = True, 0, 0
     for d in (16, 32, 64, 128):
         for s in range(1, d // 2 + 1):
-            b, w, c = support_symbol_bits(d, s), support_rank_bits(d, s), math.comb(d, s)
+            b = support_symbol_bits(d, s) + extra_bit
+            w, c = support_rank_bits(d, s), math.comb(d, s)
             ok &= 2**b <= c < 2 ** (b + 1) and 2 ** (w - 1) < c <= 2**w and w <= b + 1
             within += 10 * w <= 13 * b
             total += 1
     for b in (1, 3, 6):
-        ok &= fano_information_bits(5, b, 1 - Fraction(1, 2**b)) == 0
-        ok &= 0 < fano_information_bits(5, b, Fraction(1, 10)) < 5 * b
+        ok &= certified_fano_bits(5, 1 - Fraction(1, 2**b), b) == 0
+        ok &= 0 < certified_fano_bits(5, Fraction(1, 10), b) < 5 * b
     gain = Fraction(64, support_symbol_bits(64, 4))
     return CheckResult.of(ok, f"rank width <= 1.3 b at {within}/{total} (d, s) with d in "
                           f"16..128, s <= d/2; gain at d=64, s=4: {gain}")
+
+
+def check_s2_bound() -> CheckResult:
+    """S2: 2^b <= C(d,s) < 2^(b+1), rank width <= b + 1, Fano's form is 0 at delta = 1 - 2^-b."""
+    return _s2_certificate(0)
+
+
+def perturbed_s2_bound() -> CheckResult:
+    """S2 (must fail): the same certificate claiming one bit more per token, b + 1."""
+    return _s2_certificate(1)
 
 
 def check_s2_sampled() -> CheckResult:
@@ -200,16 +223,26 @@ def check_window_quadratic() -> CheckResult:
     return CheckResult.of(ok, "; ".join(parts))
 
 
-def check_window_geometric() -> CheckResult:
-    """S3: geometric(n, rho) schedules have T_{K-1}/n^2 >= 1/(4 rho^2): Theta(n^2 d) bits."""
+def _geometric(factor: int) -> CheckResult:
     ok, worst = True, Fraction(1)
     for n in (16, 64, 256, 1024, 4096):
         for rho in (Fraction(5, 4), Fraction(3, 2), Fraction(2), Fraction(3)):
             s = Schedule.geometric(n, float(rho))
             f = window_fraction(s.tokens, 2)
-            ok &= s.tokens[-1] == n * n and f >= 1 / (4 * rho * rho)
+            ok &= s.tokens[-1] == n * n and f >= Fraction(factor, 4) / (rho * rho)
             worst = min(worst, f * rho * rho)
-    return CheckResult.of(ok, f"min over the table of rho^2 T_(K-1)/n^2 = {worst} >= 1/4")
+    return CheckResult.of(ok, f"min over the table of rho^2 T_(K-1)/n^2 = {worst} >= "
+                          f"{Fraction(factor, 4)}")
+
+
+def check_window_geometric() -> CheckResult:
+    """S3: geometric(n, rho) schedules have T_{K-1}/n^2 >= 1/(4 rho^2): Theta(n^2 d) bits."""
+    return _geometric(1)
+
+
+def perturbed_window_geometric() -> CheckResult:
+    """S3 (must fail): the same table against the too strong T_{K-1}/n^2 >= 1/rho^2."""
+    return _geometric(4)
 
 
 def check_window_sampled() -> CheckResult:
@@ -226,20 +259,30 @@ def check_window_sampled() -> CheckResult:
 
 
 # -- S4 ------------------------------------------------------------------------------------
-def check_low_rank_keys() -> CheckResult:
-    """S4: L'(r) certified for r = 1..r*; L'(r) < L below r* = d_min(L, eps), = L from r* on."""
+def _low_rank(extra: int) -> CheckResult:
     ok, parts = True, []
     for n in (424, 1216):
         eps = Fraction(3, 4)
         star = d_min(n, eps)
         prev = 1
         for r in range(1, star + 1):
-            lp, failures = certify_max_keys(r, eps, cap=n)
-            ok &= not failures and lp == low_rank_keys(r, eps, n) and lp >= prev
+            lp, failures = certify_max_keys(r, eps, cap=n,
+                                            claimed=low_rank_keys(r, eps, n) + extra)
+            ok &= not failures and lp >= prev
             ok &= (lp < n) if r < star else (lp == n)
             prev = lp
         parts.append(f"L={n}: r*={star}, L'(r*-1)={low_rank_keys(star - 1, eps, n)}")
     return CheckResult.of(ok, "; ".join(parts))
+
+
+def check_low_rank_keys() -> CheckResult:
+    """S4: L'(r) certified for r = 1..r*; L'(r) < L below r* = d_min(L, eps), = L from r* on."""
+    return _low_rank(0)
+
+
+def perturbed_low_rank_keys() -> CheckResult:
+    """S4 (must fail): the same certificates for L'(r) + 1 keys at every rank."""
+    return _low_rank(1)
 
 
 def check_low_rank_sampled() -> CheckResult:
@@ -252,7 +295,7 @@ def check_low_rank_sampled() -> CheckResult:
     return CheckResult.of(ok, f"cluster bits/bound {rows}; packer {packer.status}")
 
 
-_REF = "docs/theorem.md section 5 (beyond the papers)"
+_REF = "ours, beyond the papers (docs/theorem.md)"
 _TESTS = "tests/test_variants.py::"
 
 LEMMAS = (
@@ -268,9 +311,10 @@ LEMMAS = (
               "reduction.compressors.topk_attention.TopKAttentionCache"),
         tests=(_TESTS + "test_s1_property_matching_and_attack",
                _TESTS + "test_s1_promise_and_topk_cache"),
-        checks=(Check("promise algebra", _kind("proved"), check_s1_algebra),
-                Check("promise at C_min", _kind("certified"), check_s1_certified),
-                Check("var-256 run", _kind("sampled"), check_top1_matches_dense)),
+        checks=(Check("promise algebra", "proved", check_s1_algebra),
+                Check("promise at C_min", "certified", check_s1_certified,
+                      perturbed_s1_certified),
+                Check("var-256 run", "sampled", check_top1_matches_dense)),
         origin="ours",
     ),
     Lemma(
@@ -283,9 +327,10 @@ LEMMAS = (
               "reduction.compressors.support.SupportCache", "reduction.variants.s2.make_instance"),
         tests=(_TESTS + "test_s2_property_matching_and_attack",
                "tests/test_structure_cli.py::test_s2_json_sweep_matches_figure"),
-        checks=(Check("ranking and code", _kind("exhaustive"), check_support_ranking),
-                Check("alphabet and Fano form", _kind("certified"), check_s2_bound),
-                Check("var-256 sweep", _kind("sampled"), check_s2_sampled)),
+        checks=(Check("ranking and code", "exhaustive", check_support_ranking,
+                      perturbed_support_ranking),
+                Check("alphabet and Fano form", "certified", check_s2_bound, perturbed_s2_bound),
+                Check("var-256 sweep", "sampled", check_s2_sampled)),
         origin="ours",
     ),
     Lemma(
@@ -298,9 +343,10 @@ LEMMAS = (
               "reduction.compressors.window.WindowCache", "reduction.variants.s3.make_instance"),
         tests=(_TESTS + "test_s3_property_matching_and_attack",
                _TESTS + "test_s3_var512_w2_bound_window_and_ratio"),
-        checks=(Check("visible tokens", _kind("bookkeeping"), check_window_quadratic),
-                Check("geometric schedules", _kind("certified"), check_window_geometric),
-                Check("var-512 run", _kind("sampled"), check_window_sampled)),
+        checks=(Check("visible tokens, two ways", "consistency", check_window_quadratic),
+                Check("geometric schedules", "certified", check_window_geometric,
+                      perturbed_window_geometric),
+                Check("var-256 run", "sampled", check_window_sampled)),
         origin="ours",
     ),
     Lemma(
@@ -313,8 +359,9 @@ LEMMAS = (
               "reduction.compressors.cluster.ClusterCache", "reduction.variants.s4.make_instance"),
         tests=(_TESTS + "test_s4_property_matching_and_attack",
                _TESTS + "test_s4_bound_switches_regime"),
-        checks=(Check("L'(r) and the switch", _kind("certified"), check_low_rank_keys),
-                Check("var-256 run", _kind("sampled"), check_low_rank_sampled)),
+        checks=(Check("L'(r) and the switch", "certified", check_low_rank_keys,
+                      perturbed_low_rank_keys),
+                Check("var-256 run", "sampled", check_low_rank_sampled)),
         origin="ours",
     ),
 )

@@ -1,6 +1,6 @@
 """THM -- the explicit theorem: (1 - H2(delta)) d L_{K-1} bits of KV cache.
 
-Purpose: the registry entry and checks of the explicit theorem of THEOREM.md.
+Purpose: the registry entry and checks of the explicit theorem (docs/theorem.md#thm).
 
 Main statement: for any schedule, any eps < 1 with d >= d_min(L_{K-1}, eps), any eta < 1
 and delta < 1/2, every (eta, delta)-correct streaming attention algorithm keeps
@@ -19,7 +19,7 @@ import sympy as sp
 
 from lowerbound.bound import theorem_bound_bits
 from proofs.certificates import PARAMETER_TABLE, certify_bound, certify_c_min, certify_d_min
-from proofs.registry import Check, CheckResult, Lemma
+from proofs.registry import Check, CheckResult, CoqProof, Lemma
 
 __all__ = ["LEMMAS"]
 
@@ -42,21 +42,33 @@ def check_d_min_logarithmic() -> CheckResult:
     return CheckResult.of(sp.simplify(lim - 8 / e**2) == 0, f"lim d*/ln n = {lim}")
 
 
-def check_table_certified() -> CheckResult:
-    """THM: on every row d >= d_min, C_min certified, and the bound equals L d bits (delta=0)."""
+def _table(below_d_min: bool) -> CheckResult:
     lines, ok = [], True
     for p in PARAMETER_TABLE:
         dm = certify_d_min(p.cached_tokens, p.eps)
         cm = certify_c_min(p.cached_tokens, p.last_tokens, p.eps, p.eta)
-        n_bits = p.cached_tokens * p.d
+        d = dm.d_min - 1 if below_d_min else p.d
+        n_bits = p.cached_tokens * d
         bd = certify_bound(n_bits, p.delta)
-        reported = theorem_bound_bits(p.d, p.cached_tokens, p.eps, p.delta)
-        row_ok = (dm.holds and cm.holds and bd.holds and p.d >= dm.d_min
-                  and (p.delta != 0 or reported == n_bits))
+        # theorem_bound_bits refuses d < d_min, so the claim below d_min cannot be certified
+        reported = (theorem_bound_bits(d, p.cached_tokens, p.eps, p.delta)
+                    if d >= dm.d_min else None)
+        row_ok = (dm.holds and cm.holds and bd.holds and reported is not None
+                  and bd.bits.lo == bd.bits.hi == reported == n_bits)
         ok &= row_ok
-        lines.append(f"{p.name}: d={p.d} >= d_min={dm.d_min}, C_min={float(cm.c):.6g}, "
+        lines.append(f"{p.name}: d={d} >= d_min={dm.d_min}, C_min={float(cm.c):.6g}, "
                      f"bound {bd.bits} bits" + ("" if row_ok else " FAILED"))
     return CheckResult.of(ok, "; ".join(lines))
+
+
+def check_table_certified() -> CheckResult:
+    """THM: on every row d >= d_min, C_min certified, and the bound is exactly L d (delta=0)."""
+    return _table(below_d_min=False)
+
+
+def perturbed_table_certified() -> CheckResult:
+    """THM (must fail): the same certificates for the claim at d = d_min - 1 on every row."""
+    return _table(below_d_min=True)
 
 
 def check_end_to_end() -> CheckResult:
@@ -87,8 +99,8 @@ LEMMAS = (
         code=(
             "lowerbound.bound.theorem_bound_bits",
             "reduction.protocol.run_verification",
-            "reduction.protocol.alice_message",
-            "reduction.protocol.bob_outputs",
+            "reduction.parties.alice_message",
+            "reduction.parties.bob_outputs",
         ),
         tests=(
             "tests/test_lowerbound_properties.py::test_theorem_bound_is_n_at_delta_zero",
@@ -96,10 +108,18 @@ LEMMAS = (
             "tests/test_constants_cli.py::test_constants_default_json",
         ),
         checks=(
-            Check("from L4 to the bit count", "symbolic", check_chain_symbolic),
-            Check("d_min = O(log n)", "symbolic", check_d_min_logarithmic),
-            Check("constants certified on the table", "certified", check_table_certified),
-            Check("end-to-end protocol", "example", check_end_to_end),
+            Check("from L4 to the bit count", "bookkeeping", check_chain_symbolic),
+            Check("d_min = O(log n)", "proved", check_d_min_logarithmic),
+            Check("constants certified on the table", "certified", check_table_certified,
+                  perturbed_table_certified),
+            Check("end-to-end protocol", "sampled", check_end_to_end),
+        ),
+        coq=(
+            CoqProof("THM_assembly.v", "thm_reduction_decodes",
+                     ("Pr_mono", "Pr_union", "Pr_empty", "Pr_total", "hoeffding")),
+            CoqProof("THM_assembly.v", "thm_cap_iff"),
+            CoqProof("THM_assembly.v", "thm_c_min_le_cap"),
+            CoqProof("THM_assembly.v", "thm_c_min_exact"),
         ),
     ),
 )

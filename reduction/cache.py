@@ -1,6 +1,6 @@
 """The KV-cache interface every compressor implements, and its public parameters.
 
-Purpose: the streaming compression problem of THEOREM.md section 2. An algorithm keeps a
+Purpose: the streaming compression problem of docs/theorem.md#model. An algorithm keeps a
 state S; for each scale it receives (Q_k, K_k, V_k), returns its attention outputs Z_k
 (block-causal: the block's queries see every kept token, the block's own included) and
 updates S. Its memory is the size of S in bits: here ``8 * len(cache.to_bytes())``.

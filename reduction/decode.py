@@ -1,6 +1,6 @@
 """Bob's decoding: threshold every output coordinate at tau.
 
-Purpose: Lemma L3 of THEOREM.md: x_hat_{i,l} = [Z_hat_{i,l} > tau].
+Purpose: Lemma L3 (docs/theorem.md#l3): x_hat_{i,l} = [Z_hat_{i,l} > tau].
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ __all__ = ["decode_bits", "decoding_margin"]
 
 
 def decode_bits(outputs: np.ndarray, tau: float) -> np.ndarray:
-    """x_hat = [Z_hat > tau] as uint8 (Lemma L3 of THEOREM.md).
+    """x_hat = [Z_hat > tau] as uint8 (Lemma L3 (docs/theorem.md#l3)).
 
     >>> decode_bits(np.array([[0.9, 0.1]]), 0.5).tolist()
     [[1, 0]]

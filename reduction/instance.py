@@ -1,6 +1,6 @@
 """Index and Multi-Index instances: Alice's bits, and the bits Bob is asked for.
 
-Purpose: section 3 of THEOREM.md. Alice holds x in {0,1}^N with N = L*d, viewed as an
+Purpose: docs/theorem.md#reduction. Alice holds x in {0,1}^N with N = L*d, viewed as an
 L x d bit matrix X (row i = the values of cached token i). In Index Bob wants one bit;
 in Multi-Index up to T of them (flat indices into x). Instances come from an explicit
 numpy ``Generator`` and are saved as ``.npz`` without pickle: a format tag, a version,

@@ -1,6 +1,6 @@
 """Public keys of the reduction: random sign vectors sigma_i / sqrt(d), near-orthogonal.
 
-Purpose: the embedding step of THEOREM.md section 3 and Lemma L1. Keys are public
+Purpose: the embedding step of docs/theorem.md#reduction and Lemma L1. Keys are public
 randomness, independent of Alice's bits, so checking a sampled family directly and
 repairing it (resampling the rows involved in a bad pair) changes nothing in the bound.
 
@@ -105,7 +105,7 @@ def sample_keys(
     rounds). With ``require_d_min`` (the theorem's regime) d below the Hoeffding
     d_min(L, eps) is rejected up front.
 
-    Notes: Lemma L1 of THEOREM.md; the family is independent of Alice's bits.
+    Notes: Lemma L1 (docs/theorem.md#l1); the family is independent of Alice's bits.
 
     >>> fam = sample_keys(8, 64, 0.75, rng=1)
     >>> fam.max_inner_product <= 0.75

@@ -1,6 +1,6 @@
 """The Alice -> Bob message: framed bytes, parsed with bounds checks, never unpickled.
 
-Purpose: THEOREM.md section 3 ("her message is A's state, as bytes"). Every cache writes
+Purpose: docs/theorem.md#reduction ("her message is A's state, as bytes"). Every cache writes
 its state as ``tag (4 bytes) | payload | CRC-32 (4 bytes)`` and reads it back with a
 :class:`Reader`, whose every read is bounds-checked, so truncated, corrupted or foreign
 bytes raise :class:`CorruptMessageError` (a ``ValueError``) with a clear message instead

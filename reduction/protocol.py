@@ -1,239 +1,95 @@
-"""The one-way protocol of the reduction: Alice -> bytes -> Bob, and its verification.
+"""The one-way protocol of the reduction, run and verified: Alice -> bytes -> Bob.
 
-Purpose: section 3 of THEOREM.md. Public coins: the key family (from ``key_seed``).
-Alice streams scales 1..K-1 into a cache (keys = her keys in order, values = rows of X,
-queries = 0) and sends ``cache.to_bytes()``. Bob rebuilds the cache from those bytes and
-the public parameters alone, feeds the last scale with queries C*k_i (zero keys and
-values), ceil(L / T_K) passes from the same message, and thresholds at tau. The measured
-memory is 8 * len(message).
+Purpose: docs/theorem.md#reduction. Public coins: the key family (from ``key_seed``).
+Alice (reduction.parties, in her own worker process) streams scales 1..K-1 into a cache
+and her state after each scale comes back as bytes; the last state is the message.
+Bob (in another process) rebuilds the cache from the message and the public parameters
+alone and answers ceil(L/T_K) passes of queries C*k_i; the verifier thresholds at tau.
+The memory measured is the largest state over the scale boundaries, in bits
+(docs/theorem.md#mem), counted here, from the bytes received.
 
 Main statement: with C = C_min(L, T_K, eps, eta) and an (eta, delta)-correct cache, Bob
-recovers every bit with error <= delta, so the message has >= (1 - H2(delta)) * N bits
-(theorem of THEOREM.md, via Lemmas L1-L4). The verification checks the contrapositive
-on every run: message bits >= N * (1 - H2(p)) for the observed error rate p (up to a
-confidence allowance), else the cache leaks state outside its bytes.
+recovers every bit with error <= delta, so the memory is >= (1 - H2(delta)) * N bits
+(docs/theorem.md#thm via Lemmas L1-L4). Every run checks the contrapositive, exactly
+(docs/theorem.md#feasible, #fano): the message Bob received has >= N(1 - H2(p)) bits for
+the observed error rate p, whatever p is (never clamped), up to a confidence allowance;
+otherwise the cache keeps state outside its bytes, and the run reports a leak.
 
-References: arXiv 2503.14881 (VAR); arXiv 2502.15955 (Haris & Onak).
+Below d_min, or when a logit cap B leaves too few tokens, the run is the C1 variant of
+reduction.variants.low_dimension (docs/theorem.md#c1, #unused, #witness, #cap): the regime
+is planned once, before any seed. Under a cap (or for a VAR head, #var-head) the verifier
+recomputes the largest |logit| Bob's queries create from the public keys and checks it,
+and Bob's own claim of the logits his cache computed, against B.
+
+References: arXiv 2503.14881 (VAR); Haris & Onak, COLT 2025 (arXiv 2502.15955).
 """
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import asdict, dataclass, field
-from fractions import Fraction
-from typing import Any
+from dataclasses import asdict, dataclass
+from typing import Any, Protocol
 
 import numpy as np
 
 from lowerbound.bound import index_lower_bound_bits
-from lowerbound.decoding import tau as decoding_tau
 from lowerbound.entropy import information_bits, information_bits_lower_confidence
-from lowerbound.jl import d_min
-from lowerbound.softmax import gamma, gamma_target, scale_for_gamma
-from lowerbound.validation import check_int_at_least, check_interval
-from reduction.cache import CacheParams
-from reduction.compressors import resolve_cache
+from lowerbound.validation import check_int_at_least
 from reduction.decode import decode_bits, decoding_margin
 from reduction.instance import IndexInstance, make_instance
-from reduction.keys import KeyFamily, sample_keys
+from reduction.isolation import DEFAULT_TIMEOUT, InlineParties, ProcessParties
+from reduction.public import SIMULATION_GAMMA_FRACTION, PublicParams, is_registered_cache
 from reduction.schedule import Schedule
+from reduction.variants.low_dimension import Regime, plan_regime, variant_json
+from reduction.variants.var_head import max_abs_logit
 
 __all__ = [
     "PublicParams",
+    "Parties",
     "SeedResult",
     "VerifyResult",
-    "alice_message",
-    "bob_outputs",
+    "open_parties",
     "run_seed",
     "run_verification",
     "LEAK_ALPHA",
+    "SIMULATION_GAMMA_FRACTION",
 ]
 
-LEAK_ALPHA = 1e-6  # one-sided confidence of the "more information than bits" check
-
-# The simulation runs Bob's queries at the C that makes gamma at most half of what Lemma
-# L3 admits (gamma < (1 - eta) / (2 (1 + eta))), not at C_min itself: at C_min the two
-# decoding ranges touch in the limit, and floating-point rounding (or float16 storage)
-# would sit on the boundary. Both C's are reported.
-SIMULATION_GAMMA_FRACTION = Fraction(1, 2)
+LEAK_ALPHA = 1e-6  # each one-sided end of the error-rate interval of the leak check
 
 
-@dataclass(frozen=True)
-class PublicParams:
-    """Everything both parties know before Alice speaks (all JSON scalars).
+class Parties(Protocol):
+    """Alice and Bob as the verifier reaches them (reduction.isolation)."""
 
-    ``eta`` is the entrywise error the decoding is designed to tolerate (relative, or
-    additive with ``additive=True``); C and tau follow from it (Lemma L3).
-    """
+    def check(self, public: PublicParams) -> None: ...
 
-    schedule: Schedule
-    d: int
-    eps: float
-    eta: float
-    key_seed: int
-    cache: str = "exact"
-    options: Mapping[str, Any] = field(default_factory=dict)
-    additive: bool = False
+    def alice_states(self, bits: np.ndarray, public: PublicParams,
+                     cache_seed: int) -> list[bytes]: ...
 
-    def __post_init__(self) -> None:
-        check_int_at_least(self.d, "d", 1)
-        check_interval(self.eps, "eps", 0, 1)
-        if self.additive:
-            check_interval(self.eta, "eta", 0, 0.5, closed_lower=True)
-        else:
-            check_interval(self.eta, "eta", 0, 1, closed_lower=True)
-        check_int_at_least(self.key_seed, "key_seed", 0)
-        need = d_min(self.schedule.cached_tokens, self.eps)
-        if self.d < need:
-            raise ValueError(
-                f"L={self.schedule.cached_tokens} and eps={self.eps:g} need d >= {need}, "
-                f"got d={self.d}; raise d or eps (the theorem's regime is d >= d_min)"
-            )
-        object.__setattr__(self, "options", dict(self.options))
+    def bob_outputs(self, message: bytes, public: PublicParams,
+                    tokens: Iterable[int] | None = None) -> np.ndarray: ...
 
-    @property
-    def cache_params(self) -> CacheParams:
-        merged = resolve_cache(self.cache).merged_options(self.cache, self.options)
-        return CacheParams(self.d, self.schedule, merged)
-
-    def _scale_for(self, fraction: Fraction) -> float:
-        """Least C with gamma(C) < fraction * (1 - eta)/(1 + eta) (Lemmas L2, L3)."""
-        return _scale_cached(
-            self.schedule.cached_tokens,
-            self.schedule.last_scale_tokens,
-            float(self.eps),
-            gamma_target(self.eta, additive=self.additive) * fraction,
-        )
-
-    @property
-    def c_min(self) -> float:
-        """The theorem's C_min(L, T_K, eps, eta) (Lemma L3)."""
-        return self._scale_for(Fraction(1))
-
-    @property
-    def scale(self) -> float:
-        """Bob's query scale C: gamma(C) < SIMULATION_GAMMA_FRACTION * L3's bound."""
-        return self._scale_for(SIMULATION_GAMMA_FRACTION)
-
-    @property
-    def gamma(self) -> float:
-        """gamma at C (Lemma L2)."""
-        return gamma(
-            self.schedule.cached_tokens, self.schedule.last_scale_tokens, self.scale, self.eps
-        )
-
-    @property
-    def tau(self) -> float:
-        """Decoding threshold at gamma(C) (Lemma L3)."""
-        return decoding_tau(self.gamma, self.eta, additive=self.additive)
-
-    def key_family(self) -> KeyFamily:
-        """The public keys, regenerated from ``key_seed`` (Lemma L1)."""
-        return _key_family_cached(self.schedule.cached_tokens, self.d, float(self.eps),
-                                  self.key_seed)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "schedule": self.schedule.to_json(),
-            "d": self.d,
-            "eps": float(self.eps),
-            "eta": float(self.eta),
-            "key_seed": self.key_seed,
-            "cache": self.cache,
-            "options": dict(self.options),
-            "additive": self.additive,
-        }
-
-    @classmethod
-    def from_json(cls, obj: Any) -> PublicParams:
-        need = {"schedule", "d", "eps", "eta", "key_seed", "cache", "options", "additive"}
-        if not isinstance(obj, dict) or not need <= obj.keys():
-            raise ValueError(f"public parameters must be an object with {sorted(need)}")
-        return cls(
-            schedule=Schedule.from_json(obj["schedule"]),
-            d=int(obj["d"]),
-            eps=float(obj["eps"]),
-            eta=float(obj["eta"]),
-            key_seed=int(obj["key_seed"]),
-            cache=str(obj["cache"]),
-            options=dict(obj["options"]),
-            additive=bool(obj["additive"]),
-        )
+    def close(self) -> None: ...
 
 
-@functools.lru_cache(maxsize=8)
-def _key_family_cached(n_keys: int, d: int, eps: float, key_seed: int) -> KeyFamily:
-    family = sample_keys(n_keys, d, eps, np.random.default_rng(key_seed))
-    family.signs.setflags(write=False)
-    return family
+def _bob(parties: Any, message: bytes, public: PublicParams,
+         tokens: np.ndarray) -> tuple[np.ndarray, float | None]:
+    """Bob's outputs and his claimed largest |logit| (None from parties without a claim)."""
+    answer = getattr(parties, "bob_answer", None)
+    if answer is None:
+        return np.asarray(parties.bob_outputs(message, public, tokens)), None
+    got = answer(message, public, tokens)
+    return np.asarray(got.outputs), got.max_abs_logit
 
 
-@functools.lru_cache(maxsize=64)
-def _scale_cached(n: int, t: int, eps: float, target: Fraction) -> float:
-    return scale_for_gamma(n, t, eps, target)
-
-
-def alice_message(
-    bits: np.ndarray, public: PublicParams, rng: np.random.Generator | int | None = None
-) -> bytes:
-    """Alice's side: stream scales 1..K-1 into a fresh cache, return its bytes.
-
-    Keys are the public keys in order, values the rows of X, queries 0 (THEOREM.md 3).
-    """
-    rng = np.random.default_rng(rng)
-    x = np.asarray(bits)
-    n_keys = public.schedule.cached_tokens
-    if x.shape != (n_keys, public.d):
-        raise ValueError(f"Alice's bits have shape {x.shape}, expected (L, d) = ({n_keys}, "
-                         f"{public.d})")
-    keys = public.key_family().keys
-    cache = resolve_cache(public.cache).cls(public.cache_params, rng)
-    for start, stop in public.schedule.block_bounds[:-1]:
-        zeros_q = np.zeros((stop - start, public.d))
-        cache.process(zeros_q, keys[start:stop], x[start:stop].astype(np.float64))
-    message = cache.to_bytes()
-    if not isinstance(message, bytes):
-        raise TypeError(f"{public.cache}.to_bytes() returned {type(message).__name__}, not bytes")
-    return message
-
-
-def bob_outputs(
-    message: bytes, public: PublicParams, tokens: Iterable[int] | None = None
-) -> np.ndarray:
-    """Bob's side: Z_hat rows of the requested cached tokens, from the bytes alone.
-
-    One pass per batch of T_K tokens, each from a cache freshly rebuilt from ``message``:
-    queries C * k_i for the batch (zero rows elsewhere), zero keys and values.
-    """
-    if not isinstance(message, (bytes, bytearray)):
-        raise ValueError(f"Bob's message must be bytes, got {type(message).__name__}")
-    message = bytes(message)
-    n_keys = public.schedule.cached_tokens
-    wanted = np.arange(n_keys) if tokens is None else np.asarray(list(tokens), dtype=np.int64)
-    if wanted.size and (wanted.min() < 0 or wanted.max() >= n_keys):
-        raise ValueError(f"Bob's tokens must lie in [0, L) with L={n_keys}")
-    entry = resolve_cache(public.cache)
-    params = public.cache_params
-    keys = public.key_family().keys
-    t_last, d = public.schedule.last_scale_tokens, public.d
-    c = public.scale
-    zero_kv = np.zeros((t_last, d))
-    out = np.empty((wanted.size, d), dtype=np.float64)
-    for start in range(0, wanted.size, t_last):
-        batch = wanted[start : start + t_last]
-        cache = entry.cls.from_bytes(message, params)
-        queries = np.zeros((t_last, d))
-        queries[: batch.size] = c * keys[batch]
-        z = np.asarray(cache.process(queries, zero_kv, zero_kv), dtype=np.float64)
-        if z.shape != (t_last, d):
-            raise ValueError(f"{public.cache}.process returned shape {z.shape}, "
-                             f"expected ({t_last}, {d})")
-        out[start : start + batch.size] = z[: batch.size]
-    return out
-
-
+def open_parties(isolation: str = "process", timeout: float = DEFAULT_TIMEOUT) -> Any:
+    """``ProcessParties`` (two worker processes) or ``InlineParties`` (registered caches)."""
+    if isolation == "process":
+        return ProcessParties(timeout)
+    if isolation == "inline":
+        return InlineParties()
+    raise ValueError(f"isolation={isolation!r}; choose 'process' or 'inline'")
 @dataclass(frozen=True)
 class SeedResult:
     """One run of the protocol on one seed."""
@@ -241,7 +97,10 @@ class SeedResult:
     seed: int
     key_seed: int
     n_bits: int
+    instance_bits: int
     message_bits: int
+    memory_bits: int
+    boundary_bits: tuple[int, ...]
     bit_errors: int
     error_rate: float
     max_inner_product: float
@@ -250,6 +109,10 @@ class SeedResult:
     information_bits: float
     information_bits_lcb: float
     leak: bool
+    carriers: int | None = None
+    max_abs_logit: float | None = None
+    max_abs_logit_recomputed: float | None = None
+    logit_cap_respected: bool = True
 
 
 @dataclass(frozen=True)
@@ -258,11 +121,21 @@ class VerifyResult:
 
     public: PublicParams
     runs: tuple[SeedResult, ...]
+    regime: Regime | None = None
 
     @property
     def message_bits(self) -> int:
-        """The largest message over the seeds (memory is a maximum)."""
-        return max(r.message_bits for r in self.runs)
+        """The memory: the largest state over every scale boundary and seed (#mem)."""
+        return max(r.memory_bits for r in self.runs)
+
+    @property
+    def error_rate(self) -> float:
+        """Observed bit error rate p over all seeds."""
+        return self.bit_errors / self.bits_checked
+
+    @property
+    def bits_checked(self) -> int:
+        return sum(r.n_bits for r in self.runs)
 
     @property
     def bit_errors(self) -> int:
@@ -270,11 +143,13 @@ class VerifyResult:
 
     @property
     def n_bits(self) -> int:
-        return self.runs[0].n_bits
+        """N = L' * d, Alice's bits (Multi-Index checks fewer, the bound is on all N)."""
+        return min(r.instance_bits for r in self.runs)
 
     @property
     def lower_bound_bits(self) -> float:
-        """(1 - H2(0)) * N: the message length any zero-error cache must reach (L4)."""
+        """(1 - H2(0)) * N: the memory any zero-error cache must reach (L4). Alice does
+        not know Bob's Multi-Index indices, so it stays N (docs/theorem.md#multi)."""
         return index_lower_bound_bits(self.n_bits, 0)
 
     @property
@@ -285,6 +160,16 @@ class VerifyResult:
     def bound_respected(self) -> bool:
         return not self.leak
 
+    @property
+    def logit_cap_respected(self) -> bool:
+        return all(r.logit_cap_respected for r in self.runs)
+
+    def _variant_json(self) -> dict[str, Any]:
+        """The regime (C1 counts and bounds) and the logit record."""
+        return variant_json(self.regime, self.public, self.message_bits,
+                            [(r.max_abs_logit, r.max_abs_logit_recomputed) for r in self.runs],
+                            self.logit_cap_respected)
+
     def to_json(self) -> dict[str, Any]:
         s = self.public.schedule
         return {
@@ -292,17 +177,24 @@ class VerifyResult:
             "schedule_shapes": [list(x) for x in s.shapes],
             "d": self.public.d,
             "cache": self.public.cache,
-            "cache_options": dict(self.public.cache_params.options),
+            "cache_options": (dict(self.public.cache_params.options)
+                              if is_registered_cache(self.public.cache)
+                              else dict(self.public.options)),
             "cached_tokens": s.cached_tokens,
             "last_scale_tokens": s.last_scale_tokens,
             "passes": math.ceil(s.cached_tokens / s.last_scale_tokens),
             "instance_bits": self.n_bits,
             "message_bits": self.message_bits,
+            "boundary_bits_max": [max(b) for b in zip(*(r.boundary_bits for r in self.runs))],
             "bit_errors": self.bit_errors,
-            "bits_decoded": self.n_bits * len(self.runs),
+            "bits_decoded": self.bits_checked,
+            "error_rate": self.error_rate,
+            "information_bits": min(r.information_bits for r in self.runs),
             "lower_bound_bits": self.lower_bound_bits,
             "C": self.public.scale,
             "C_min": self.public.c_min,
+            "C_rule": "least C with gamma(C) < SIMULATION_GAMMA_FRACTION * (1 - eta)/(1 + eta)"
+                      f" (fraction {SIMULATION_GAMMA_FRACTION}); C_min uses fraction 1",
             "gamma": self.public.gamma,
             "tau": self.public.tau,
             "eps": float(self.public.eps),
@@ -312,16 +204,8 @@ class VerifyResult:
             "seeds": [r.seed for r in self.runs],
             "bound_respected": self.bound_respected,
             "runs": [asdict(r) for r in self.runs],
+            **self._variant_json(),
         }
-
-
-class _InlineBob:
-    """Bob in this process: same function, still fed only the bytes (for fast tests)."""
-
-    def outputs(
-        self, message: bytes, public: PublicParams, tokens: Iterable[int] | None = None
-    ) -> np.ndarray:
-        return bob_outputs(message, public, tokens)
 
 
 def run_seed(
@@ -330,7 +214,7 @@ def run_seed(
     eps: float,
     eta: float,
     seed: int,
-    bob: Any,
+    parties: Parties,
     *,
     cache: str = "exact",
     options: Mapping[str, Any] | None = None,
@@ -338,25 +222,37 @@ def run_seed(
     instance: IndexInstance | None = None,
     num_queries: int | None = None,
     observe: Callable[[PublicParams, np.ndarray, np.ndarray], None] | None = None,
+    logit_cap: float | None = None,
+    var_head: bool = False,
 ) -> SeedResult:
-    """One seed: rng -> (instance, public keys, cache coins) -> message -> Bob -> bits.
+    """One seed: rng -> (instance, public keys, cache coins) -> states -> Bob -> bits.
 
-    ``bob`` is anything with ``outputs(message, public, tokens)``: a
-    :class:`reduction.bob.BobProcess` (separate process) or the inline Bob.
-    ``num_queries`` makes a Multi-Index instance (Bob asks for that many random bits);
-    ``observe(public, outputs, truth)`` receives Bob's raw outputs (for figures).
+    ``parties`` reaches Alice and Bob (:func:`open_parties`). ``num_queries`` makes a
+    Multi-Index instance (Bob is asked for that many random bits); ``observe(public,
+    outputs, truth)`` receives Bob's raw outputs (for figures). ``logit_cap`` and
+    ``var_head``: see reduction.public; the regime (theorem or C1) is planned by
+    reduction.variants.low_dimension.plan_regime.
     """
     seed = check_int_at_least(seed, "seed", 0)
     instance_rng, public_rng, cache_rng = np.random.default_rng(seed).spawn(3)
     key_seed = int(public_rng.integers(0, 2**63 - 1))
-    public = PublicParams(schedule, d, eps, eta, key_seed, cache, dict(options or {}), additive)
+    cache_seed = int(cache_rng.integers(0, 2**63 - 1))
+    regime = plan_regime(schedule, d, eps, eta, additive=additive, logit_cap=logit_cap,
+                         var_head=var_head)
+    public = regime.public(key_seed, cache, options)
+    key_seed = public.key_seed
     family = public.key_family()
     if instance is None:
-        instance = make_instance(schedule.cached_tokens, d, instance_rng,
-                                 num_queries=num_queries)
-    message = alice_message(instance.bits, public, cache_rng)
+        instance = make_instance(public.n_carriers, d, instance_rng, num_queries=num_queries)
+    states = parties.alice_states(instance.bits, public, cache_seed)
+    if not states or any(type(s) is not bytes for s in states):
+        raise ValueError("Alice's states must be a non-empty list of bytes")
+    message = states[-1]
     tokens = instance.query_tokens()
-    z = bob.outputs(message, public, tokens)
+    z, claim = _bob(parties, message, public, tokens)
+    z = np.asarray(z, dtype=np.float64)
+    if z.shape != (tokens.size, d):
+        raise ValueError(f"Bob's outputs have shape {z.shape}, expected ({tokens.size}, {d})")
     decoded = decode_bits(z, public.tau)
     truth = instance.bits[tokens]
     if instance.queries is None:
@@ -369,13 +265,20 @@ def run_seed(
         n_bits = int(instance.queries.size)
     if observe is not None:
         observe(public, z, truth)
-    message_bits = 8 * len(message)
+    boundary_bits = tuple(8 * len(s) for s in states)
+    message_bits = boundary_bits[-1]
     lcb = information_bits_lower_confidence(wrong, n_bits, LEAK_ALPHA)
+    cap = public.effective_cap
+    # the largest |logit| Bob's queries create against the cached keys (#cap, #var-head)
+    recomputed = max_abs_logit(public.bob_queries(tokens), public.cached_keys())
     return SeedResult(
         seed=seed,
         key_seed=key_seed,
         n_bits=n_bits,
+        instance_bits=instance.n_bits,
         message_bits=message_bits,
+        memory_bits=max(boundary_bits),
+        boundary_bits=boundary_bits,
         bit_errors=wrong,
         error_rate=wrong / n_bits,
         max_inner_product=family.max_inner_product,
@@ -384,6 +287,11 @@ def run_seed(
         information_bits=information_bits(n_bits, wrong / n_bits),
         information_bits_lcb=lcb,
         leak=message_bits < lcb,
+        carriers=public.carriers,
+        max_abs_logit=claim,
+        max_abs_logit_recomputed=recomputed,
+        logit_cap_respected=cap is None or (recomputed <= cap
+                                            and (claim is None or claim <= cap)),
     )
 
 
@@ -398,43 +306,40 @@ def run_verification(
     options: Mapping[str, Any] | None = None,
     additive: bool = False,
     isolation: str = "process",
+    timeout: float = DEFAULT_TIMEOUT,
     progress: Callable[[int, int, SeedResult], None] | None = None,
     num_queries: int | None = None,
     observe: Callable[[PublicParams, np.ndarray, np.ndarray], None] | None = None,
+    logit_cap: float | None = None,
+    var_head: bool = False,
 ) -> VerifyResult:
     """Run the protocol on several seeds (``seeds=K`` means seeds 0..K-1).
 
-    ``isolation="process"`` (default) runs Bob in a separate Python process that receives
-    only the message bytes and the public parameters; ``"inline"`` runs the same Bob
-    function here (faster; for tests).
+    ``isolation="process"`` (default) runs Alice and Bob in two worker processes that
+    receive only frames of public parameters, her bits and the message bytes; this
+    process never imports a third-party cache. ``"inline"`` runs the same functions here
+    (faster; registered caches only, for tests). Below d_min or under a logit cap the
+    C1 variant runs (reduction.variants.low_dimension).
     """
     seed_list = list(range(check_int_at_least(seeds, "seeds", 1))) if isinstance(
         seeds, int) else [check_int_at_least(s, "seed", 0) for s in seeds]
     if not seed_list:
         raise ValueError("no seeds given; pass seeds >= 1 or a non-empty list")
-    if isolation not in ("process", "inline"):
-        raise ValueError(f"isolation={isolation!r}; choose 'process' or 'inline'")
-    # Validate everything public before any work, so bad input fails fast.
-    _ = PublicParams(schedule, d, eps, eta, 0, cache, dict(options or {}), additive).cache_params
+    regime = plan_regime(schedule, d, eps, eta, additive=additive, logit_cap=logit_cap,
+                         var_head=var_head)
+    probe = regime.public(0, cache, options)
     runs: list[SeedResult] = []
-    if isolation == "process":
-        from reduction.bob import BobProcess
-
-        with BobProcess() as bob:
-            for i, s in enumerate(seed_list):
-                runs.append(run_seed(schedule, d, eps, eta, s, bob, cache=cache,
-                                     options=options, additive=additive,
-                                     num_queries=num_queries, observe=observe))
-                if progress:
-                    progress(i + 1, len(seed_list), runs[-1])
-    else:
-        inline = _InlineBob()
+    with open_parties(isolation, timeout) as parties:
+        if is_registered_cache(cache):
+            probe.cache_params  # noqa: B018  (validates the options before any work)
+        else:
+            parties.check(probe)  # resolved in a worker, never here
         for i, s in enumerate(seed_list):
-            runs.append(run_seed(schedule, d, eps, eta, s, inline, cache=cache,
+            runs.append(run_seed(schedule, d, eps, eta, s, parties, cache=cache,
                                  options=options, additive=additive,
-                                 num_queries=num_queries, observe=observe))
+                                 num_queries=num_queries, observe=observe,
+                                 logit_cap=logit_cap, var_head=var_head))
             if progress:
                 progress(i + 1, len(seed_list), runs[-1])
-    public = PublicParams(schedule, d, eps, eta, runs[0].key_seed, cache, dict(options or {}),
-                          additive)
-    return VerifyResult(public, tuple(runs))
+    public = regime.public(runs[0].key_seed, cache, options)
+    return VerifyResult(public, tuple(runs), regime)

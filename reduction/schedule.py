@@ -1,6 +1,6 @@
 """VAR scale schedules: the token maps r_1 ... r_K of shapes h_k x w_k.
 
-Purpose: section 1 of THEOREM.md (Model). T_k = h_k * w_k tokens at scale k,
+Purpose: docs/theorem.md#model (Model). T_k = h_k * w_k tokens at scale k,
 L_k = T_1 + ... + T_k; the reduction caches L_{K-1} tokens and queries with the T_K
 tokens of the last scale.
 

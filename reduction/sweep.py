@@ -1,6 +1,6 @@
 """The attack sweep: every compressor, at every budget, through the same Alice/Bob protocol.
 
-Purpose: THEOREM.md section 5, "every compressor is on the feasible side" (ours, beyond
+Purpose: docs/theorem.md#feasible, "every compressor is on the feasible side" (ours, beyond
 the papers). Each point runs the reduction of section 3 on a few seeds with one cache
 configuration and records the message length and the bit errors Bob made.
 
@@ -20,9 +20,9 @@ every budget of the sweep. Other caches sweep their own knob, named in :data:`SW
 (bit width, rank, sketch size...) over default values; a cache known to this table as
 fixed, or unknown to it (a third-party ``module:Class``), runs once with no options.
 
-All of Bob's passes go to ONE Bob for the whole sweep: a
-:class:`reduction.bob.BobProcess` (separate process, default) or the same function inline
-(``isolation="inline"``, for tests).
+One Alice and one Bob serve the whole sweep: a
+pair of worker processes (reduction.isolation, default) or the same functions inline
+(``isolation="inline"``, registered caches only, for tests).
 
 References: arXiv 2503.14881 (VAR); arXiv 2502.15955 (Haris & Onak); Kremer, Nisan & Ron
 (1999) for Index.
@@ -41,8 +41,11 @@ from lowerbound.entropy import information_bits, information_bits_lower_confiden
 from lowerbound.validation import check_int_at_least
 from reduction.cache import CacheParams, budget_tokens
 from reduction.compressors import CACHES, CacheEntry, resolve_cache
-from reduction.protocol import LEAK_ALPHA, PublicParams, SeedResult, run_seed
+from reduction.isolation import DEFAULT_TIMEOUT
+from reduction.protocol import LEAK_ALPHA, SeedResult, open_parties, run_seed
+from reduction.public import is_registered_cache
 from reduction.schedule import Schedule
+from reduction.variants.low_dimension import Regime, plan_regime
 
 __all__ = [
     "SweepAxis",
@@ -62,7 +65,7 @@ JSONScalar = bool | int | float | str | None
 
 DEFAULT_BUDGETS: tuple[float, ...] = (0.25, 0.5, 0.75)
 
-# The instance-optimal packer of THEOREM.md section 5 ("tightness"; reduction/compressors/
+# The instance-optimal packer of docs/theorem.md#tight ("tightness"; reduction/compressors/
 # packer.py): the point whose message_bits / N the sweep reports.
 PACKER_CACHE = "packer"
 
@@ -125,6 +128,7 @@ SWEEP_AXES: dict[str, SweepAxis] = {
     "lowrank": _RANK,
     "sketch": _RANK,
     "packer": _FIXED,
+    "noisy": SweepAxis("eta", (0.25, 0.5, 0.9), note="relative error of every output"),
     # the sparsity variants' caches (reduction/variants/)
     "topk-attention": SweepAxis("k", (1, 4, 16), note="scores each query attends to"),
     "support": _FIXED,
@@ -145,6 +149,8 @@ def sweep_axis(name: str, entry: CacheEntry | None = None) -> SweepAxis:
     >>> sweep_axis("exact").option is None
     True
     """
+    if entry is None and name.strip() not in CACHES:
+        return DEFAULT_AXIS  # third-party code is never imported by the verifier
     entry = entry if entry is not None else resolve_cache(name)
     if entry.budgeted:
         return SweepAxis("budget", (), note="fraction of tokens kept (or a token count)")
@@ -199,6 +205,11 @@ def plan_sweep(
     budget_list = _check_budgets(budgets, schedule.cached_tokens)
     tasks: list[SweepTask] = []
     for name in names:
+        if name not in CACHES:
+            if ":" not in name:
+                resolve_cache(name)  # raises ValueError naming the registered caches
+            tasks.append(SweepTask(name, None, None, {}))  # checked in a worker when run
+            continue
         entry = resolve_cache(name)
         axis = sweep_axis(name, entry)
         values = budget_list if axis.option == "budget" else axis.resolved(d)
@@ -208,6 +219,9 @@ def plan_sweep(
             tasks.extend(SweepTask(name, axis.option, v, {axis.option: v}) for v in values)
     checked: list[SweepTask] = []
     for task in tasks:
+        if task.cache not in CACHES:
+            checked.append(task)
+            continue
         entry = resolve_cache(task.cache)
         params = CacheParams(d, schedule, {**entry.options, **task.options})
         try:
@@ -224,7 +238,7 @@ def pooled_information(errors: int, n_bits: int, seeds: int) -> tuple[float, flo
     """(N * (1 - H2(p)), its lower confidence bound) pooled over ``seeds`` runs of N bits.
 
     p = E / (S N); the bound uses the Clopper-Pearson upper limit on (E, S N) at
-    confidence 1 - LEAK_ALPHA (THEOREM.md section 5, via Lemma L4).
+    confidence 1 - LEAK_ALPHA (docs/theorem.md#feasible, via Lemma L4).
 
     >>> info, lcb = pooled_information(0, 1000, 2)
     >>> info, round(lcb, 1)
@@ -327,11 +341,14 @@ class SweepResult:
     seeds: tuple[int, ...]
     isolation: str
     points: tuple[SweepPoint, ...]
+    regime: Regime | None = None
 
     @property
     def n_bits(self) -> int:
-        """N = L_{K-1} * d, the theorem's bound at delta = 0 (Lemma L4)."""
-        return self.schedule.cached_tokens * self.d
+        """N = L' * d (L' = L_{K-1} in the theorem's regime), the bound at delta = 0 (L4)."""
+        carriers = self.schedule.cached_tokens if self.regime is None else (
+            self.regime.carriers_witnessed)
+        return carriers * self.d
 
     @property
     def leaks(self) -> list[SweepPoint]:
@@ -387,41 +404,8 @@ class SweepResult:
                 "ratio": packer.ratio, "bit_errors": packer.bit_errors,
             },
             "points": [p.to_json() for p in self.points],
+            "low_dimension": None if self.regime is None else self.regime.to_json(),
         }
-
-
-class _InlineBob:
-    """Bob in this process (same function, still fed only the bytes)."""
-
-    def outputs(self, message: bytes, public: PublicParams,
-                tokens: Iterable[int] | None = None) -> np.ndarray:
-        from reduction.protocol import bob_outputs
-
-        return bob_outputs(message, public, tokens)
-
-
-class _RestartingBob:
-    """One Bob process for the sweep, started again if a broken cache kills it."""
-
-    def __init__(self) -> None:
-        from reduction.bob import BobProcess
-
-        self._factory = BobProcess
-        self._bob = BobProcess().__enter__()
-
-    def outputs(self, message: bytes, public: PublicParams,
-                tokens: Iterable[int] | None = None) -> np.ndarray:
-        from reduction.bob import BobFailure
-
-        try:
-            return self._bob.outputs(message, public, tokens)
-        except BobFailure:
-            self._bob.close()
-            self._bob = self._factory().__enter__()
-            raise
-
-    def close(self) -> None:
-        self._bob.close()
 
 
 def run_sweep(
@@ -435,14 +419,18 @@ def run_sweep(
     seeds: int | Iterable[int] = 2,
     additive: bool = False,
     isolation: str = "process",
+    timeout: float = DEFAULT_TIMEOUT,
     progress: Callable[[int, int, SweepPoint], None] | None = None,
     clock: Callable[[], float] | None = None,
+    logit_cap: float | None = None,
+    var_head: bool = False,
 ) -> SweepResult:
     """Run every planned configuration on every seed; one Bob serves the whole sweep.
 
     A cache that raises while running (its own bytes rejected, a wrong output shape) is
     recorded as a failed point with the error text, and the sweep goes on; bad input
-    (unknown cache, bad budget or option, d below d_min) raises ValueError before any run.
+    (unknown cache, bad budget or option, a logit cap nothing fits under) raises ValueError
+    before any run. Below d_min the C1 variant runs (reduction.variants.low_dimension).
     """
     import time
 
@@ -453,12 +441,13 @@ def run_sweep(
         raise ValueError("no seeds given; pass seeds >= 1")
     if isolation not in ("process", "inline"):
         raise ValueError(f"isolation={isolation!r}; choose 'process' or 'inline'")
-    PublicParams(schedule, d, eps, eta, 0, "exact", {}, additive)  # eps, eta, d >= d_min
+    regime = plan_regime(schedule, d, eps, eta, additive=additive, logit_cap=logit_cap,
+                         var_head=var_head)  # validates eps, eta, d, the cap
     tasks = plan_sweep(schedule, d, caches, budgets)
-    n_bits = schedule.cached_tokens * d
+    n_bits = regime.carriers_witnessed * d
     points: list[SweepPoint] = []
 
-    def run_all(bob: Any) -> None:
+    def run_all(parties: Any) -> None:
         for i, task in enumerate(tasks):
             start = clock()
             params: CacheParams | None = None
@@ -469,10 +458,15 @@ def run_sweep(
                     progress(i + 1, len(tasks), points[-1])
                 continue
             try:
-                params = PublicParams(schedule, d, eps, eta, 0, task.cache,
-                                      dict(task.options), additive).cache_params
-                runs = [run_seed(schedule, d, eps, eta, s, bob, cache=task.cache,
-                                 options=task.options, additive=additive) for s in seed_list]
+                probe = regime.public(0, task.cache, task.options)
+                if is_registered_cache(task.cache):
+                    params = probe.cache_params
+                else:  # third-party code is resolved in a worker, never here
+                    parties.check(probe)
+                    params = CacheParams(d, schedule, dict(task.options))
+                runs = [run_seed(schedule, d, eps, eta, s, parties, cache=task.cache,
+                                 options=task.options, additive=additive,
+                                 logit_cap=logit_cap, var_head=var_head) for s in seed_list]
                 point = _point(task, params, runs, clock() - start)
             except Exception as exc:  # a broken cache is a finding, not a crash of the sweep
                 point = _failed(task, params, seed_list, n_bits,
@@ -481,13 +475,10 @@ def run_sweep(
             if progress is not None:
                 progress(i + 1, len(tasks), point)
 
-    if isolation == "process":
-        bob = _RestartingBob()
-        try:
-            run_all(bob)
-        finally:
-            bob.close()
-    else:
-        run_all(_InlineBob())
-    return SweepResult(schedule, d, float(eps), float(eta), additive, tuple(seed_list),
-                       isolation, tuple(points))
+    with open_parties(isolation, timeout) as parties:
+        for task in tasks:  # third-party caches: resolved and checked in a worker, up front
+            if task.skip is None and not is_registered_cache(task.cache):
+                parties.check(regime.public(0, task.cache, task.options))
+        run_all(parties)
+    return SweepResult(schedule, d, float(regime.eps), float(eta), additive,
+                       tuple(seed_list), isolation, tuple(points), regime)

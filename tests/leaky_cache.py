@@ -1,6 +1,6 @@
 """Deliberately leaky KV caches: the harness must catch them.
 
-Purpose: the check of THEOREM.md section 5 ("every compressor is on the feasible side")
+Purpose: the check of docs/theorem.md#feasible ("every compressor is on the feasible side")
 must be able to fail. Both caches here answer Bob's queries exactly while their
 ``to_bytes()`` is a bare 8-byte frame (64 bits, far below N):
 

@@ -1,4 +1,4 @@
-"""hypothesis strategies that draw parameters valid by construction (STYLE.md, 8)."""
+"""hypothesis strategies that draw parameters valid by construction."""
 
 from __future__ import annotations
 

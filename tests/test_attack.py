@@ -1,6 +1,6 @@
 """The attack sweep (reduction.sweep) and ``kvbound attack``: every registered cache, every budget.
 
-THEOREM.md section 5: every compressor at every budget stays on the feasible side,
+docs/theorem.md#feasible: every compressor at every budget stays on the feasible side,
 message bits >= N(1 - H2(p)) (Lemma L4 read backwards). These tests run the generic sweep
 on a tiny schedule, check the sweep's table of axes against the registry, and the CLI's
 files, output and exit codes.
@@ -189,8 +189,8 @@ class BrokenCache:
 
 
 def test_a_broken_cache_is_a_recorded_failure_not_a_crash() -> None:
-    r = run_sweep(Schedule.parse(TINY), D, 0.75, 0.25, seeds=1, isolation="inline",
-                  caches=["tests.test_attack:BrokenCache", "exact"])
+    r = run_sweep(Schedule.parse(TINY), D, 0.75, 0.25, seeds=1, isolation="process",
+                  caches=["tests.test_attack:BrokenCache", "exact"], timeout=60)
     broken, exact = r.points
     assert broken.error is not None and "cannot read its own bytes" in broken.error
     assert not broken.leak and exact.error is None
@@ -239,8 +239,7 @@ def test_cli_progress_bar_on_stderr(tmp_path: Path, capsys: pytest.CaptureFixtur
 
 
 def test_cli_failed_cache_exits_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    rc = _attack(tmp_path, "--caches", "tests.test_attack:BrokenCache", "--isolation",
-                 "inline", "--no-plot")
+    rc = _attack(tmp_path, "--caches", "tests.test_attack:BrokenCache", "--no-plot")
     assert rc == 1
     assert "FAILED" in capsys.readouterr().err
 
@@ -254,7 +253,7 @@ def test_cli_failed_cache_exits_1(tmp_path: Path, capsys: pytest.CaptureFixture[
         (["--caches", "nosuch"], "unknown cache 'nosuch'"),
         (["--caches", ","], "names no cache"),
         (["--seeds", "0"], "--seeds=0"),
-        (["--d", "4"], "need d >= 17"),
+        (["--logit-cap", "1"], "no eps fits"),
         (["--eps", "1.5"], "eps=1.5"),
         (["--schedule", "1"], "K=1"),
         (["--caches", "nosuch_module_xyz:Cls"], "cannot import"),

@@ -31,7 +31,8 @@ def test_verify_json_and_files(tmp_path, capsys):
     assert record["instance_bits"] == 160 and record["bit_errors"] == 0
     assert record["seeds"] == [0, 1]
     assert json.loads(out.read_text()) == record
-    assert "| bit errors | 0 of 320 |" in report.read_text()
+    assert "| bits checked | 320 |" in report.read_text()
+    assert "| bit errors; error rate p | 0; p = 0 |" in report.read_text()
     assert fig.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
@@ -47,7 +48,9 @@ def test_multi_index(capsys):
                  "--json", "--quiet"])
     assert code == 0
     record = json.loads(capsys.readouterr().out)
-    assert record["instance_bits"] == 9 and record["bit_errors"] == 0
+    assert record["bits_decoded"] == 9 and record["bit_errors"] == 0
+    # Alice does not know Bob's indices: the bound stays on all N = 5 * 32 bits (#multi).
+    assert record["instance_bits"] == 160 and record["lower_bound_bits"] == 160
 
 
 def test_leaky_cache_exits_3(tmp_path, capsys, monkeypatch):

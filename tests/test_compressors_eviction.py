@@ -1,6 +1,6 @@
 """Eviction compressors on the hard instance: an evicted row's bits are coin flips.
 
-Prediction under test (COMPRESSORS.md): a policy keeping a fraction f of the L cached
+Prediction under test (docs/compressors.md): a policy keeping a fraction f of the L cached
 rows, chosen without looking at the values, has error rate ~ (1 - f)/2 on uniform bits.
 
 Derivation of the tolerance (var-256, d = 64, N = L * d = 424 * 64 = 27136 bits). Bob's
@@ -30,7 +30,8 @@ from reduction.compressors.scale_budget import scale_allocation
 from reduction.compressors.snapkv import pool_votes
 from reduction.decode import decode_bits
 from reduction.message import frame
-from reduction.protocol import PublicParams, alice_message, bob_outputs, run_verification
+from reduction.parties import alice_message, bob_outputs
+from reduction.protocol import PublicParams, run_verification
 from reduction.schedule import Schedule
 from tests.strategies import small_schedules
 

@@ -1,4 +1,4 @@
-"""The instance-optimal packer (THEOREM.md section 5, tightness) and its hash and codes."""
+"""The instance-optimal packer (docs/theorem.md#tight, tightness) and its hash and codes."""
 
 from __future__ import annotations
 

@@ -20,7 +20,8 @@ from reduction.cache import CacheParams, budget_tokens
 from reduction.compressors import CACHES
 from reduction.compressors.subgen import SubGenCache
 from reduction.decode import decode_bits
-from reduction.protocol import PublicParams, alice_message, bob_outputs, run_verification
+from reduction.parties import alice_message, bob_outputs
+from reduction.protocol import PublicParams, run_verification
 from reduction.schedule import Schedule
 from tests.strategies import small_schedules
 
@@ -88,7 +89,7 @@ def test_message_bits_follow_the_layout_and_shrink_with_budget():
 
 
 def test_clustered_keys_are_estimated_exactly():
-    """Hand case (THEOREM.md S4 regime): 3 distinct keys, each repeated with the same value.
+    """Hand case (docs/theorem.md#s4 regime): 3 distinct keys, each repeated with the same value.
     Every cluster is exact: n_j exp(<q,c_j>) and (n_j / t_j) sum exp(<q,k>) v coincide with
     the exact sums, so the estimate equals attention over all tokens."""
     d = 4

@@ -1,4 +1,4 @@
-"""Hand-worked sanity cases (STYLE.md, example 7): numbers computed on paper.
+"""Hand-worked sanity cases: numbers computed on paper.
 
 Schedule "1x2,2x2": scale 1 has 2 tokens (cached, L = 2), scale 2 has T_K = 4 tokens.
 d = 2, keys k_1 = (1, 1)/sqrt 2 and k_2 = (1, -1)/sqrt 2 (orthogonal: <k_1, k_2> = 0),

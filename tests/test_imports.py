@@ -1,4 +1,4 @@
-"""Imports point one way: kvbound -> proofs -> reduction -> lowerbound (STYLE.md, 10).
+"""Imports point one way: kvbound -> proofs -> reduction -> lowerbound.
 
 Parsed with ast, so a late or conditional import counts too."""
 

@@ -10,7 +10,7 @@ from lowerbound.bound import fp16_cache_bits, model_bound_bits
 from lowerbound.models import MODELS, PATCH_NUMS, model_spec
 from reduction.schedule import PRESETS, Schedule
 
-# COMPRESSORS.md: fp16 cache per image, one guidance branch, MiB (one decimal).
+# Published fp16 cache per image, one guidance branch, MiB (one decimal).
 SPEC_MIB = {("var-d16", 256): "42.5", ("var-d20", 256): "66.4", ("var-d24", 256): "95.6",
             ("var-d30", 256): "149.4", ("var-d36", 512): "708.8"}
 
@@ -35,7 +35,7 @@ def test_model_sizes_follow_the_var_recipe(key: tuple[str, int]) -> None:
 
 
 def test_fp16_cache_matches_compressors_md() -> None:
-    """C2: 2 D L_K H d_head 16 bits reproduces COMPRESSORS.md's MiB for every released VAR."""
+    """C2: 2 D L_K H d_head 16 bits reproduces the published MiB for every released VAR."""
     for key, text in SPEC_MIB.items():
         m = MODELS[key]
         assert m.released

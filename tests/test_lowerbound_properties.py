@@ -1,4 +1,4 @@
-"""Properties of lowerbound/ read as the lemmas of THEOREM.md (hypothesis + examples)."""
+"""Properties of lowerbound/ read as the lemmas of docs/theorem.md (hypothesis + examples)."""
 
 from __future__ import annotations
 

@@ -11,11 +11,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from lowerbound.entropy import binary_entropy
+from lowerbound.fano import fano_information_bits
 from lowerbound.jl import max_keys
 from lowerbound.sparsity import (
     attention_entropy_bound_bits,
-    binary_information_bits,
-    fano_information_bits,
+    certified_fano_bits,
     low_rank_bound_bits,
     low_rank_keys,
     low_rank_switch,
@@ -48,24 +48,26 @@ def test_support_bits_are_the_floor_and_ceiling_of_log2_binomial(d: int, data: s
 @given(n=st.integers(0, 500), b=st.integers(1, 40), p=probabilities)
 def test_fano_is_certified_below_the_float_formula_and_nonnegative(n: int, b: int,
                                                                    p: Fraction) -> None:
-    value = fano_information_bits(n, b, p)
+    """Consistency: the enclosure's lower end agrees with lowerbound.fano's float to 1e-9."""
+    value = certified_fano_bits(n, p, b)
     pf = float(p)
     tail = pf * math.log2(2**b - 1) if b > 1 else 0.0
     approx = n * (b - binary_entropy(pf) - tail)
+    assert float(value) == pytest.approx(fano_information_bits(n, p, b), rel=1e-9, abs=1e-9)
     assert value >= 0
     assert float(value) <= max(approx, 0.0) + 1e-9 * max(1.0, n * b)
     assert float(value) >= approx - 1e-9 * max(1.0, n * b)
 
 
 def test_fano_has_no_clamping_and_vanishes_only_at_uniform_guessing() -> None:
-    assert binary_information_bits(100, 1) == 100  # always wrong: knows every bit
-    assert float(binary_information_bits(100, Fraction(3, 4))) == pytest.approx(
+    assert certified_fano_bits(100, 1) == 100  # always wrong: knows every bit
+    assert float(certified_fano_bits(100, Fraction(3, 4))) == pytest.approx(
         100 * (1 - binary_entropy(0.75)))
-    assert binary_information_bits(100, Fraction(1, 2)) == 0
+    assert certified_fano_bits(100, Fraction(1, 2)) == 0
     for b in (2, 5):
-        assert fano_information_bits(7, b, 1 - Fraction(1, 2**b)) == 0  # p = 1 - 1/M
-        assert fano_information_bits(7, b, 1) > 0  # always wrong among M > 2: still informative
-    grid = [fano_information_bits(10, 3, Fraction(k, 40)) for k in range(36)]
+        assert certified_fano_bits(7, 1 - Fraction(1, 2**b), b) == 0  # p = 1 - 1/M
+        assert certified_fano_bits(7, 1, b) > 0  # always wrong among M > 2: still informative
+    grid = [certified_fano_bits(10, Fraction(k, 40), 3) for k in range(36)]
     assert all(a > b for a, b in zip(grid, grid[1:]))  # decreasing up to p = 7/8
 
 

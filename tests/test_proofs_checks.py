@@ -35,11 +35,11 @@ def test_issue_example_l2240() -> None:
 
 
 def test_exhaustive_index_check_is_fast_and_holds() -> None:
-    """L4: every protocol with N <= 4, m < N: average error >= H2^{-1}(1 - m/N), in < 30 s."""
+    """L4: every protocol with N <= 4, m <= N: average error >= H2^{-1}(1 - m/N), in < 30 s."""
     start = time.perf_counter()
     rows = exhaustive_table()
     assert time.perf_counter() - start < 30
-    assert {(r.n, r.m) for r in rows} == {(n, m) for n in range(1, 5) for m in range(n)}
+    assert {(r.n, r.m) for r in rows} == {(n, m) for n in range(1, 5) for m in range(n + 1)}
     for r in rows:
         assert r.holds
         assert float(r.average_error) >= binary_entropy_inverse(1 - r.m / r.n) - 1e-12
@@ -64,8 +64,8 @@ def test_dp_matches_enumeration() -> None:
 def test_index_optimum_rejects_out_of_range() -> None:
     with pytest.raises(ValueError, match="N=5"):
         index_optimum(5, 1)
-    with pytest.raises(ValueError, match="m=3"):
-        index_optimum(3, 3)
+    with pytest.raises(ValueError, match="m=4"):
+        index_optimum(3, 4)
 
 
 @pytest.mark.parametrize("row", PARAMETER_TABLE, ids=lambda p: p.name)
@@ -90,12 +90,27 @@ def test_certificate_detects_a_wrong_constant() -> None:
 
 
 def test_tightness_ratio_on_presets() -> None:
-    """TIGHT: the tailored cache is N + L ceil(log2 L) bits, within 1 + ceil(log2 L)/d."""
+    """TIGHT: values plus trie are N + (L-1) ceil(log2 d) + 2L - 1 bits, <= 1 + (6+2)/64."""
     for name in PRESETS:
         s = Schedule.preset(name)
         n, d = s.cached_tokens, 64
-        ratio = Fraction(tight_cache_bits(n, d), n * d)
-        assert ratio == 1 + Fraction(math.ceil(math.log2(n)), d)
+        assert tight_cache_bits(n, d) == n * d + (n - 1) * 6 + 2 * n - 1
+        assert Fraction(tight_cache_bits(n, d), n * d) <= 1 + Fraction(8, d)
+
+
+def test_trie_routes_every_key_and_rejects_repeats() -> None:
+    """TIGHT: the compacted trie of distinct sign rows sends each row to itself."""
+    import numpy as np
+
+    from proofs.s5_tightness import build_trie, trie_routing_bits
+
+    rng = np.random.default_rng(5)
+    signs = np.unique(rng.choice([-1, 1], size=(300, 12)), axis=0)
+    trie = build_trie(signs)
+    assert [trie.route(row) for row in signs] == list(range(len(signs)))
+    assert trie.encoded_bits(12) == trie_routing_bits(len(signs), 12)
+    with pytest.raises(ValueError, match="distinct"):
+        build_trie(np.vstack([signs[:2], signs[:1]]))
 
 
 def test_feasible_side_on_every_tiny_protocol() -> None:

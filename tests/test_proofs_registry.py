@@ -17,9 +17,10 @@ from proofs.registry import Check, CheckResult, Lemma, graph_problems, registry,
 
 ROOT = Path(__file__).resolve().parent.parent
 
-#: Every lemma of THEOREM.md sections 4 and 5 must have an entry.
+#: Every lemma of docs/theorem.md must have an entry.
 THEOREM_LABELS = {"L1", "L2", "L3", "L4", "THM", "C1", "C2",
-                  "TIGHT", "FEASIBLE", "S1", "S2", "S3", "S4"}
+                  "TIGHT", "FEASIBLE", "S1", "S2", "S3", "S4",
+                  "WITNESS", "UNUSED", "CAP", "PREC"}
 
 
 @pytest.fixture(scope="module")
@@ -70,12 +71,12 @@ def test_every_lemma_has_statement_reference_checks_and_tests() -> None:
                 f"{check.name}: the docstring restates its lemma, labelled {lemma.label}")
 
 
-def test_paper_lemmas_have_symbolic_and_certified_checks() -> None:
+def test_paper_lemmas_have_proved_and_certified_checks() -> None:
     """Issue 3: paper lemmas are derived (sympy) and their constants certified (intervals)."""
     for lemma in registry():
         kinds = {c.kind for c in lemma.checks}
         if lemma.origin == "paper":
-            assert "symbolic" in kinds, lemma.label
+            assert "proved" in kinds, lemma.label
             assert kinds & {"certified", "exhaustive"}, lemma.label
     l4 = next(lemma for lemma in registry() if lemma.label == "L4")
     assert "exhaustive" in {c.kind for c in l4.checks}
@@ -84,8 +85,29 @@ def test_paper_lemmas_have_symbolic_and_certified_checks() -> None:
 def test_paper_references_never_invent_lemma_numbers() -> None:
     for lemma in registry():
         if "2503.14881" in lemma.reference or "2502.15955" in lemma.reference:
-            assert "number unknown" in lemma.reference or "section 5" in lemma.reference, (
-                lemma.label)
+            assert "number unknown" in lemma.reference, lemma.label
+
+
+def test_check_kinds_are_validated() -> None:
+    """Only the honest kinds are accepted; the retired ones name their replacement."""
+    def ok() -> CheckResult:
+        return CheckResult.of(True, "")
+
+    for kind in reg.KIND_LEGEND:
+        assert Check("c", kind, ok).kind == kind  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="retired; use 'proved'"):
+        Check("c", "symbolic", ok)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="'sampled', 'consistency' or 'bookkeeping'"):
+        Check("c", "example", ok)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="use one of"):
+        Check("c", "certain", ok)  # type: ignore[arg-type]
+
+
+def test_lemma_section_defaults_to_label_and_is_an_anchor() -> None:
+    lemma = Lemma("VAR-HEAD", "t", "r", "s", (), (), (), ())
+    assert lemma.section == "var-head" and lemma.link == "docs/theorem.md#var-head"
+    with pytest.raises(ValueError, match="section"):
+        Lemma("X", "t", "r", "s", (), (), (), (), section="Not An Anchor")
 
 
 def test_code_paths_import() -> None:
@@ -141,7 +163,7 @@ def _with_replaced_check(monkeypatch: pytest.MonkeyPatch, label: str, run: objec
     lemmas = []
     for lemma in module.LEMMAS:
         if lemma.label == label:
-            broken = Check("planted", "example", run)  # type: ignore[arg-type]
+            broken = Check("planted", "sampled", run)  # type: ignore[arg-type]
             lemma = dataclasses.replace(lemma, checks=(*lemma.checks[:0], broken))
         lemmas.append(lemma)
     monkeypatch.setattr(module, "LEMMAS", tuple(lemmas))

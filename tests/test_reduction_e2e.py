@@ -9,14 +9,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lowerbound.decoding import one_range, zero_range
-from reduction.bob import BobProcess
-from reduction.protocol import (
-    PublicParams,
-    alice_message,
-    bob_outputs,
-    run_seed,
-    run_verification,
-)
+from reduction.isolation import InlineParties, ProcessParties
+from reduction.parties import alice_message, bob_outputs
+from reduction.protocol import PublicParams, run_seed, run_verification
 from reduction.schedule import Schedule
 from tests.strategies import valid_regimes
 
@@ -55,7 +50,7 @@ def test_exact_outputs_lie_in_the_lemma_ranges(regime, seed):
 def test_same_seed_is_bit_identical(regime, seed):
     """Same seed -> identical instance, keys, message and outputs."""
     schedule, d, eps, eta = regime
-    inline = _Inline()
+    inline = InlineParties()
     first = run_seed(schedule, d, eps, eta, seed, inline)
     second = run_seed(schedule, d, eps, eta, seed, inline)
     assert first == second
@@ -66,11 +61,6 @@ def test_same_seed_is_bit_identical(regime, seed):
     assert m1 == m2
     np.testing.assert_array_equal(bob_outputs(m1, pub), bob_outputs(m2, pub))
     np.testing.assert_array_equal(pub.key_family().signs, pub.key_family().signs)
-
-
-class _Inline:
-    def outputs(self, message, public, tokens=None):
-        return bob_outputs(message, public, tokens)
 
 
 @given(regime=valid_regimes(), seed=st.integers(0, 2**32))
@@ -92,20 +82,23 @@ def test_decoding_uses_only_the_message(regime, seed):
     np.testing.assert_array_equal(decoded, x1)
 
 
-def test_bob_in_a_separate_process_matches_inline():
-    """The process boundary changes nothing for an honest cache, and Bob's process sees
-    only the bytes (its outputs come back through the explicit wire format)."""
+def test_parties_in_separate_processes_match_inline():
+    """The process boundary changes nothing for an honest cache: Alice's states and Bob's
+    outputs come back through the explicit frames bit for bit."""
     schedule = Schedule.parse("1,2,3,5")
     public = PublicParams(schedule, 48, 0.75, 0.25, key_seed=7)
     bits = np.random.default_rng(3).integers(0, 2, size=(schedule.cached_tokens, 48))
-    message = alice_message(bits, public, np.random.default_rng(4))
-    with BobProcess() as bob:
-        remote = bob.outputs(message, public)
+    local_states = InlineParties().alice_states(bits, public, 4)
+    with ProcessParties(timeout=60) as parties:
+        states = parties.alice_states(bits, public, 4)
+        assert states == local_states and all(type(s) is bytes for s in states)
+        message = states[-1]
+        remote = parties.bob_outputs(message, public)
         np.testing.assert_array_equal(remote, bob_outputs(message, public))
         with pytest.raises(ValueError, match="checksum|truncated"):
-            bob.outputs(message[:-3], public)
+            parties.bob_outputs(message[:-3], public)
         # The worker survives a bad request and keeps serving.
-        np.testing.assert_array_equal(bob.outputs(message, public), remote)
+        np.testing.assert_array_equal(parties.bob_outputs(message, public), remote)
 
 
 def test_must_show_var256_three_seeds():
@@ -126,6 +119,7 @@ def test_multi_index_reads_only_the_asked_bits():
 
     schedule = Schedule.parse("1,2,4")
     inst = make_instance(schedule.cached_tokens, 40, np.random.default_rng(5), num_queries=7)
-    run = run_seed(schedule, 40, 0.75, 0.25, 11, _Inline(), instance=inst)
+    run = run_seed(schedule, 40, 0.75, 0.25, 11, InlineParties(), instance=inst)
     assert run.n_bits == 7
     assert run.bit_errors == 0
+    assert run.instance_bits == schedule.cached_tokens * 40

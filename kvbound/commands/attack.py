@@ -23,7 +23,13 @@ from pathlib import Path
 from typing import Any
 
 from kvbound.cli import EXIT_BOUND_VIOLATED
-from kvbound.options import add_instance_arguments, add_run_arguments, check_seeds, parse_schedule
+from kvbound.options import (
+    add_head_arguments,
+    add_instance_arguments,
+    add_run_arguments,
+    check_seeds,
+    parse_schedule,
+)
 from kvbound.progress import Progress
 from reduction.sweep import DEFAULT_BUDGETS, SweepPoint, plan_sweep, run_sweep
 
@@ -65,6 +71,20 @@ def parse_caches(text: str) -> list[str] | None:
     return names
 
 
+def _plot_caches(text: str | None, planned: list[str]) -> list[str] | None:
+    """``--plot-caches``: None (the default subset), every planned cache, or a checked list."""
+    if text is None:
+        return None
+    names = parse_caches(text)
+    if names is None:
+        return list(dict.fromkeys(planned))
+    unknown = [n for n in names if n not in planned]
+    if unknown:
+        raise ValueError(f"--plot-caches names {', '.join(unknown)}, which --caches does not "
+                         "run; give caches of the sweep or 'all'")
+    return names
+
+
 def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "attack",
@@ -73,6 +93,7 @@ def register(subparsers: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_instance_arguments(p)
+    add_head_arguments(p)
     p.add_argument(
         "--caches", default="all",
         help="'all' (every registered cache) or comma-separated names or module:Class",
@@ -84,23 +105,28 @@ def register(subparsers: Any) -> None:
     )
     add_run_arguments(p, seeds_default=2)
     p.add_argument("--additive", action="store_true", help="additive error model for eta")
-    p.add_argument("--out", type=Path, default=Path("."),
-                   help="directory for attack.json, attack.md, attack.png (default: .)")
+    p.add_argument("--out", type=Path, default=Path("out"),
+                   help="directory for attack.json, attack.md, attack.png and attack.svg "
+                   "(default: out/)")
     p.add_argument("--json", action="store_true", help="print the JSON instead of the table")
-    p.add_argument("--no-plot", action="store_true", help="skip attack.png")
+    p.add_argument("--no-plot", action="store_true", help="skip attack.png and attack.svg")
+    p.add_argument("--plot-caches", default=None, metavar="LIST|all",
+                   help="caches the figure draws (default: one per family; all: every one)")
     p.add_argument("--quiet", action="store_true", help="no progress bar on stderr")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from reduction.protocol import PublicParams
+    from reduction.variants.low_dimension import plan_regime
 
     schedule = parse_schedule(args.schedule)
     check_seeds(args.seeds)
     caches = parse_caches(args.caches)
     budgets = parse_budgets(args.budgets)
-    PublicParams(schedule, args.d, args.eps, args.eta, 0, "exact", {}, args.additive)
+    plan_regime(schedule, args.d, args.eps, args.eta, additive=args.additive,
+                logit_cap=args.logit_cap, var_head=args.var_head)  # C1 below d_min
     tasks = plan_sweep(schedule, args.d, caches, budgets)  # validates before any run
+    plot_caches = _plot_caches(args.plot_caches, [t.cache for t in tasks])
     if args.out.exists() and not args.out.is_dir():
         raise ValueError(f"--out={args.out} exists and is not a directory")
     bar = Progress(len(tasks), "attack", enabled=not args.quiet)
@@ -118,7 +144,9 @@ def run(args: argparse.Namespace) -> int:
     result = run_sweep(
         schedule, args.d, args.eps, args.eta, caches=caches, budgets=budgets,
         seeds=args.seeds, additive=args.additive, isolation=args.isolation,
+        timeout=args.timeout,
         progress=on_point,
+        logit_cap=args.logit_cap, var_head=args.var_head,
     )
     from kvbound.attack_report import attack_figure, attack_markdown, attack_table
 
@@ -127,7 +155,11 @@ def run(args: argparse.Namespace) -> int:
     (args.out / "attack.json").write_text(json.dumps(record, indent=2) + "\n")
     (args.out / "attack.md").write_text(attack_markdown(result))
     if not args.no_plot:
-        attack_figure(result, args.out / "attack.png")
+        if plot_caches is not None:
+            measured = {p.cache for p in result.measured}
+            plot_caches = [c for c in plot_caches if c in measured]
+        for suffix in ("png", "svg"):
+            attack_figure(result, args.out / f"attack.{suffix}", plot_caches)
     print(json.dumps(record, indent=2) if args.json else attack_table(result))
     packer = result.packer()
     if packer is not None and not args.json:

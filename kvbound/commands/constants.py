@@ -49,18 +49,36 @@ def register(subparsers: Any) -> None:
                    help="preset (var-256, var-512, infinity-1024), geometric(n,ratio) or "
                    "sides like 1,2,4 (repeatable; default var-256)")
     p.add_argument("--d", type=int, default=None, help="key/value dimension (default 64)")
-    p.add_argument("--eps", type=parse_fraction, default=Fraction(3, 4),
-                   help="near-orthogonality eps in (0, 1) (default 3/4)")
+    p.add_argument("--eps", type=parse_fraction, default=None,
+                   help="near-orthogonality eps in (0, 1) (default 3/4; with --logit-cap "
+                   "the default is to choose the best eps)")
     p.add_argument("--eta", type=parse_fraction, default=Fraction(1, 4),
                    help="entrywise relative error eta in [0, 1) (default 1/4)")
     p.add_argument("--delta", type=parse_fraction, default=Fraction(0),
                    help="per-bit error delta in [0, 1/2) (default 0)")
-    p.add_argument("--model", metavar="NAME",
+    p.add_argument("--model", metavar="NAME", action="append",
                    help="var-d16, var-d20, var-d24, var-d30, var-d36 or infinity-2b: per "
-                   "head and whole-model constants against the real fp16 cache")
+                   "head and whole-model constants against the real fp16 cache; with a "
+                   "logit cap (the model's own, or --logit-cap) also the eps at which the "
+                   "reduction fits under it (repeatable)")
     p.add_argument("--resolution", type=int, default=None,
                    help="with --model: 256 or 512 (VAR), 1024 (Infinity); default = the "
                    "released checkpoint's")
+    p.add_argument("--logit-cap", type=parse_fraction, default=None, metavar="B",
+                   help="cap B on |logit| (Lemma CAP): report the eps used, the tokens L* "
+                   "that can carry bits, C <= B and the bound (released VAR heads: 100)")
+    p.add_argument("--family", choices=("hoeffding", "binomial", "gilbert-varshamov"),
+                   default="hoeffding", help="with --logit-cap: the key-family guarantee "
+                   "(default hoeffding, Lemma L1's union bound)")
+    p.add_argument("--bits-per-value", metavar="b|auto", default=None,
+                   help="values on 2^b levels (Lemma PREC); 'auto' = the largest b that eta, "
+                   "the cap and --value-dtype allow")
+    p.add_argument("--value-dtype", default="float16",
+                   choices=("bfloat16", "float16", "float32", "float64"),
+                   help="format carrying the values: b <= 8, 11, 24, 53 (default float16)")
+    p.add_argument("--precision-table", action="store_true",
+                   help="bound per head against eta = 1/4 ... 2^-12 for the VAR presets "
+                   "(cap 100 unless --logit-cap), next to the real fp16 cache")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=run)
 
@@ -96,7 +114,7 @@ def schedule_constants(
 ) -> dict[str, Any]:
     """Every constant of the theorem for one schedule, as a JSON-ready dict.
 
-    Notes: L1 (d_min), L2 (gamma), L3 (C_min, tau), the theorem (bound) of THEOREM.md.
+    Notes: L1 (d_min), L2 (gamma), L3 (C_min, tau), the theorem (bound) (docs/theorem.md#thm).
     Raises ValueError when d < d_min(L_{K-1}, eps), naming d_min.
     """
     from lowerbound.bound import theorem_bound_bits
@@ -153,7 +171,7 @@ def model_constants(
 ) -> dict[str, Any]:
     """Per-head and whole-model constants for a real model, against its fp16 cache.
 
-    Notes: Corollary C2 of THEOREM.md on the table of :mod:`lowerbound.models`.
+    Notes: Corollary C2 (docs/theorem.md#c2) on the table of :mod:`lowerbound.models`.
     """
     from lowerbound.bound import fp16_cache_bits, model_bound_bits, theorem_bound_bits
     from lowerbound.models import model_spec
@@ -266,33 +284,69 @@ def _print_model(r: dict[str, Any]) -> None:
     for what, per_head, whole in rows:
         print(f"  {what:<28}{per_head!s:>24}  {whole!s:>28}".rstrip())
     print(f"  certified: {'yes' if r['certified'] else 'NO'}")
+    if "under_cap" in r:
+        from kvbound.constants_report import print_model_cap
+
+        print_model_cap(r["under_cap"])
+
+
+def _emit(results: list[Any], as_json: bool, printer: Any) -> None:
+    if as_json:
+        print(json.dumps(results[0] if len(results) == 1 else results, indent=2))
+        return
+    for i, r in enumerate(results):
+        if i:
+            print()
+        printer(r)
 
 
 def run(args: argparse.Namespace) -> int:
-    """Compute and print the constants (schedule mode or model mode)."""
+    """Compute and print the constants (schedule, capped, precision-table or model mode)."""
+    from kvbound.constants_report import print_capped, print_precision_table
     from reduction.schedule import Schedule
 
+    eps = Fraction(3, 4) if args.eps is None else args.eps
+    cap_mode = args.logit_cap is not None or args.bits_per_value is not None
+    if args.precision_table:
+        from kvbound.constants_cap import precision_table
+
+        if args.model is not None:
+            raise ValueError("--precision-table uses the VAR presets; drop --model")
+        cap = Fraction(100) if args.logit_cap is None else args.logit_cap
+        schedules = [Schedule.parse(t) for t in (args.schedule or ["var-256", "var-512"])]
+        rows = precision_table(schedules, 64 if args.d is None else args.d, cap,
+                               args.value_dtype)
+        _emit([rows], args.json, print_precision_table)
+        return 0
     if args.model is not None:
         if args.schedule or args.d is not None:
             raise ValueError("--model fixes the schedule and d (the head dimension); "
                              "drop --schedule/--d")
-        result: Any = model_constants(args.model, args.resolution, args.eps, args.eta,
-                                      args.delta)
-        if args.json:
-            print(json.dumps(result, indent=2))
-        else:
-            _print_model(result)
+        from kvbound.constants_report import capped_model_block
+
+        results: list[Any] = []
+        for name in args.model:
+            r = model_constants(name, args.resolution, eps, args.eta, args.delta)
+            r["under_cap"] = capped_model_block(name, args.resolution, args.eta,
+                                                args.delta, args.logit_cap, args.family)
+            results.append(r)
+        _emit(results, args.json, _print_model)
         return 0
     if args.resolution is not None:
         raise ValueError("--resolution needs --model")
     d = 64 if args.d is None else args.d
-    results = [schedule_constants(Schedule.parse(text), d, args.eps, args.eta, args.delta)
-               for text in (args.schedule or ["var-256"])]
-    if args.json:
-        print(json.dumps(results[0] if len(results) == 1 else results, indent=2))
-    else:
-        for i, r in enumerate(results):
-            if i:
-                print()
-            _print_schedule(r)
+    schedules = [Schedule.parse(text) for text in (args.schedule or ["var-256"])]
+    if cap_mode:
+        from kvbound.constants_cap import capped_schedule_constants
+
+        _check_params(eps, args.eta, args.delta)
+        # Under a cap eps is chosen unless given; without one it stays the usual 3/4.
+        plan_eps = args.eps if args.eps is not None or args.logit_cap is not None else eps
+        results = [capped_schedule_constants(
+            s, d, args.eta, args.delta, args.logit_cap, eps=plan_eps, family=args.family,
+            bits=args.bits_per_value, dtype=args.value_dtype) for s in schedules]
+        _emit(results, args.json, print_capped)
+        return 0
+    results = [schedule_constants(s, d, eps, args.eta, args.delta) for s in schedules]
+    _emit(results, args.json, _print_schedule)
     return 0

@@ -1,8 +1,9 @@
 """``kvbound proofs``: run every check of the lemma registry and print the lemma table.
 
-Purpose: issue 3's command. Runs the symbolic, certified, exhaustive and example checks
-of every lemma of THEOREM.md registered in :mod:`proofs.registry`, prints one row per
-lemma (or JSON), and writes or verifies ``docs/blueprint.md``.
+Purpose: issue 3's command. Runs every check (proved, certified, exhaustive, sampled,
+consistency, bookkeeping) of every lemma of docs/theorem.md registered in
+:mod:`proofs.registry`, prints one row per lemma (or JSON), and writes or verifies
+``docs/blueprint.md``.
 
 Exit status: 0 when every check passes and the graph is a complete DAG; 1 when a check
 fails or errors, the graph is broken, or ``--check-blueprint`` finds the file stale.
@@ -17,7 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-__all__ = ["register", "run", "EXIT_CHECK_FAILED"]
+__all__ = ["register", "run", "coq_lines", "EXIT_CHECK_FAILED"]
 
 EXIT_CHECK_FAILED = 1
 
@@ -28,9 +29,9 @@ def register(subparsers: Any) -> None:
         "proofs",
         help="run every check of the lemma registry (L1-L4, theorem, C1, C2, section 5)",
         description=(
-            "Run the symbolic, certified-number, exhaustive and example checks of every "
-            "lemma of THEOREM.md and print the lemma table with statuses. Exits 1 if a "
-            "check fails."
+            "Run every check of every lemma of docs/theorem.md (kinds: proved, certified, "
+            "exhaustive, sampled, consistency, bookkeeping) and print the lemma table with "
+            "statuses. Exits 1 if a check fails."
         ),
     )
     p.add_argument("--json", action="store_true", help="print the full results as JSON")
@@ -45,6 +46,20 @@ def register(subparsers: Any) -> None:
     p.set_defaults(func=run)
 
 
+def coq_lines(proofs: Any) -> list[str]:
+    """One ``proved in Coq (file: theorem, ...)`` line per Coq file (``make coq`` checks them).
+
+    >>> from proofs.registry import CoqProof
+    >>> coq_lines((CoqProof("L2_softmax.v", "a"), CoqProof("L2_softmax.v", "b", ("h",))))
+    ['proved in Coq (L2_softmax.v: a, b [under h])']
+    """
+    by_file: dict[str, list[str]] = {}
+    for c in proofs:
+        name = c.theorem + (f" [under {', '.join(c.assumes)}]" if c.assumes else "")
+        by_file.setdefault(c.file, []).append(name)
+    return [f"proved in Coq ({file}: {', '.join(names)})" for file, names in by_file.items()]
+
+
 def _to_json(outcomes: Any, problems: list[str], seconds: float) -> dict[str, Any]:
     lemmas = []
     for o in outcomes:
@@ -52,6 +67,7 @@ def _to_json(outcomes: Any, problems: list[str], seconds: float) -> dict[str, An
         lemmas.append({
             "label": lem.label,
             "title": lem.title,
+            "section": lem.link,
             "reference": lem.reference,
             "statement": lem.statement,
             "origin": lem.origin,
@@ -59,6 +75,8 @@ def _to_json(outcomes: Any, problems: list[str], seconds: float) -> dict[str, An
             "uses": list(lem.uses),
             "code": list(lem.code),
             "tests": list(lem.tests),
+            "coq": [{"file": c.file, "theorem": c.theorem, "assumes": list(c.assumes)}
+                    for c in lem.coq],
             "status": o.status,
             "checks": [
                 {"name": c.name, "kind": c.kind, "status": c.status, "detail": c.detail,
@@ -109,6 +127,8 @@ def run(args: argparse.Namespace) -> int:
             passed = sum(c.status == "passed" for c in o.outcomes)
             print(f"{o.lemma.label:<9}{o.status:<10}{f'{passed}/{len(o.outcomes)}':<8}"
                   f"{o.lemma.origin:<7}{o.lemma.title}")
+            for line in coq_lines(o.lemma.coq):
+                print(f"    {line}")
             for c in o.outcomes:
                 if args.verbose or c.status != "passed":
                     print(f"    [{c.status}] {c.name} ({c.kind}): {c.detail}")

@@ -26,7 +26,7 @@ from typing import Any
 
 from kvbound.cli import EXIT_BOUND_VIOLATED
 from kvbound.options import add_instance_arguments, parse_schedule
-from reduction.variants import VARIANTS
+from reduction.variants import SPARSITY_VARIANTS
 from reduction.variants.runner import VariantReport
 
 __all__ = ["register", "run", "run_variant", "check_arguments", "report_table",
@@ -42,7 +42,7 @@ def register(subparsers: Any) -> None:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--variant", choices=VARIANTS, action="append",
+    p.add_argument("--variant", choices=SPARSITY_VARIANTS, action="append",
                    help="variant to run (repeatable; default: all four)")
     add_instance_arguments(p)
     p.add_argument("--seed", type=int, default=0, help="seed of the instance (default: 0)")
@@ -153,7 +153,7 @@ def report_table(rep: VariantReport) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    variants = args.variant or list(VARIANTS)
+    variants = args.variant or list(SPARSITY_VARIANTS)
     if args.out.exists() and not args.out.is_dir():
         raise ValueError(f"--out={args.out} exists and is not a directory")
     check_arguments(args, variants)

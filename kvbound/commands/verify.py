@@ -2,9 +2,11 @@
 
 Alice streams the hard instance into a cache, sends its bytes; Bob (in his own process)
 rebuilds the cache from the bytes alone, decodes, and the run is compared with the
-theorem: bits recovered against message bits. A cache that decodes more information than
-its message can carry (message bits < N * (1 - H2(p)) beyond sampling noise) leaks state
-outside its bytes: exit code 3.
+theorem: bits recovered against message bits. Below d_min, or when --logit-cap leaves room
+for fewer tokens, only L' tokens carry bits (the C1 variant): the JSON's ``low_dimension``
+reports L'_guaranteed and L'_witnessed with their bounds, ``logits`` the largest |logit|.
+A cache that decodes more information than its message can carry (message bits
+< N * (1 - H2(p)) beyond sampling noise) leaks state outside its bytes: exit code 3.
 """
 
 from __future__ import annotations
@@ -18,8 +20,10 @@ from typing import Any
 import numpy as np
 
 from kvbound.cli import EXIT_BOUND_VIOLATED
+from kvbound.course.style import check_format
 from kvbound.figures import outputs_histogram
 from kvbound.options import (
+    add_head_arguments,
     add_instance_arguments,
     add_run_arguments,
     check_seeds,
@@ -41,6 +45,7 @@ def register(subparsers: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_instance_arguments(p)
+    add_head_arguments(p)
     add_run_arguments(p, seeds_default=1)
     p.add_argument("--seed", type=int, default=0, help="first seed (default: 0)")
     p.add_argument(
@@ -61,7 +66,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--report", type=Path, help="also write a markdown report to this file")
     p.add_argument(
         "--figure", type=Path,
-        help="also draw Bob's outputs for 0 and 1 bits against tau (PNG)",
+        help="also draw Bob's outputs for 0 and 1 bits against tau (.png, .svg or .pdf)",
     )
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
     p.set_defaults(func=run)
@@ -78,6 +83,8 @@ def run(args: argparse.Namespace) -> int:
     def on_seed(done: int, total: int, r: SeedResult) -> None:
         bar.step(f"seed {r.seed}: {r.bit_errors} bit errors, {r.message_bits} message bits")
 
+    if args.figure:
+        check_format(args.figure.suffix.lstrip(".") or "png")  # before the run, not after
     if args.multi_index is not None and args.multi_index < 1:
         raise ValueError(f"--multi-index={args.multi_index} must be >= 1 (bits Bob asks for)")
     observed: list[tuple[np.ndarray, np.ndarray]] = []
@@ -89,8 +96,10 @@ def run(args: argparse.Namespace) -> int:
     result = run_verification(
         schedule, args.d, args.eps, args.eta, seeds,
         cache=args.cache, options=parse_cache_options(args.option), additive=args.additive,
-        isolation=args.isolation, progress=on_seed, num_queries=args.multi_index,
+        isolation=args.isolation, timeout=args.timeout, progress=on_seed,
+        num_queries=args.multi_index,
         observe=observe,
+        logit_cap=args.logit_cap, var_head=args.var_head,
     )
     if args.figure:
         pub = result.public
@@ -98,9 +107,9 @@ def run(args: argparse.Namespace) -> int:
             np.concatenate([o.ravel() for o, _ in observed]),
             np.concatenate([t.ravel() for _, t in observed]),
             tau=pub.tau, gamma=pub.gamma, eta=float(pub.eta), additive=pub.additive,
-            title=f"{pub.schedule.name}, d={pub.d}, cache {pub.cache}: Bob's outputs "
-            f"({len(observed)} seed(s))",
-            path=args.figure,
+            path=args.figure, schedule=pub.schedule.name, d=pub.d, cache=pub.cache,
+            options=pub.cache_params.options, bit_errors=result.bit_errors,
+            margin=min(r.decoding_margin for r in result.runs),
         )
     record = result.to_json()
     if args.out:
@@ -110,6 +119,9 @@ def run(args: argparse.Namespace) -> int:
         args.report.parent.mkdir(parents=True, exist_ok=True)
         args.report.write_text(verify_markdown(result))
     print(json.dumps(record, indent=2) if args.json else verify_table(result))
+    if not result.logit_cap_respected:
+        print(f"kvbound: a logit outside [-B, B] with B={result.public.effective_cap:g} was "
+              "computed (see 'logits' in the JSON)", file=sys.stderr)
     if not result.bound_respected:
         print(
             "kvbound: LEAK: the cache decoded more information than its message bytes can "

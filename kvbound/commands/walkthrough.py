@@ -1,7 +1,9 @@
 """``kvbound walkthrough``: the reduction step by step on a hand-sized instance.
 
-Prints markdown computed live by the project's functions; ``--write PATH`` writes it
-(``make docs`` writes docs/walkthrough.md, which a test keeps fresh).
+Prints markdown computed live by the project's functions: Index and Multi-Index, a
+hand-sized instance whose five tokens take Bob two passes, then the same steps on the
+chosen schedule (--schedule, --d, --eps, --eta). ``--write PATH`` writes it (``make docs``
+writes docs/walkthrough.md with the defaults, which a test keeps fresh).
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from kvbound.options import add_instance_arguments
 from kvbound.walkthrough import walkthrough_markdown
 
 __all__ = ["register", "run"]
@@ -22,12 +25,13 @@ def register(subparsers: Any) -> None:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    add_instance_arguments(p)
     p.add_argument("--write", type=Path, help="write the markdown to this file")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    text = walkthrough_markdown()
+    text = walkthrough_markdown(args.schedule, args.d, args.eps, args.eta)
     if args.write:
         args.write.write_text(text)
         print(f"wrote {args.write}")

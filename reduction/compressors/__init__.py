@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from reduction.cache_path import use_cache_import_path
 from reduction.compressors.exact import ExactCache
 
 __all__ = ["CacheEntry", "CACHES", "register_cache", "resolve_cache", "cache_names"]
@@ -84,6 +85,7 @@ _COMPRESSOR_MODULES: tuple[str, ...] = (
     "reduction.compressors.sketch",
     "reduction.compressors.quest",
     "reduction.compressors.packer",
+    "reduction.compressors.noisy",
     # the matching caches of the sparsity variants S1-S4 (reduction/variants/)
     "reduction.compressors.topk_attention",
     "reduction.compressors.support",
@@ -103,13 +105,15 @@ def cache_names() -> list[str]:
 def resolve_cache(spec: str) -> CacheEntry:
     """The entry for a registered name, or for ``package.module:ClassName``.
 
-    A third-party class must follow the contract of :mod:`reduction.cache`.
+    A third-party class must follow the contract of :mod:`reduction.cache`; its module is
+    looked for in the current directory first (:mod:`reduction.cache_path`).
     """
     spec = spec.strip()
     if spec in CACHES:
         return CACHES[spec]
     if ":" in spec:
         module_name, _, class_name = spec.partition(":")
+        use_cache_import_path()  # the current directory first, as for `python -m`
         try:
             module = importlib.import_module(module_name)
         except ImportError as exc:

@@ -1,13 +1,13 @@
 """Shared mechanics of the token-eviction caches (StreamingLLM, H2O, SnapKV, TOVA, ...).
 
-Purpose: every eviction policy of COMPRESSORS.md keeps the float16 keys and values of a
+Purpose: every eviction policy listed in docs/compressors.md keeps the float16 keys and values of a
 subset of the tokens seen so far and differs only in *which* tokens it keeps. This
 private module holds the common part: append a scale block, attend the block's queries to
-every kept token and to the block's own tokens (block-causal, THEOREM.md section 1), then
+every kept token and to the block's own tokens (block-causal, docs/theorem.md#model), then
 evict down to the budget B = ``budget_tokens(budget, L_{K-1})`` by the scores the
 subclass supplies (higher = keep), and serialise the kept rows.
 
-Main statement (COMPRESSORS.md, "prediction worth testing"): a policy whose final state
+Main statement (a prediction worth testing): a policy whose final state
 keeps a fraction f of the L_{K-1} cached rows, chosen without looking at the values,
 loses exactly the bits of the evicted rows: Bob's output for an evicted token i is a
 function of the kept rows only, so each of its d bits decodes wrongly with probability
@@ -136,7 +136,7 @@ def keep_top(scores: np.ndarray, positions: np.ndarray, k: int) -> np.ndarray:
 def attention_weights(queries: np.ndarray, keys: np.ndarray) -> np.ndarray:
     """softmax_rows(Q K^T) in float64 (the attention matrix; for a few observation rows).
 
-    Notes: section 1 of THEOREM.md; used by the attention-scored policies (TOVA, SnapKV).
+    Notes: docs/theorem.md#model; used by the attention-scored policies (TOVA, SnapKV).
 
     >>> attention_weights(np.zeros((1, 2)), np.eye(2)).tolist()
     [[0.5, 0.5]]

@@ -1,6 +1,6 @@
 """A minimal perfect hash over 64-bit fingerprints, RecSplit-lite (private helper).
 
-Purpose: the instance-optimal packer (THEOREM.md section 5, "Tightness") stores, in place
+Purpose: the instance-optimal packer (docs/theorem.md#tight, "Tightness") stores, in place
 of the L keys, only what routes Bob's query to its row: a bijection from the L distinct
 key fingerprints onto the slots 0..L-1. Information-theoretically a minimal perfect hash
 needs log2(e) ~ 1.443 bits per key (Fredman & Komlos 1984); this one spends ~1.84

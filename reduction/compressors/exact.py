@@ -1,6 +1,6 @@
 """The exact KV cache: every key and value kept, at float64, float32 or float16.
 
-Purpose: the uncompressed baseline of THEOREM.md sections 2-3 (eta = 0 up to the storage
+Purpose: the uncompressed baseline of docs/theorem.md#model, #reduction (eta = 0 up to the storage
 precision). It mirrors the real VAR inference cache (FoundationVision/VAR,
 ``models/basic_var.py``): append each scale's keys and values, evict nothing, attend with
 full attention inside the scale and causally across scales. Values are Alice's bits

@@ -1,6 +1,6 @@
 """KIVI: asymmetric b-bit KV quantisation, keys per channel, values per token.
 
-Purpose: the KIVI policy of COMPRESSORS.md (Liu et al. 2024, arXiv 2402.02750). Keys are
+Purpose: the KIVI policy listed in docs/compressors.md (Liu et al. 2024, arXiv 2402.02750). Keys are
 quantised per channel over blocks of ``group_size`` tokens, values per token over groups
 of ``group_size`` channels; the newest tokens stay in fp16 (the "residual").
 

@@ -8,7 +8,7 @@ truncated SVD (Eckart-Young: the best rank-r approximation in Frobenius norm).
 Main statement: memory = 2 * r * (N_tok + d) * 16 bits + header; at r = d it is exact up
 to fp16 rounding. On the hard instance K has rank d almost surely (random sign rows) and
 the Eckart-Young error ||K - K_r||_F^2 = sum_{j>r} s_j^2 ~ N_tok (d - r)/d: low rank must
-lose bits there (THEOREM.md section 5, S4 is the regime where it would not).
+lose bits there (docs/theorem.md#s4, S4 is the regime where it would not).
 
 Options: ``rank`` 1..d (default 16) -- the sweep's budget axis, values {4, 16, 32}
 (and d for the lossless control).

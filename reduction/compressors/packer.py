@@ -1,6 +1,6 @@
 """The instance-optimal packer: bit-packed values plus a minimal perfect hash of the keys.
 
-Purpose: THEOREM.md section 5, "Tightness" (ours, beyond the papers). On the hard
+Purpose: docs/theorem.md#tight, "Tightness" (ours, beyond the papers). On the hard
 distribution every cached value is a bit and Bob's query q = C*k_i is a positive multiple
 of a stored key, so sign(q) = sigma_i names the token. The packer keeps
 
@@ -175,7 +175,7 @@ class PackerCache:
 
 
 def pack_ratio(message: bytes, params: CacheParams) -> float:
-    """message_bits / N for a packer message, N = (cached tokens) * d (THEOREM.md 5).
+    """message_bits / N for a packer message, N = (cached tokens) * d (docs/theorem.md#tight).
 
     >>> from reduction.schedule import Schedule
     >>> params = CacheParams(8, Schedule.from_sides([1, 2]))
@@ -193,6 +193,6 @@ register_cache(
         PackerCache,
         {},
         "instance-optimal: 1 bit per 0/1 value + a ~1.84 bit/key minimal perfect hash of "
-        "the key signs (THEOREM.md 5); exact on the hard instance",
+        "the key signs (docs/theorem.md#tight); exact on the hard instance",
     ),
 )

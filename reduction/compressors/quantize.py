@@ -1,6 +1,6 @@
 """Uniform b-bit quantisation of the KV cache, per tensor or per channel group.
 
-Purpose: the "uniform b-bit quantisation" policy of COMPRESSORS.md. Each appended scale
+Purpose: the "uniform b-bit quantisation" policy listed in docs/compressors.md. Each appended scale
 block's keys and values (two tensors) are quantised on arrival and only codes (packed at
 b bits) plus fp16 parameters are kept; attention reads the dequantised cache.
 
@@ -8,7 +8,7 @@ Main statement: memory = N_tok*d*b bits per tensor + 16 bits per parameter per g
 (+ framing); reconstruction error per entry <= scale/2 (min-max) or Delta/2 (absmax),
 up to fp16 rounding of the parameters (see :mod:`reduction.compressors._quant`).
 
-A finding on the hard instance (THEOREM.md 3), measured and tested: asymmetric min-max
+A finding on the hard instance (docs/theorem.md#reduction), measured and tested: asymmetric min-max
 quantisation at ANY b >= 1 is lossless here (up to fp16 rounding of its parameters, far
 inside the decoding margin of Lemma L3), because every group holds at most two distinct
 values (keys +-1/sqrt(d), values 0/1), and b = 1 already has the two levels min and

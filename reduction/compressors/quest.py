@@ -1,6 +1,6 @@
 """Quest: query-aware page selection; keeps every token, reads only the top pages.
 
-Purpose: the Quest policy of COMPRESSORS.md (Tang et al. 2024, arXiv 2406.10774). Keys
+Purpose: the Quest policy listed in docs/compressors.md (Tang et al. 2024, arXiv 2406.10774). Keys
 are grouped into pages of ``page_size`` consecutive tokens; each page keeps per-channel
 min m_p and max M_p of its keys. A query q reads only the pages of largest upper bound
 

@@ -1,20 +1,21 @@
-"""The sparsity variants S1-S4 of the reduction (docs/theorem.md#s1 ... #s4; ours).
+"""Variants of the reduction beyond the theorem's regime.
 
-Each module builds its instance, runs its matching cache and the attack suite through
-:mod:`reduction.variants.runner` (Alice -> bytes -> Bob, in-process, registered caches
-only) and returns a :class:`reduction.variants.runner.VariantReport`:
-
-* :mod:`.s1` sparse attention: the hard instance keeps a k-sparse promise; ``packer``
-  matches the bound, ``topk-attention`` stores everything and stays above it;
-* :mod:`.s2` s-sparse values: bits in the supports, bound L floor(log2 C(d, s));
-  ``support`` matches it;
-* :mod:`.s3` attention to the last w scales: bound d (T_{K-w+1} + ... + T_{K-1});
-  ``window`` matches it;
-* :mod:`.s4` keys of rank r: bound d L'(r); ``cluster`` matches it when keys cluster.
+* :mod:`.witnessed` a greedy search for a key family whose measured max inner product is
+  <= eps (a certificate, docs/theorem.md#witness), usable below d_min;
+* :mod:`.low_dimension` the C1 variant: L' bit-carrying tokens, the rest with zero keys
+  and values (docs/theorem.md#c1, #unused), under an optional logit cap (#cap);
+* :mod:`.var_head` the released VAR head's attention (q, k L2-normalised, scale clamped
+  at 100; docs/theorem.md#var-head), mirrored for the parties and the verifier;
+* the sparsity variants (docs/theorem.md#s1 ... #s4; ours), each run through
+  :mod:`.runner` (Alice -> bytes -> Bob, in-process, registered caches only) into a
+  :class:`.runner.VariantReport`: :mod:`.s1` sparse attention (the hard instance keeps
+  the promise; ``packer`` matches, ``topk-attention`` stays above the bound), :mod:`.s2`
+  s-sparse values (``support``), :mod:`.s3` the last w scales (``window``), :mod:`.s4`
+  keys of rank r (``cluster``).
 """
 
 from __future__ import annotations
 
-VARIANTS: tuple[str, ...] = ("s1", "s2", "s3", "s4")
+SPARSITY_VARIANTS: tuple[str, ...] = ("s1", "s2", "s3", "s4")
 
-__all__ = ["VARIANTS"]
+__all__ = ["SPARSITY_VARIANTS"]

@@ -35,7 +35,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from lowerbound.sparsity import fano_information_bits
+from lowerbound.sparsity import certified_fano_bits
 from reduction.cache import CacheParams
 from reduction.compressors import CACHES, cache_names
 from reduction.schedule import Schedule
@@ -74,7 +74,10 @@ class VariantInstance:
 
     ``truth`` holds the bits Bob must recover, one row per query row; ``decode`` maps
     Bob's output rows (n, d) to bits of the same shape as ``truth``; a Fano symbol is
-    ``symbol_bits`` consecutive bits of a row (1: every bit is a symbol).
+    ``symbol_bits`` consecutive bits of a row (1: every bit is a symbol). Alice's query
+    for token j is ``alice_scale * k_j`` (0: zero queries, as in section 3); with
+    ``fill_unused`` Bob's unused query rows repeat the pass's first row instead of being 0
+    (S1: then every attention row of the run is concentrated, docs/theorem.md#s1).
     """
 
     variant: str
@@ -89,6 +92,8 @@ class VariantInstance:
     decode: Callable[[np.ndarray], np.ndarray]
     bound_bits: Fraction
     gamma: float = 0.0
+    alice_scale: float = 0.0
+    fill_unused: bool = False
 
     @property
     def carriers(self) -> int:
@@ -189,6 +194,8 @@ def bob_rows(cls: Any, message: bytes, params: CacheParams, inst: VariantInstanc
         cache = cls.from_bytes(message, params)
         queries = np.zeros((t_last, d))
         queries[: batch.size] = inst.scale * inst.keys[batch]
+        if inst.fill_unused and batch.size:
+            queries[batch.size :] = queries[0]
         z = np.asarray(cache.process(queries, zero_kv, zero_kv), dtype=np.float64)
         if z.shape != (t_last, d):
             raise ValueError(f"process returned shape {z.shape}, expected ({t_last}, {d})")
@@ -200,7 +207,7 @@ def _alice(cls: Any, params: CacheParams, inst: VariantInstance,
            rng: np.random.Generator) -> bytes:
     cache = cls(params, rng)
     for start, stop in inst.schedule.block_bounds[:-1]:
-        cache.process(np.zeros((stop - start, inst.d)), inst.keys[start:stop],
+        cache.process(inst.alice_scale * inst.keys[start:stop], inst.keys[start:stop],
                       inst.values[start:stop])
     return cache.to_bytes()  # type: ignore[no-any-return]
 
@@ -244,7 +251,7 @@ def score(inst: VariantInstance, name: str, options: dict[str, Any], message_bit
     symbol_wrong = wrong.reshape(n_symbols, b).any(axis=1) if n_symbols else np.zeros(0, bool)
     sym_errors = int(symbol_wrong.sum())
     p = Fraction(sym_errors, n_symbols) if n_symbols else Fraction(0)
-    info = fano_information_bits(n_symbols, b, p)
+    info = certified_fano_bits(n_symbols, p, b)
     allowance = match_allowance_bits(inst.carriers, inst.schedule.cached_tokens)
     return CacheRun(
         cache=name, options=options, status="ok", message_bits=message_bits,

@@ -1,0 +1,264 @@
+"""The public parameters of one run: everything both parties know before Alice speaks.
+
+Purpose: the public coins and constants of the reduction (docs/theorem.md#reduction):
+the schedule, d, eps, eta, the seed of the public key family, the cache's name and
+options. They cross every process boundary as JSON scalars; nothing derived from
+Alice's bits is among them. From them follow Bob's query scale C and threshold tau
+(Lemmas L2, L3: docs/theorem.md#l2, #l3) and the key family (Lemma L1, #l1).
+
+Three optional fields leave the theorem's regime (reduction.variants): ``carriers`` = L'
+runs the low-dimension variant (docs/theorem.md#c1, #unused): only the first L' cached
+tokens carry bits, with the keys of a witnessed family (docs/theorem.md#witness), and the
+other L - L' get zero keys and zero values, which enter gamma like the last scale's zero
+keys; ``logit_cap`` = B requires every logit Bob's queries create to lie in [-B, B], i.e.
+C <= B (docs/theorem.md#cap); ``var_head`` runs the released VAR head (q, k L2-normalised,
+scale clamped at 100; docs/theorem.md#var-head), which implies B <= 100.
+
+Resolving the cache (``cache_params``) imports the cache's code: the verifier does this
+only for registered caches; a third-party ``module:Class`` is resolved only inside the
+parties' worker processes (reduction.worker).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+
+from lowerbound.decoding import tau as decoding_tau
+from lowerbound.jl import d_min
+from lowerbound.softmax import gamma, gamma_target, scale_for_gamma
+from lowerbound.validation import check_finite_positive, check_int_at_least, check_interval
+from reduction.cache import CacheParams
+from reduction.keys import KeyFamily, sample_keys
+from reduction.schedule import Schedule
+from reduction.variants.var_head import VAR_MAX_SCALE, clamped_scale, l2_normalise
+from reduction.variants.witnessed import witnessed_prefix
+
+__all__ = ["PublicParams", "SIMULATION_GAMMA_FRACTION", "SIMULATION_CAP_FRACTION",
+           "is_registered_cache"]
+
+# The simulation runs Bob's queries at the C that makes gamma at most half of what Lemma
+# L3 admits (gamma < (1 - eta) / (2 (1 + eta))), not at C_min itself: at C_min the two
+# decoding ranges touch in the limit, and floating-point rounding (or float16 storage)
+# would sit on the boundary. Both C's are reported (docs/theorem.md#subtleties).
+SIMULATION_GAMMA_FRACTION = Fraction(1, 2)
+
+# Under a logit cap B Bob runs at C <= B (1 - 2^-9) when C_min allows it: keys stored at
+# float16 round by <= 2^-11 relative per coordinate, so the logits actually computed stay
+# inside [-B, B] (docs/theorem.md#cap). When C_min lies above that, C is the midpoint of
+# [C_min, B], which leaves room on both sides unless B = C_min to float precision.
+SIMULATION_CAP_FRACTION = Fraction(511, 512)
+
+
+def is_registered_cache(spec: str) -> bool:
+    """True for a registered cache name (our code), False for ``module:Class``."""
+    from reduction.compressors import CACHES
+
+    return spec.strip() in CACHES
+
+
+@dataclass(frozen=True)
+class PublicParams:
+    """Everything both parties know before Alice speaks (all JSON scalars).
+
+    ``eta`` is the entrywise error the decoding is designed to tolerate (relative, or
+    additive with ``additive=True``); C and tau follow from it (Lemma L3). ``carriers``,
+    ``logit_cap`` and ``var_head``: see the module docstring (None, None, False is the
+    theorem's reduction).
+    """
+
+    schedule: Schedule
+    d: int
+    eps: float
+    eta: float
+    key_seed: int
+    cache: str = "exact"
+    options: Mapping[str, Any] = field(default_factory=dict)
+    additive: bool = False
+    carriers: int | None = None
+    logit_cap: float | None = None
+    var_head: bool = False
+
+    def __post_init__(self) -> None:
+        check_int_at_least(self.d, "d", 1)
+        check_interval(self.eps, "eps", 0, 1)
+        if self.additive:
+            check_interval(self.eta, "eta", 0, 0.5, closed_lower=True)
+        else:
+            check_interval(self.eta, "eta", 0, 1, closed_lower=True)
+        check_int_at_least(self.key_seed, "key_seed", 0)
+        n_keys = self.schedule.cached_tokens
+        if self.carriers is None:
+            need = d_min(n_keys, self.eps)
+            if self.d < need:
+                raise ValueError(
+                    f"L={n_keys} and eps={self.eps:g} need d >= {need}, got d={self.d}; raise "
+                    "d or eps (the theorem's regime is d >= d_min), or give carriers=L' < L "
+                    "(the low-dimension variant, reduction.variants.low_dimension)"
+                )
+        elif check_int_at_least(self.carriers, "carriers", 1) > n_keys:
+            raise ValueError(f"carriers={self.carriers} exceeds the L={n_keys} cached tokens")
+        if self.logit_cap is not None:
+            check_finite_positive(self.logit_cap, "logit_cap")
+            if self.var_head and self.logit_cap > VAR_MAX_SCALE:
+                raise ValueError(
+                    f"logit_cap={self.logit_cap:g} with var_head: the released VAR heads clamp "
+                    f"their scale at {VAR_MAX_SCALE:g}; give a cap <= {VAR_MAX_SCALE:g}"
+                )
+        cap = self.effective_cap
+        if cap is not None and self.c_min > cap:
+            raise ValueError(
+                f"L'={self.n_carriers} carrying tokens, T_K={self.schedule.last_scale_tokens} "
+                f"and {self.zero_key_tokens} zero-key tokens at eps={self.eps:g}, "
+                f"eta={self.eta:g} need C_min = {self.c_min:.4g} > the logit cap B={cap:g}; "
+                "raise B, or lower eps or the number of carrying tokens "
+                "(reduction.variants.low_dimension.plan_regime picks both)"
+            )
+        object.__setattr__(self, "options", dict(self.options))
+
+    @property
+    def n_carriers(self) -> int:
+        """L': the cached tokens that carry bits (the first L'; all L by default)."""
+        return self.schedule.cached_tokens if self.carriers is None else int(self.carriers)
+
+    @property
+    def zero_key_tokens(self) -> int:
+        """L - L': cached tokens with zero keys and zero values (docs/theorem.md#unused)."""
+        return self.schedule.cached_tokens - self.n_carriers
+
+    @property
+    def effective_cap(self) -> float | None:
+        """The bound B on |logit|: ``logit_cap``, and at most 100 for a VAR head."""
+        if self.var_head:
+            return VAR_MAX_SCALE if self.logit_cap is None else float(self.logit_cap)
+        return None if self.logit_cap is None else float(self.logit_cap)
+
+    @property
+    def cache_params(self) -> CacheParams:
+        """The cache's public parameters, options merged over its defaults.
+
+        Imports the cache's module: call it for a registered cache, or inside a party's
+        worker process (never in the verifier for third-party code).
+        """
+        from reduction.compressors import resolve_cache
+
+        merged = resolve_cache(self.cache).merged_options(self.cache, self.options)
+        return CacheParams(self.d, self.schedule, merged)
+
+    def _scale_for(self, fraction: Fraction) -> float:
+        """Least C with gamma(C) < fraction * (1 - eta)/(1 + eta) (Lemmas L2, L3); the
+        zero-key tokens score 0 like the last scale's T_K (docs/theorem.md#unused)."""
+        return _scale_cached(
+            self.n_carriers,
+            self.schedule.last_scale_tokens + self.zero_key_tokens,
+            float(self.eps),
+            gamma_target(self.eta, additive=self.additive) * fraction,
+        )
+
+    @property
+    def c_min(self) -> float:
+        """The theorem's C_min(L, T_K, eps, eta) (Lemma L3)."""
+        return self._scale_for(Fraction(1))
+
+    @property
+    def scale(self) -> float:
+        """Bob's query scale C: gamma(C) < SIMULATION_GAMMA_FRACTION * L3's bound; under a
+        cap B at most B' = B * SIMULATION_CAP_FRACTION, or (C_min + B)/2 if C_min > B'."""
+        c = self._scale_for(SIMULATION_GAMMA_FRACTION)
+        cap = self.effective_cap
+        if cap is None:
+            return c
+        room = cap * float(SIMULATION_CAP_FRACTION)
+        return min(c, room) if self.c_min <= room else (self.c_min + cap) / 2
+
+    @property
+    def gamma(self) -> float:
+        """gamma at C (Lemma L2), the zero-key tokens included (docs/theorem.md#unused)."""
+        return gamma(self.n_carriers, self.schedule.last_scale_tokens + self.zero_key_tokens,
+                     self.scale, self.eps)
+
+    @property
+    def tau(self) -> float:
+        """Decoding threshold at gamma(C) (Lemma L3)."""
+        return decoding_tau(self.gamma, self.eta, additive=self.additive)
+
+    def key_family(self) -> KeyFamily:
+        """The carriers' public keys, regenerated from ``key_seed``: sampled and repaired
+        (Lemma L1), or with ``carriers`` the first L' of the witnessed search (#witness)."""
+        if self.carriers is None:
+            return _key_family_cached(self.schedule.cached_tokens, self.d, float(self.eps),
+                                      self.key_seed)
+        return witnessed_prefix(self.schedule.cached_tokens, self.d, float(self.eps),
+                                self.key_seed, self.n_carriers)
+
+    def cached_keys(self) -> np.ndarray:
+        """The L x d keys Alice's cache receives: k_i = sigma_i / sqrt(d) for the carriers
+        (first L' rows), zero rows after; for a VAR head normalise(sigma_i), zeros kept."""
+        signs = self.key_family().signs
+        keys = np.zeros((self.schedule.cached_tokens, self.d))
+        if self.var_head:
+            keys[: signs.shape[0]] = signs
+            return l2_normalise(keys)
+        keys[: signs.shape[0]] = signs / np.sqrt(self.d)
+        return keys
+
+    def bob_queries(self, tokens: np.ndarray) -> np.ndarray:
+        """Bob's queries for carrying tokens: C * k_i, or for a VAR head
+        clamped_scale(ln C) * normalise(sigma_i) (docs/theorem.md#var-head)."""
+        signs = self.key_family().signs[np.asarray(tokens, dtype=np.int64)].astype(np.float64)
+        if self.var_head:
+            return clamped_scale(math.log(self.scale)) * l2_normalise(signs)
+        return self.scale * signs / np.sqrt(self.d)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "schedule": self.schedule.to_json(),
+            "d": self.d,
+            "eps": float(self.eps),
+            "eta": float(self.eta),
+            "key_seed": self.key_seed,
+            "cache": self.cache,
+            "options": dict(self.options),
+            "additive": self.additive,
+            "carriers": self.carriers,
+            "logit_cap": None if self.logit_cap is None else float(self.logit_cap),
+            "var_head": self.var_head,
+        }
+
+    @classmethod
+    def from_json(cls, obj: Any) -> PublicParams:
+        need = {"schedule", "d", "eps", "eta", "key_seed", "cache", "options", "additive"}
+        if not isinstance(obj, dict) or not need <= obj.keys():
+            raise ValueError(f"public parameters must be an object with {sorted(need)}")
+        carriers, cap = obj.get("carriers"), obj.get("logit_cap")
+        return cls(
+            schedule=Schedule.from_json(obj["schedule"]),
+            d=int(obj["d"]),
+            eps=float(obj["eps"]),
+            eta=float(obj["eta"]),
+            key_seed=int(obj["key_seed"]),
+            cache=str(obj["cache"]),
+            options=dict(obj["options"]),
+            additive=bool(obj["additive"]),
+            carriers=None if carriers is None else int(carriers),
+            logit_cap=None if cap is None else float(cap),
+            var_head=bool(obj.get("var_head", False)),
+        )
+
+
+@functools.lru_cache(maxsize=8)
+def _key_family_cached(n_keys: int, d: int, eps: float, key_seed: int) -> KeyFamily:
+    family = sample_keys(n_keys, d, eps, np.random.default_rng(key_seed))
+    family.signs.setflags(write=False)
+    return family
+
+
+@functools.lru_cache(maxsize=64)
+def _scale_cached(n: int, t: int, eps: float, target: Fraction) -> float:
+    return scale_for_gamma(n, t, eps, target)

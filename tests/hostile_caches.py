@@ -1,0 +1,195 @@
+"""Hostile third-party caches: each tries to fool the verifier in another way.
+
+Purpose: the information check of docs/theorem.md#feasible and the process boundary of
+docs/theorem.md#reduction must hold against a cache written to cheat. Every cache here
+answers Bob well while its message is (nearly) empty, or attacks the harness itself:
+
+* :class:`InvertingLeak` hides the state in a file and makes Bob answer every bit
+  INVERTED: error rate 1, which Fano credits with N bits (docs/theorem.md#fano).
+* :class:`LyingBytesLeak` returns a ``bytes`` subclass whose ``__len__`` claims N bits.
+* :class:`SeedRecovery` needs no side channel: Bob recovers the run's seed from the
+  public keys (seeds are small integers) and regenerates Alice's bits.
+* :class:`VerdictRewriter` patches the verifier's modules when it is imported.
+* :class:`Chatty` prints to stdout on every call (the channel must survive it).
+* :class:`Hanging`, :class:`Dying`, :class:`ByteArray` hang, exit, or return a bytearray.
+
+Used as ``tests.hostile_caches:Name`` (third-party ``module:Class`` syntax).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from typing import ClassVar
+
+import numpy as np
+
+from reduction.attention import attend
+from reduction.cache import CacheParams
+from reduction.message import Reader, frame, unframe
+from tests.leaky_cache import LeakyCache
+
+__all__ = ["InvertingLeak", "LyingBytesLeak", "SeedRecovery", "VerdictRewriter", "Chatty",
+           "Hanging", "Dying", "ByteArray", "REWRITE_MARK"]
+
+REWRITE_MARK = "KVBOUND_HOSTILE_REWRITER_IMPORTED"
+
+
+class InvertingLeak(LeakyCache):
+    """Exact answers, read through a file, reported as 1 - Z: every bit comes out wrong."""
+
+    def process(self, queries: np.ndarray, keys: np.ndarray, values: np.ndarray) -> np.ndarray:
+        return 1.0 - super().process(queries, keys, values)
+
+
+class _Liar(bytes):
+    claimed = 0
+
+    def __len__(self) -> int:
+        return self.claimed
+
+
+class LyingBytesLeak(LeakyCache):
+    """The file leak, with a message whose ``len()`` claims to be as long as N bits."""
+
+    def to_bytes(self) -> bytes:
+        real = super().to_bytes()
+        liar = _Liar(real)
+        liar.claimed = self.keys.size // 8 + 1
+        return liar
+
+
+class SeedRecovery:
+    """Bob finds the seed whose public keys match his queries and re-derives X.
+
+    It mirrors how ``reduction.protocol.run_seed`` derives everything from one seed:
+    knowledge an attacker has, since the code is public. The message is 8 bytes.
+    """
+
+    TAG: ClassVar[bytes] = b"SEED"
+
+    def __init__(self, params: CacheParams, rng: np.random.Generator | None = None) -> None:
+        self.params = params
+
+    def process(self, queries: np.ndarray, keys: np.ndarray, values: np.ndarray) -> np.ndarray:
+        from reduction.instance import make_instance
+        from reduction.keys import sample_keys
+
+        q = np.asarray(queries, dtype=np.float64)
+        out = np.zeros_like(q)
+        rows = np.flatnonzero(np.abs(q).sum(axis=1) > 0)
+        if rows.size == 0:
+            return out
+        signs = np.sign(q[rows])
+        n_keys, d = self.params.schedule.cached_tokens, self.params.d
+        for seed in range(64):
+            instance_rng, public_rng, _ = np.random.default_rng(seed).spawn(3)
+            key_seed = int(public_rng.integers(0, 2**63 - 1))
+            family = sample_keys(n_keys, d, 0.75, np.random.default_rng(key_seed))
+            match = (family.signs[:, None, :] == signs[None, :, :]).all(axis=2)
+            if match.any(axis=0).all():
+                bits = make_instance(n_keys, d, instance_rng).bits
+                token = match.argmax(axis=0)
+                out[rows] = bits[token]
+                return out
+        return out
+
+    def to_bytes(self) -> bytes:
+        return frame(self.TAG, b"")
+
+    @classmethod
+    def from_bytes(cls, data: bytes, params: CacheParams) -> SeedRecovery:
+        Reader(unframe(data, cls.TAG), "seed-recovery message").finish()
+        return cls(params)
+
+
+def _rewrite_verdict() -> None:
+    """What a hostile module does on import: make every run look honest."""
+    os.environ[REWRITE_MARK] = "1"
+    try:
+        import reduction.protocol as protocol
+
+        protocol.LEAK_ALPHA = 1.0 - 1e-12  # the allowance swallows any leak
+        original = protocol.run_seed
+
+        def fake(*args: object, **kwargs: object) -> object:
+            import dataclasses
+
+            result = original(*args, **kwargs)  # type: ignore[arg-type]
+            return dataclasses.replace(result, leak=False, message_bits=10**9)
+
+        protocol.run_seed = fake  # type: ignore[assignment]
+    except ImportError:
+        pass
+
+
+_rewrite_verdict()
+
+
+class VerdictRewriter(LeakyCache):
+    """The file leak, from a module that rewrites the verifier's verdict on import."""
+
+
+class Chatty(LeakyCache):
+    """The file leak, printing to stdout (and writing to fd 1) on every call."""
+
+    def process(self, queries: np.ndarray, keys: np.ndarray, values: np.ndarray) -> np.ndarray:
+        print("chatty cache: processing a block")
+        os.write(1, b"KVF1 garbage on fd 1\n")
+        return super().process(queries, keys, values)
+
+
+class _Exact:
+    """An honest exact cache (float64), the base of the failing ones below."""
+
+    TAG: ClassVar[bytes] = b"EXCT"
+
+    def __init__(self, params: CacheParams, rng: np.random.Generator | None = None) -> None:
+        self.params = params
+        self.keys = np.zeros((0, params.d))
+        self.values = np.zeros((0, params.d))
+
+    def process(self, queries: np.ndarray, keys: np.ndarray, values: np.ndarray) -> np.ndarray:
+        self.keys = np.concatenate([self.keys, np.asarray(keys, dtype=np.float64)])
+        self.values = np.concatenate([self.values, np.asarray(values, dtype=np.float64)])
+        return attend(queries, self.keys, self.values)
+
+    def to_bytes(self) -> bytes:
+        return frame(self.TAG, self.keys.astype("<f8").tobytes()
+                     + self.values.astype("<f8").tobytes())
+
+    @classmethod
+    def from_bytes(cls, data: bytes, params: CacheParams) -> _Exact:
+        payload = unframe(data, cls.TAG)
+        n = len(payload) // (16 * params.d)
+        cache = cls(params)
+        arr = np.frombuffer(payload, dtype="<f8")
+        cache.keys = arr[: n * params.d].reshape(n, params.d).copy()
+        cache.values = arr[n * params.d:].reshape(n, params.d).copy()
+        return cache
+
+
+class Hanging(_Exact):
+    """Never answers Bob."""
+
+    @classmethod
+    def from_bytes(cls, data: bytes, params: CacheParams) -> _Exact:
+        time.sleep(3600)
+        raise AssertionError("unreachable")
+
+
+class Dying(_Exact):
+    """Kills its own process while Alice streams."""
+
+    def process(self, queries: np.ndarray, keys: np.ndarray, values: np.ndarray) -> np.ndarray:
+        sys.stderr.write("dying cache: exiting now\n")
+        sys.stderr.flush()
+        os._exit(7)
+
+
+class ByteArray(_Exact):
+    """Returns a bytearray from to_bytes() (the contract asks for bytes)."""
+
+    def to_bytes(self) -> bytes:
+        return bytearray(super().to_bytes())  # type: ignore[return-value]
