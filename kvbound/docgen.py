@@ -29,7 +29,9 @@ def compressors_table() -> str:
         options = ", ".join(f"{k}={v}" for k, v in entry.options.items()) or "-"
         fixed = ", ".join(sorted(entry.fixed)) or "-"
         axis = sweep_axis(name)
-        if axis.option is None:
+        if entry.adversary:
+            swept = "no: an adversary of the decoding (`verify --cache`)"
+        elif axis.option is None:
             swept = "once"
         elif not axis.values:
             swept = f"{axis.option} over `--budgets` (kept fraction)"

@@ -15,6 +15,9 @@ __all__ = [
     "check_seeds",
     "parse_schedule",
     "parse_cache_options",
+    "add_precision_arguments",
+    "resolve_precision",
+    "DEFAULT_ETA",
 ]
 
 
@@ -37,9 +40,55 @@ def add_instance_arguments(parser: argparse.ArgumentParser) -> None:
         help="near-orthogonality eps of the keys, in (0, 1) (default: 0.75)",
     )
     parser.add_argument(
-        "--eta", type=float, default=0.25,
-        help="entrywise relative error the decoding tolerates, in [0, 1) (default: 0.25)",
+        "--eta", type=float, default=None,
+        help="entrywise relative error the decoding tolerates, in [0, 1) (default: 0.25; "
+        "0, i.e. exact attention, with --bits-per-value)",
     )
+
+
+DEFAULT_ETA = 0.25
+
+
+def add_precision_arguments(parser: argparse.ArgumentParser) -> None:
+    """--bits-per-value and --value-dtype: the precision construction (docs/theorem.md#prec)."""
+    parser.add_argument(
+        "--bits-per-value", dest="bits_per_value", metavar="B|auto",
+        help="values on 2^B levels m 2^-B, B bits per coordinate (Lemma PREC); 'auto' = the "
+        "largest B that eta and --value-dtype allow (default: the one-bit reduction)",
+    )
+    parser.add_argument(
+        "--value-dtype", dest="value_dtype", default="float16",
+        choices=("bfloat16", "float16", "float32", "float64"),
+        help="format that must hold every level exactly, for --bits-per-value auto "
+        "(default: float16, the real VAR cache's)",
+    )
+
+
+def resolve_precision(args: argparse.Namespace) -> tuple[float, int | None]:
+    """(eta, bits_per_value) from the parsed flags; 'auto' resolved (Lemma PREC)."""
+    from lowerbound.precision import bits_per_value_auto, max_bits_for_dtype
+
+    text = getattr(args, "bits_per_value", None)
+    if text is None:
+        return (DEFAULT_ETA if args.eta is None else args.eta), None
+    eta = 0.0 if args.eta is None else args.eta
+    if text == "auto":
+        b = bits_per_value_auto(eta, dtype=args.value_dtype, additive=args.additive)
+        if b == 0:
+            raise ValueError(f"--bits-per-value auto: no number of levels separates under "
+                             f"eta={eta:g}; lower eta")
+        return eta, min(b, 16)
+    try:
+        b = int(text)
+    except ValueError:
+        raise ValueError(f"--bits-per-value={text!r} must be an integer >= 1 or 'auto'") from None
+    if b < 1:
+        raise ValueError(f"--bits-per-value={b} must be >= 1 (or 'auto')")
+    top = max_bits_for_dtype(args.value_dtype)
+    if b > top:
+        raise ValueError(f"--bits-per-value={b}: {args.value_dtype} holds the levels m 2^-b "
+                         f"exactly only for b <= {top}; lower b or pick --value-dtype")
+    return eta, b
 
 
 def add_head_arguments(parser: argparse.ArgumentParser) -> None:

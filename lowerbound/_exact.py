@@ -15,13 +15,17 @@ _DPS = 60
 
 
 @contextmanager
-def _iv_precision() -> Iterator[None]:
+def iv_precision(dps: int = _DPS) -> Iterator[None]:
+    """Run mpmath.iv at >= ``dps`` digits (never lowering an enclosing context's)."""
     saved = mpmath.iv.dps
-    mpmath.iv.dps = _DPS
+    mpmath.iv.dps = max(saved, dps)
     try:
         yield
     finally:
         mpmath.iv.dps = saved
+
+
+_iv_precision = iv_precision
 
 
 def to_fraction(x: RealLike) -> Fraction:

@@ -24,7 +24,14 @@ from typing import Any
 
 from lowerbound.bound import index_lower_bound_bits
 from lowerbound.decoding import tau
-from lowerbound.jl import binomial_tail, d_min, d_min_exact, max_keys, pair_count
+from lowerbound.jl import (
+    d_min,
+    d_min_exact,
+    exact_candidates,
+    exact_failure_enclosure,
+    max_keys,
+    pair_count,
+)
 from lowerbound.softmax import c_min, gamma, gamma_target
 from proofs._intervals import IV, Enclosure, enclose, exact, iv_binary_entropy, iv_fraction
 from reduction.schedule import Schedule
@@ -91,8 +98,11 @@ class DMinCertificate:
     threshold: Enclosure  # 2 ln(L(L-1)/2) / eps^2; d_min = floor(threshold) + 1
     union_at_d_min: Enclosure  # L(L-1)/2 exp(-eps^2 d_min / 2), must be < 1
     union_below: Enclosure  # the same at d_min - 1, must be >= 1
-    exact_union_at: Fraction  # L(L-1)/2 P(Bin(d, 1/2) > d(1+eps)/2) at d_min_exact
-    exact_union_below: Fraction | None  # the same at d_min_exact - 1 (None if d = 1)
+    # L(L-1)/2 P(Bin(d, 1/2) > d(1+eps)/2): an upper end at d_min_exact (must be < 1) and
+    # a lower end at d_min_exact - 1 (must be >= 1; None if d_min_exact = 1). Exact for
+    # d <= 4096, rigorous enclosures above (lowerbound.jl.exact_failure_enclosure).
+    exact_union_at: Fraction
+    exact_union_below: Fraction | None
     failures: tuple[str, ...] = field(default=())
 
     @property
@@ -144,16 +154,18 @@ def certify_d_min(
     below = enclose(_union_iv(m, eps, dm - 1)) if dm > 1 else exact(m)
     if dm > 1 and not below.lo >= 1:
         failures.append(f"union bound at d_min-1={dm - 1} is {below}, not >= 1")
-    exact_at = m * binomial_tail(dx, eps)
-    exact_below = m * binomial_tail(dx - 1, eps) if dx > 1 else None
+    exact_at = exact_failure_enclosure(cached_tokens, eps, dx)[1]
+    exact_below = exact_failure_enclosure(cached_tokens, eps, dx - 1)[0] if dx > 1 else None
     if not exact_at < 1:
         failures.append(f"exact union bound at d_min_exact={dx} is {float(exact_at)}, not < 1")
     if exact_below is not None and exact_below < 1:
         failures.append(f"exact union bound at d_min_exact-1={dx - 1} is < 1 too")
     if not dx <= dm:
         failures.append(f"d_min_exact={dx} exceeds d_min={dm}")
-    for d in range(dx, dm + 1):
-        if not m * binomial_tail(d, eps) < 1:
+    # every d in [d_min_exact, d_min) is dominated by a candidate (lowerbound.jl.
+    # exact_candidates); each candidate's union bound is enclosed below 1
+    for d in exact_candidates(eps, dm - 1, dx).tolist():
+        if not exact_failure_enclosure(cached_tokens, eps, d)[1] < 1:
             failures.append(f"exact union bound >= 1 at d={d} inside [d_min_exact, d_min]")
             break
     return DMinCertificate(

@@ -123,6 +123,32 @@ def check_exact_decoding() -> CheckResult:
                           f"tau = {threshold:.6f}")
 
 
+def check_tight_instance() -> CheckResult:
+    """L3 is tight: L=2 keys with <s1,s2> = eps d decode at C_min and fail at the double below."""
+    from proofs.tight_instance import TIGHT_ETAS, certify_tight
+
+    failures, details = [], []
+    for eta in TIGHT_ETAS:
+        bad, detail = certify_tight(eta)
+        failures += bad
+        details.append(detail)
+    return CheckResult.of(not failures, "; ".join(failures or details))
+
+
+def perturbed_tight_instance() -> CheckResult:
+    """L3 perturbed: the tight certificate fed C one ulp above C_min must fail (C^- decodes)."""
+    import math
+
+    from lowerbound.softmax import c_min as least_scale
+    from proofs.tight_instance import TIGHT_ETAS, certify_tight, tight_instance
+
+    inst = tight_instance()
+    eta = TIGHT_ETAS[0]
+    wrong = math.nextafter(least_scale(2, inst.last_tokens, inst.eps, eta), math.inf)
+    failures, detail = certify_tight(eta, inst, c=wrong)
+    return CheckResult.of(not failures, "; ".join(failures or [detail]))
+
+
 LEMMAS = (
     Lemma(
         label="L3",
@@ -144,6 +170,7 @@ LEMMAS = (
         tests=(
             "tests/test_lowerbound_properties.py::test_c_min_is_least_scale",
             "tests/test_lowerbound_properties.py::test_tau_separates_iff_gamma_below_target",
+            "tests/test_tight_instance.py::test_the_tight_instance_decodes_at_c_min_only",
         ),
         checks=(
             Check("separation iff gamma < (1-eta)/(1+eta)", "proved",
@@ -154,6 +181,8 @@ LEMMAS = (
                   perturbed_c_min_certified),
             Check("separates() at the boundary", "consistency", check_separates_boundary),
             Check("exact attention decodes every bit", "sampled", check_exact_decoding),
+            Check("tight instance: decodes at C_min, fails just below", "certified",
+                  check_tight_instance, perturbed_tight_instance),
         ),
         coq=(
             *(CoqProof("L3_decoding.v", name) for name in (

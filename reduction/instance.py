@@ -24,27 +24,39 @@ from lowerbound.validation import check_int_at_least
 __all__ = ["IndexInstance", "make_instance", "save_instance", "load_instance", "FORMAT_TAG"]
 
 FORMAT_TAG = "kvbound-instance"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # version 1 (binary values only) is still read
+MAX_BITS_PER_VALUE = 16
 
 
 @dataclass(frozen=True, eq=False)
 class IndexInstance:
-    """Alice's bit matrix X (L x d, uint8 in {0,1}) and Bob's flat query indices.
+    """Alice's symbol matrix X (L x d) and Bob's flat query indices.
 
-    ``queries`` is None for "every bit" (Bob reads all N bits, pass by pass), else a
-    sorted array of distinct flat indices into ``bits.ravel()`` (Multi-Index).
+    With ``bits_per_value`` b = 1 (the default) X is a bit matrix in {0, 1}; with b > 1
+    each entry is a symbol m in {0, ..., 2^b - 1} (the precision construction,
+    docs/theorem.md#prec), carrying b bits. ``queries`` is None for "every symbol" (Bob
+    reads all of X, pass by pass), else a sorted array of distinct flat indices into
+    ``bits.ravel()`` (Multi-Index).
     """
 
     bits: np.ndarray
     queries: np.ndarray | None = None
+    bits_per_value: int = 1
 
     def __post_init__(self) -> None:
+        b = check_int_at_least(self.bits_per_value, "bits_per_value", 1)
+        if b > MAX_BITS_PER_VALUE:
+            raise ValueError(f"bits_per_value={b} exceeds {MAX_BITS_PER_VALUE}")
         bits = np.asarray(self.bits)
         if bits.ndim != 2 or bits.shape[0] < 1 or bits.shape[1] < 1:
             raise ValueError(f"bits must be a non-empty L x d matrix, got shape {bits.shape}")
-        if not np.isin(bits, (0, 1)).all():
+        if b == 1 and not np.isin(bits, (0, 1)).all():
             raise ValueError("bits must hold only 0 and 1")
-        object.__setattr__(self, "bits", bits.astype(np.uint8, copy=False))
+        if b > 1 and (not np.issubdtype(bits.dtype, np.integer) or bits.min() < 0
+                      or bits.max() >= 2**b):
+            raise ValueError(f"symbols must be integers in [0, 2^{b}) for bits_per_value={b}")
+        dtype = np.uint8 if b <= 8 else np.uint16
+        object.__setattr__(self, "bits", bits.astype(dtype, copy=False))
         if self.queries is not None:
             q = np.asarray(self.queries)
             if q.ndim != 1 or q.size == 0 or not np.issubdtype(q.dtype, np.integer):
@@ -66,9 +78,14 @@ class IndexInstance:
         return int(self.bits.shape[1])
 
     @property
-    def n_bits(self) -> int:
-        """N = L * d."""
+    def n_symbols(self) -> int:
+        """L * d value coordinates (each carries ``bits_per_value`` bits)."""
         return int(self.bits.size)
+
+    @property
+    def n_bits(self) -> int:
+        """N = L * d * b: Alice's bits (b = 1: N = L * d)."""
+        return int(self.bits.size) * self.bits_per_value
 
     def query_tokens(self) -> np.ndarray:
         """The distinct token rows Bob must read (all rows for plain "every bit")."""
@@ -80,7 +97,11 @@ class IndexInstance:
         """SHA-256 of the canonical bytes (shape, bits, queries)."""
         h = hashlib.sha256()
         h.update(np.asarray(self.bits.shape, dtype="<i8").tobytes())
-        h.update(np.ascontiguousarray(self.bits, dtype=np.uint8).tobytes())
+        if self.bits_per_value == 1:
+            h.update(np.ascontiguousarray(self.bits, dtype=np.uint8).tobytes())
+        else:
+            h.update(np.asarray([self.bits_per_value], dtype="<i8").tobytes())
+            h.update(np.ascontiguousarray(self.bits, dtype="<u2").tobytes())
         if self.queries is not None:
             h.update(np.asarray(self.queries, dtype="<i8").tobytes())
         return h.hexdigest()
@@ -100,8 +121,10 @@ def make_instance(
     rng: np.random.Generator | int | None = None,
     *,
     num_queries: int | None = None,
+    bits_per_value: int = 1,
 ) -> IndexInstance:
-    """Uniform X in {0,1}^{L x d}; with ``num_queries`` also a Multi-Index query set.
+    """Uniform X in {0,1}^{L x d} (or uniform symbols in [0, 2^b)^{L x d}); with
+    ``num_queries`` also a Multi-Index query set.
 
     >>> inst = make_instance(3, 4, rng=0)
     >>> inst.bits.shape, inst.n_bits
@@ -112,14 +135,26 @@ def make_instance(
     rng = np.random.default_rng(rng)
     n_keys = check_int_at_least(cached_tokens, "L", 1)
     dim = check_int_at_least(d, "d", 1)
-    bits = rng.integers(0, 2, size=(n_keys, dim), dtype=np.uint8)
+    b = check_int_at_least(bits_per_value, "bits_per_value", 1)
+    if b == 1:
+        bits = rng.integers(0, 2, size=(n_keys, dim), dtype=np.uint8)
+    else:
+        bits = rng.integers(0, 2**min(b, MAX_BITS_PER_VALUE), size=(n_keys, dim),
+                            dtype=np.uint16)
     queries = None
     if num_queries is not None:
         t = check_int_at_least(num_queries, "num_queries", 1)
         if t > bits.size:
             raise ValueError(f"num_queries={t} exceeds N={bits.size} bits")
         queries = rng.choice(bits.size, size=t, replace=False)
-    return IndexInstance(bits, queries)
+    return IndexInstance(bits, queries, b)
+
+
+def _bit_planes(symbols: np.ndarray, b: int) -> np.ndarray:
+    """The b bits of every symbol, most significant first, flattened."""
+    flat = symbols.ravel().astype(np.uint16)
+    shifts = np.arange(b - 1, -1, -1, dtype=np.uint16)
+    return ((flat[:, None] >> shifts) & 1).astype(np.uint8).ravel()
 
 
 def save_instance(path: str | Path, instance: IndexInstance) -> None:
@@ -128,7 +163,8 @@ def save_instance(path: str | Path, instance: IndexInstance) -> None:
         "format": np.array(FORMAT_TAG),
         "version": np.array(FORMAT_VERSION, dtype=np.int64),
         "shape": np.array(instance.bits.shape, dtype=np.int64),
-        "packed_bits": np.packbits(instance.bits.ravel()),
+        "bits_per_value": np.array(instance.bits_per_value, dtype=np.int64),
+        "packed_bits": np.packbits(_bit_planes(instance.bits, instance.bits_per_value)),
         "has_queries": np.array(instance.queries is not None),
         "queries": (
             np.asarray(instance.queries, dtype=np.int64)
@@ -161,24 +197,36 @@ def load_instance(path: str | Path) -> IndexInstance:
         raise ValueError(f"{path} is missing fields {sorted(missing)}; not a kvbound instance")
     if str(fields["format"]) != FORMAT_TAG:
         raise ValueError(f"{path} has format {str(fields['format'])!r}, expected {FORMAT_TAG!r}")
-    if int(fields["version"]) != FORMAT_VERSION:
+    version = int(fields["version"])
+    if version not in (1, FORMAT_VERSION):
         raise ValueError(
-            f"{path} has format version {int(fields['version'])}; this kvbound reads "
-            f"version {FORMAT_VERSION}"
+            f"{path} has format version {version}; this kvbound reads versions 1 and "
+            f"{FORMAT_VERSION}"
         )
+    b = 1
+    if version >= 2:
+        if "bits_per_value" not in fields or fields["bits_per_value"].shape != ():
+            raise ValueError(f"{path} lacks a scalar bits_per_value field")
+        b = int(fields["bits_per_value"])
+        if not 1 <= b <= MAX_BITS_PER_VALUE:
+            raise ValueError(f"{path}: bits_per_value={b} must lie in [1, {MAX_BITS_PER_VALUE}]")
     shape = fields["shape"]
     if shape.shape != (2,) or not np.issubdtype(shape.dtype, np.integer) or (shape < 1).any():
         raise ValueError(f"{path} has an invalid shape field {shape!r}")
-    n_bits = int(shape[0]) * int(shape[1])
+    if int(shape[0]) * int(shape[1]) > (1 << 34):
+        raise ValueError(f"{path}: shape {tuple(shape)} is implausibly large")
+    n_bits = int(shape[0]) * int(shape[1]) * b
     packed = fields["packed_bits"]
     if packed.dtype != np.uint8 or packed.ndim != 1 or packed.size != (n_bits + 7) // 8:
         raise ValueError(f"{path}: packed_bits has the wrong size for shape {tuple(shape)}")
-    bits = np.unpackbits(packed)[:n_bits].reshape(int(shape[0]), int(shape[1]))
+    planes = np.unpackbits(packed)[:n_bits].reshape(-1, b).astype(np.uint16)
+    weights = (1 << np.arange(b - 1, -1, -1)).astype(np.uint16)
+    bits = (planes @ weights).astype(np.uint16).reshape(int(shape[0]), int(shape[1]))
     queries = fields["queries"] if bool(fields["has_queries"]) else None
     if queries is not None and (queries.dtype != np.int64 or queries.ndim != 1):
         raise ValueError(f"{path}: queries must be a 1-D int64 array")
     try:
-        instance = IndexInstance(bits, queries)
+        instance = IndexInstance(bits, queries, b)
     except ValueError as exc:
         raise ValueError(f"{path}: {exc}") from None
     if instance.checksum() != str(fields["sha256"]):

@@ -187,10 +187,12 @@ class ProcessParties:
     def alice_states(self, bits: np.ndarray, public: PublicParams,
                      cache_seed: int) -> list[bytes]:
         """Alice's state after each scale 1..K-1, as received from her process."""
-        x = np.asarray(bits, dtype=np.uint8)
+        x = np.asarray(bits)
         header = {"public": public.to_json(), "cache_seed": int(cache_seed),
                   "shape": list(x.shape)}
-        answer = self.alice.exchange(REQ_ALICE, header, [np.packbits(x).tobytes()],
+        payload = (np.packbits(x.astype(np.uint8)) if public.bits_per_value is None
+                   else x.astype("<u2"))
+        answer = self.alice.exchange(REQ_ALICE, header, [payload.tobytes()],
                                      cache=public.cache, max_bytes=MAX_STATE_BYTES)
         boundaries = len(public.schedule.block_bounds) - 1
         if len(answer.segments) != boundaries:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lowerbound.jl import d_min, d_min_exact
+from lowerbound.jl import d_min, d_min_exact_note
 from lowerbound.validation import check_int_at_least, check_interval
 
 __all__ = ["KeyFamily", "sample_keys", "max_inner_product", "bad_rows"]
@@ -120,8 +120,8 @@ def sample_keys(
         need = d_min(n, e)
         if dim < need:
             raise ValueError(
-                f"L={n} and eps={e:g} need d >= {need} (Hoeffding d_min; exact-binomial "
-                f"d_min = {d_min_exact(n, e)}), got d={dim}; raise d or eps"
+                f"L={n} and eps={e:g} need d >= {need} (Hoeffding d_min; "
+                f"{d_min_exact_note(n, e)}), got d={dim}; raise d or eps"
             )
     signs = (rng.integers(0, 2, size=(n, dim), dtype=np.int8) * 2 - 1).astype(np.int8)
     for rounds in range(1, rounds_allowed + 1):
@@ -132,5 +132,5 @@ def sample_keys(
     raise ValueError(
         f"no family of L={n} sign keys with max inner product <= eps={e:g} found in "
         f"d={dim} after {rounds_allowed} repair rounds; d_min(L, eps) = {d_min(n, e)} "
-        f"(Hoeffding), {d_min_exact(n, e)} (exact binomial): raise d or eps"
+        f"(Hoeffding), {d_min_exact_note(n, e)}: raise d or eps"
     )

@@ -22,6 +22,7 @@ __all__ = [
     "Reader",
     "Writer",
     "FRAME_OVERHEAD_BYTES",
+    "check_header_field",
 ]
 
 FRAME_OVERHEAD_BYTES = 8
@@ -59,27 +60,43 @@ def unframe(data: bytes, tag: bytes) -> bytes:
     return data[4:-4]
 
 
+def check_header_field(value: int, bits: int, what: str) -> int:
+    """``value`` if it fits an unsigned ``bits``-bit header field, else a ValueError.
+
+    >>> check_header_field(64, 16, "the exact cache's d")
+    64
+    >>> check_header_field(70000, 16, "the exact cache's d")
+    Traceback (most recent call last):
+    ...
+    ValueError: the exact cache's d=70000 does not fit its 16-bit header field (at most 65535)
+    """
+    if not 0 <= int(value) < 1 << bits:
+        raise ValueError(f"{what}={value} does not fit its {bits}-bit header field "
+                         f"(at most {(1 << bits) - 1})")
+    return int(value)
+
+
 class Writer:
-    """Little-endian builder of a payload."""
+    """Little-endian builder of a payload (an out-of-range field is a ValueError)."""
 
     def __init__(self) -> None:
         self._parts: list[bytes] = []
 
-    def u8(self, v: int) -> Writer:
-        self._parts.append(struct.pack("<B", v))
+    def _pack(self, fmt: str, bits: int, v: int) -> Writer:
+        self._parts.append(struct.pack(fmt, check_header_field(v, bits, "a message field")))
         return self
+
+    def u8(self, v: int) -> Writer:
+        return self._pack("<B", 8, v)
 
     def u16(self, v: int) -> Writer:
-        self._parts.append(struct.pack("<H", v))
-        return self
+        return self._pack("<H", 16, v)
 
     def u32(self, v: int) -> Writer:
-        self._parts.append(struct.pack("<I", v))
-        return self
+        return self._pack("<I", 32, v)
 
     def u64(self, v: int) -> Writer:
-        self._parts.append(struct.pack("<Q", v))
-        return self
+        return self._pack("<Q", 64, v)
 
     def f64(self, v: float) -> Writer:
         self._parts.append(struct.pack("<d", v))

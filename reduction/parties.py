@@ -82,7 +82,7 @@ def alice_states(
                          f"{public.d})")
     keys = public.cached_keys()
     values = np.zeros((public.schedule.cached_tokens, public.d))
-    values[:n_keys] = x
+    values[:n_keys] = public.values(x)
     cache = resolve_cache(public.cache).cls(public.cache_params, rng)
     states = []
     for start, stop in public.schedule.block_bounds[:-1]:

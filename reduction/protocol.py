@@ -28,15 +28,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any, Protocol
 
 import numpy as np
 
 from lowerbound.bound import index_lower_bound_bits
-from lowerbound.entropy import information_bits, information_bits_lower_confidence
+from lowerbound.fano import fano_information_bits, fano_information_lower_confidence
+from lowerbound.precision import multilevel_bound_bits
 from lowerbound.validation import check_int_at_least
-from reduction.decode import decode_bits, decoding_margin
+from reduction.decode import decode_symbols, symbol_margin
 from reduction.instance import IndexInstance, make_instance
 from reduction.isolation import DEFAULT_TIMEOUT, InlineParties, ProcessParties
 from reduction.public import SIMULATION_GAMMA_FRACTION, PublicParams, is_registered_cache
@@ -97,6 +98,9 @@ class SeedResult:
     seed: int
     key_seed: int
     n_bits: int
+    n_symbols: int
+    bits_per_symbol: int
+    symbol_errors: int
     instance_bits: int
     message_bits: int
     memory_bits: int
@@ -130,8 +134,8 @@ class VerifyResult:
 
     @property
     def error_rate(self) -> float:
-        """Observed bit error rate p over all seeds."""
-        return self.bit_errors / self.bits_checked
+        """Observed symbol error rate p over all seeds (bits when b = 1)."""
+        return sum(r.symbol_errors for r in self.runs) / sum(r.n_symbols for r in self.runs)
 
     @property
     def bits_checked(self) -> int:
@@ -149,8 +153,13 @@ class VerifyResult:
     @property
     def lower_bound_bits(self) -> float:
         """(1 - H2(0)) * N: the memory any zero-error cache must reach (L4). Alice does
-        not know Bob's Multi-Index indices, so it stays N (docs/theorem.md#multi)."""
-        return index_lower_bound_bits(self.n_bits, 0)
+        not know Bob's Multi-Index indices, so it stays N (docs/theorem.md#multi). With
+        2^b levels, Lemma PREC's L' d b (docs/theorem.md#prec)."""
+        delta = self.public.delta  # 0 unless the run names the delta it tolerates
+        if self.public.bits_per_value is None:
+            return index_lower_bound_bits(self.n_bits, delta)
+        return multilevel_bound_bits(self.n_bits // self.public.symbol_bits,
+                                     self.public.symbol_bits, delta)
 
     @property
     def leak(self) -> bool:
@@ -193,10 +202,16 @@ class VerifyResult:
             "lower_bound_bits": self.lower_bound_bits,
             "C": self.public.scale,
             "C_min": self.public.c_min,
-            "C_rule": "least C with gamma(C) < SIMULATION_GAMMA_FRACTION * (1 - eta)/(1 + eta)"
+            "C_rule": "C_min itself (--at-c-min)" if self.public.at_c_min else
+                      "least C with gamma(C) < SIMULATION_GAMMA_FRACTION * (1 - eta)/(1 + eta)"
                       f" (fraction {SIMULATION_GAMMA_FRACTION}); C_min uses fraction 1",
+            "at_c_min": self.public.at_c_min,
+            "delta": float(self.public.delta),
             "gamma": self.public.gamma,
-            "tau": self.public.tau,
+            "tau": self.public.tau if self.public.bits_per_value is None else None,
+            "bits_per_value": self.public.bits_per_value,
+            "thresholds": list(self.public.thresholds),
+            "symbol_errors": sum(r.symbol_errors for r in self.runs),
             "eps": float(self.public.eps),
             "eta": float(self.public.eta),
             "additive": self.public.additive,
@@ -224,6 +239,9 @@ def run_seed(
     observe: Callable[[PublicParams, np.ndarray, np.ndarray], None] | None = None,
     logit_cap: float | None = None,
     var_head: bool = False,
+    bits_per_value: int | None = None,
+    at_c_min: bool = False,
+    delta: float = 0.0,
 ) -> SeedResult:
     """One seed: rng -> (instance, public keys, cache coins) -> states -> Bob -> bits.
 
@@ -238,12 +256,16 @@ def run_seed(
     key_seed = int(public_rng.integers(0, 2**63 - 1))
     cache_seed = int(cache_rng.integers(0, 2**63 - 1))
     regime = plan_regime(schedule, d, eps, eta, additive=additive, logit_cap=logit_cap,
-                         var_head=var_head)
-    public = regime.public(key_seed, cache, options)
+                         var_head=var_head, bits_per_value=bits_per_value)
+    public = replace(regime.public(key_seed, cache, options), at_c_min=at_c_min, delta=delta)
     key_seed = public.key_seed
     family = public.key_family()
     if instance is None:
-        instance = make_instance(public.n_carriers, d, instance_rng, num_queries=num_queries)
+        instance = make_instance(public.n_carriers, d, instance_rng, num_queries=num_queries,
+                                 bits_per_value=public.symbol_bits)
+    if instance.bits_per_value != public.symbol_bits:
+        raise ValueError(f"the instance has {instance.bits_per_value} bits per value, the "
+                         f"public parameters {public.symbol_bits}")
     states = parties.alice_states(instance.bits, public, cache_seed)
     if not states or any(type(s) is not bytes for s in states):
         raise ValueError("Alice's states must be a non-empty list of bytes")
@@ -253,38 +275,44 @@ def run_seed(
     z = np.asarray(z, dtype=np.float64)
     if z.shape != (tokens.size, d):
         raise ValueError(f"Bob's outputs have shape {z.shape}, expected ({tokens.size}, {d})")
-    decoded = decode_bits(z, public.tau)
-    truth = instance.bits[tokens]
+    thresholds = public.thresholds
+    decoded = decode_symbols(z, thresholds)
+    truth = instance.bits[tokens].astype(np.uint16)
     if instance.queries is None:
-        wrong = int(np.count_nonzero(decoded != truth))
-        n_bits = instance.n_bits
+        got, want = decoded, truth
     else:
         flat_rows = np.searchsorted(tokens, instance.queries // d)
         cols = instance.queries % d
-        wrong = int(np.count_nonzero(decoded[flat_rows, cols] != truth[flat_rows, cols]))
-        n_bits = int(instance.queries.size)
+        got, want = decoded[flat_rows, cols], truth[flat_rows, cols]
+    b = public.symbol_bits
+    wrong = int(np.count_nonzero(got != want))
+    n_symbols = int(want.size)
+    wrong_bits = int(np.unpackbits((got ^ want).astype(">u2").view(np.uint8)).sum())
     if observe is not None:
         observe(public, z, truth)
     boundary_bits = tuple(8 * len(s) for s in states)
     message_bits = boundary_bits[-1]
-    lcb = information_bits_lower_confidence(wrong, n_bits, LEAK_ALPHA)
+    lcb = fano_information_lower_confidence(wrong, n_symbols, b, LEAK_ALPHA)
     cap = public.effective_cap
     # the largest |logit| Bob's queries create against the cached keys (#cap, #var-head)
     recomputed = max_abs_logit(public.bob_queries(tokens), public.cached_keys())
     return SeedResult(
         seed=seed,
         key_seed=key_seed,
-        n_bits=n_bits,
+        n_bits=n_symbols * b,
+        n_symbols=n_symbols,
+        bits_per_symbol=b,
+        symbol_errors=wrong,
         instance_bits=instance.n_bits,
         message_bits=message_bits,
         memory_bits=max(boundary_bits),
         boundary_bits=boundary_bits,
-        bit_errors=wrong,
-        error_rate=wrong / n_bits,
+        bit_errors=wrong_bits,
+        error_rate=wrong / n_symbols,
         max_inner_product=family.max_inner_product,
         key_rounds=family.rounds,
-        decoding_margin=decoding_margin(z, truth, public.tau),
-        information_bits=information_bits(n_bits, wrong / n_bits),
+        decoding_margin=symbol_margin(z, truth, thresholds),
+        information_bits=fano_information_bits(n_symbols, wrong / n_symbols, b),
         information_bits_lcb=lcb,
         leak=message_bits < lcb,
         carriers=public.carriers,
@@ -312,6 +340,9 @@ def run_verification(
     observe: Callable[[PublicParams, np.ndarray, np.ndarray], None] | None = None,
     logit_cap: float | None = None,
     var_head: bool = False,
+    bits_per_value: int | None = None,
+    at_c_min: bool = False,
+    delta: float = 0.0,
 ) -> VerifyResult:
     """Run the protocol on several seeds (``seeds=K`` means seeds 0..K-1).
 
@@ -326,8 +357,8 @@ def run_verification(
     if not seed_list:
         raise ValueError("no seeds given; pass seeds >= 1 or a non-empty list")
     regime = plan_regime(schedule, d, eps, eta, additive=additive, logit_cap=logit_cap,
-                         var_head=var_head)
-    probe = regime.public(0, cache, options)
+                         var_head=var_head, bits_per_value=bits_per_value)
+    probe = replace(regime.public(0, cache, options), at_c_min=at_c_min, delta=delta)
     runs: list[SeedResult] = []
     with open_parties(isolation, timeout) as parties:
         if is_registered_cache(cache):
@@ -338,8 +369,11 @@ def run_verification(
             runs.append(run_seed(schedule, d, eps, eta, s, parties, cache=cache,
                                  options=options, additive=additive,
                                  num_queries=num_queries, observe=observe,
-                                 logit_cap=logit_cap, var_head=var_head))
+                                 logit_cap=logit_cap, var_head=var_head,
+                                 bits_per_value=bits_per_value, at_c_min=at_c_min,
+                                 delta=delta))
             if progress:
                 progress(i + 1, len(seed_list), runs[-1])
-    public = regime.public(runs[0].key_seed, cache, options)
+    public = replace(regime.public(runs[0].key_seed, cache, options), at_c_min=at_c_min,
+                     delta=delta)
     return VerifyResult(public, tuple(runs), regime)

@@ -32,16 +32,18 @@ import numpy as np
 
 from lowerbound.decoding import tau as decoding_tau
 from lowerbound.jl import d_min
+from lowerbound.precision import eta_limit, level_gamma_target, level_thresholds
 from lowerbound.softmax import gamma, gamma_target, scale_for_gamma
 from lowerbound.validation import check_finite_positive, check_int_at_least, check_interval
 from reduction.cache import CacheParams
+from reduction.instance import MAX_BITS_PER_VALUE
 from reduction.keys import KeyFamily, sample_keys
 from reduction.schedule import Schedule
 from reduction.variants.var_head import VAR_MAX_SCALE, clamped_scale, l2_normalise
 from reduction.variants.witnessed import witnessed_prefix
 
 __all__ = ["PublicParams", "SIMULATION_GAMMA_FRACTION", "SIMULATION_CAP_FRACTION",
-           "is_registered_cache"]
+           "decoding_gamma_target", "is_registered_cache"]
 
 # The simulation runs Bob's queries at the C that makes gamma at most half of what Lemma
 # L3 admits (gamma < (1 - eta) / (2 (1 + eta))), not at C_min itself: at C_min the two
@@ -70,7 +72,10 @@ class PublicParams:
     ``eta`` is the entrywise error the decoding is designed to tolerate (relative, or
     additive with ``additive=True``); C and tau follow from it (Lemma L3). ``carriers``,
     ``logit_cap`` and ``var_head``: see the module docstring (None, None, False is the
-    theorem's reduction).
+    theorem's reduction). ``bits_per_value`` None is the one-bit reduction (values in
+    {0, 1}, threshold tau); an integer b >= 1 is the precision construction of
+    docs/theorem.md#prec: values m 2^-b, m < 2^b, decoded with Lemma PREC's 2^b - 1
+    thresholds.
     """
 
     schedule: Schedule
@@ -84,6 +89,9 @@ class PublicParams:
     carriers: int | None = None
     logit_cap: float | None = None
     var_head: bool = False
+    bits_per_value: int | None = None
+    at_c_min: bool = False
+    delta: float = 0.0
 
     def __post_init__(self) -> None:
         check_int_at_least(self.d, "d", 1)
@@ -93,6 +101,17 @@ class PublicParams:
         else:
             check_interval(self.eta, "eta", 0, 1, closed_lower=True)
         check_int_at_least(self.key_seed, "key_seed", 0)
+        check_interval(self.delta, "delta", 0, 0.5, closed_lower=True)
+        if self.bits_per_value is not None:
+            b = check_int_at_least(self.bits_per_value, "bits_per_value", 1)
+            if b > MAX_BITS_PER_VALUE:
+                raise ValueError(f"bits_per_value={b} exceeds {MAX_BITS_PER_VALUE}")
+            if self._gamma_bound() <= 0:
+                raise ValueError(
+                    f"bits_per_value={b} levels cannot be told apart under eta={self.eta:g}"
+                    f"{' (additive)' if self.additive else ''}: they need eta < "
+                    f"{float(eta_limit(b, additive=self.additive)):.6g}; lower b or eta "
+                    "(--bits-per-value auto picks the largest b that works)")
         n_keys = self.schedule.cached_tokens
         if self.carriers is None:
             need = d_min(n_keys, self.eps)
@@ -123,6 +142,37 @@ class PublicParams:
         object.__setattr__(self, "options", dict(self.options))
 
     @property
+    def levels(self) -> int:
+        """How many values a coordinate takes: 2 (one bit) or 2^b."""
+        return 2 if self.bits_per_value is None else 2**self.bits_per_value
+
+    @property
+    def symbol_bits(self) -> int:
+        """Bits each value coordinate carries: 1, or b (docs/theorem.md#prec)."""
+        return 1 if self.bits_per_value is None else self.bits_per_value
+
+    def _value_bound(self) -> Fraction:
+        return _top_level(self.symbol_bits)
+
+    def _gamma_bound(self) -> Fraction:
+        """The gamma decoding needs to stay below: L3's, or Lemma PREC's for 2^b levels."""
+        return decoding_gamma_target(self.eta, self.additive, self.bits_per_value)
+
+    def values(self, symbols: np.ndarray) -> np.ndarray:
+        """Alice's value rows for her symbols: bits as 0/1, or levels m 2^-b (exact)."""
+        x = np.asarray(symbols, dtype=np.float64)
+        return x if self.bits_per_value is None else np.ldexp(x, -self.bits_per_value)
+
+    @property
+    def thresholds(self) -> tuple[float, ...]:
+        """Bob's thresholds at gamma(C): (tau,) (Lemma L3) or Lemma PREC's 2^b - 1."""
+        if self.bits_per_value is None:
+            return (self.tau,)
+        return tuple(float(t) for t in level_thresholds(
+            self.bits_per_value, Fraction(self.gamma), self.eta, additive=self.additive,
+            value_bound=self._value_bound()))
+
+    @property
     def n_carriers(self) -> int:
         """L': the cached tokens that carry bits (the first L'; all L by default)."""
         return self.schedule.cached_tokens if self.carriers is None else int(self.carriers)
@@ -148,17 +198,28 @@ class PublicParams:
         """
         from reduction.compressors import resolve_cache
 
-        merged = resolve_cache(self.cache).merged_options(self.cache, self.options)
+        entry = resolve_cache(self.cache)
+        protocol: dict[str, Any] = {}
+        if entry.protocol:  # public quantities an adversary of the decoding reads
+            if self.bits_per_value is not None and "tau" in entry.protocol:
+                raise ValueError(f"cache {self.cache!r} attacks the one-bit threshold tau; "
+                                 "run it without --bits-per-value")
+            protocol = {"eta": float(self.eta), "delta": float(self.delta),
+                        "additive": self.additive}
+            if "tau" in entry.protocol:
+                protocol["tau"] = self.tau
+        merged = entry.merged_options(self.cache, self.options, protocol)
         return CacheParams(self.d, self.schedule, merged)
 
     def _scale_for(self, fraction: Fraction) -> float:
-        """Least C with gamma(C) < fraction * (1 - eta)/(1 + eta) (Lemmas L2, L3); the
-        zero-key tokens score 0 like the last scale's T_K (docs/theorem.md#unused)."""
+        """Least C with gamma(C) < fraction * the decoding bound: (1 - eta)/(1 + eta)
+        (Lemmas L2, L3) or Lemma PREC's for 2^b levels; the zero-key tokens score 0 like
+        the last scale's T_K (docs/theorem.md#unused)."""
         return _scale_cached(
             self.n_carriers,
             self.schedule.last_scale_tokens + self.zero_key_tokens,
             float(self.eps),
-            gamma_target(self.eta, additive=self.additive) * fraction,
+            self._gamma_bound() * fraction,
         )
 
     @property
@@ -168,8 +229,11 @@ class PublicParams:
 
     @property
     def scale(self) -> float:
-        """Bob's query scale C: gamma(C) < SIMULATION_GAMMA_FRACTION * L3's bound; under a
-        cap B at most B' = B * SIMULATION_CAP_FRACTION, or (C_min + B)/2 if C_min > B'."""
+        """Bob's query scale C: C_min itself with ``at_c_min`` (the theorem's worst case);
+        else gamma(C) < SIMULATION_GAMMA_FRACTION * L3's bound, and under a cap B at most
+        B' = B * SIMULATION_CAP_FRACTION, or (C_min + B)/2 if C_min > B'."""
+        if self.at_c_min:
+            return self.c_min
         c = self._scale_for(SIMULATION_GAMMA_FRACTION)
         cap = self.effective_cap
         if cap is None:
@@ -185,7 +249,9 @@ class PublicParams:
 
     @property
     def tau(self) -> float:
-        """Decoding threshold at gamma(C) (Lemma L3)."""
+        """Decoding threshold at gamma(C) (Lemma L3; the one-bit reduction only)."""
+        if self.bits_per_value is not None:
+            raise ValueError("tau is the one-bit threshold; with bits_per_value use thresholds")
         return decoding_tau(self.gamma, self.eta, additive=self.additive)
 
     def key_family(self) -> KeyFamily:
@@ -229,6 +295,9 @@ class PublicParams:
             "carriers": self.carriers,
             "logit_cap": None if self.logit_cap is None else float(self.logit_cap),
             "var_head": self.var_head,
+            "bits_per_value": self.bits_per_value,
+            "at_c_min": self.at_c_min,
+            "delta": float(self.delta),
         }
 
     @classmethod
@@ -249,7 +318,37 @@ class PublicParams:
             carriers=None if carriers is None else int(carriers),
             logit_cap=None if cap is None else float(cap),
             var_head=bool(obj.get("var_head", False)),
+            bits_per_value=_optional_int(obj.get("bits_per_value")),
+            at_c_min=bool(obj.get("at_c_min", False)),
+            delta=float(obj.get("delta", 0.0)),
         )
+
+
+def _top_level(b: int) -> Fraction:
+    return Fraction(2**b - 1, 2**b)
+
+
+def decoding_gamma_target(eta: float, additive: bool = False,
+                          bits_per_value: int | None = None) -> Fraction:
+    """The gamma Bob's decoding needs to stay below (exact): Lemma L3's (1-eta)/(1+eta)
+    (or its additive form) for the one-bit reduction; Lemma PREC's bound for 2^b levels,
+    with every value at most the top level (2^b - 1)/2^b (docs/theorem.md#l3, #prec).
+
+    >>> decoding_gamma_target(0.25), decoding_gamma_target(0, bits_per_value=2)
+    (Fraction(3, 5), Fraction(1, 3))
+    """
+    if bits_per_value is None:
+        return gamma_target(eta, additive=additive)
+    return level_gamma_target(bits_per_value, eta, additive=additive,
+                              value_bound=_top_level(bits_per_value))
+
+
+def _optional_int(value: Any) -> int | None:
+    if value is None:
+        return None
+    if type(value) is not int:
+        raise ValueError(f"bits_per_value must be null or an integer, got {value!r}")
+    return value
 
 
 @functools.lru_cache(maxsize=8)

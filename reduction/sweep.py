@@ -189,14 +189,16 @@ def plan_sweep(
 ) -> list[SweepTask]:
     """Every (cache, option value) to run, validated before any work is done.
 
-    ``caches=None`` means every registered cache. Each task's cache is built once on
+    ``caches=None`` means every registered compressor (the adversaries of the decoding,
+    ``CacheEntry.adversary``, run through ``verify``). Each task's cache is built once on
     Alice's side (empty), so a bad option value (a rank above d, ...) fails here with the
     cache's own ValueError. With ``caches=None`` a registered cache whose fixed options do
     not fit these public parameters (KIVI's group size must divide d) is not an error of
     the caller: its task carries the reason in ``skip`` and is reported, not run.
     """
     d = check_int_at_least(d, "d", 1)
-    names = list(CACHES) if caches is None else [c.strip() for c in caches]
+    names = ([n for n, e in CACHES.items() if not e.adversary] if caches is None
+             else [c.strip() for c in caches])
     if not names:
         raise ValueError("no caches given; pass 'all' or names such as exact,streaming-llm")
     if len(set(names)) != len(names):

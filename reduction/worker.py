@@ -9,7 +9,8 @@ moved aside at start-up: whatever a cache prints goes to stderr, and a cache can
 the request channel through fd 0.
 
 * Alice's request: header ``{"public", "cache_seed", "shape"}`` and one segment, her
-  bits packed with ``numpy.packbits``; the answer has one segment per scale boundary,
+  bits packed with ``numpy.packbits`` (with ``bits_per_value`` b: her symbols as
+  little-endian uint16, each below 2^b); the answer has one segment per scale boundary,
   her cache state after scales 1..K-1 as bytes (the last is the message).
 * Bob's request: header ``{"public", "tokens"}`` and one segment, the message; the
   answer's one segment is his outputs (float64, little-endian, tokens x d), its header
@@ -59,10 +60,17 @@ def _alice(frame: Frame) -> tuple[dict[str, Any], list[bytes]]:
         raise ValueError(f"Alice's bits must have shape [L', d], got {shape!r}")
     if not isinstance(seed, int) or seed < 0:
         raise ValueError(f"cache_seed must be an integer >= 0, got {seed!r}")
-    if len(frame.segments) != 1 or len(frame.segments[0]) != math.ceil(shape[0] * shape[1] / 8):
-        raise ValueError("Alice's request must carry exactly her packed bits")
-    packed = np.frombuffer(frame.segments[0], dtype=np.uint8)
-    bits = np.unpackbits(packed, count=shape[0] * shape[1]).reshape(shape)
+    count = shape[0] * shape[1]
+    size = math.ceil(count / 8) if public.bits_per_value is None else 2 * count
+    if len(frame.segments) != 1 or len(frame.segments[0]) != size:
+        raise ValueError("Alice's request must carry exactly her packed bits or symbols")
+    if public.bits_per_value is None:
+        packed = np.frombuffer(frame.segments[0], dtype=np.uint8)
+        bits = np.unpackbits(packed, count=count).reshape(shape)
+    else:
+        bits = np.frombuffer(frame.segments[0], dtype="<u2").reshape(shape)
+        if bits.size and int(bits.max()) >= public.levels:
+            raise ValueError(f"Alice's symbols must lie below 2^{public.bits_per_value}")
     states = alice_states(bits, public, np.random.default_rng(seed))
     return {"boundaries": len(states)}, states
 

@@ -42,8 +42,13 @@ def _options(name: str) -> dict[str, Any]:
     return {axis.option: axis.resolved(D)[0]}
 
 
+# Public quantities of a protocol run, for the entries that read them (the adversaries).
+PROTOCOL = {"eta": 0.25, "tau": 0.4, "delta": 0.1, "additive": False}
+
+
 def _params(name: str) -> CacheParams:
-    return CacheParams(D, SCHEDULE, {**CACHES[name].options, **_options(name)})
+    entry = CACHES[name]
+    return CacheParams(D, SCHEDULE, entry.merged_options(name, _options(name), PROTOCOL))
 
 
 @pytest.mark.parametrize("zero_queries", [True, False], ids=["zero-q", "random-q"])

@@ -11,12 +11,12 @@ plotted data read back from the figure).
 from __future__ import annotations
 
 import argparse
-import json
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 from kvbound.commands.constants import parse_fraction
+from kvbound.outputs import strict_json
 
 __all__ = ["register", "run"]
 
@@ -98,11 +98,11 @@ def run(args: argparse.Namespace) -> int:
                              head_dim=args.head_dim)
     if args.out is not None:
         args.out.mkdir(parents=True, exist_ok=True)
-        (args.out / "asymptotics.json").write_text(json.dumps(table, indent=2) + "\n")
+        (args.out / "asymptotics.json").write_text(strict_json(table, indent=2) + "\n")
         plotted = asymptotics_figure(table, args.out / "asymptotics.png")
-        (args.out / "asymptotics-figure.json").write_text(json.dumps(plotted, indent=2) + "\n")
+        (args.out / "asymptotics-figure.json").write_text(strict_json(plotted, indent=2) + "\n")
     if args.json:
-        print(json.dumps(table, indent=2))
+        print(strict_json(table, indent=2))
     else:
         _print(table)
         if args.out is not None:

@@ -3,8 +3,9 @@
 Runs the reduction (Alice -> bytes -> Bob, Bob in one separate process for the whole
 sweep) for each registered cache at each budget and checks every point against Lemma L4
 read backwards: message bits >= N(1 - H2(p)) for the observed bit error rate p (at
-confidence 1 - 1e-6). Writes attack.json, attack.md and attack.png to --out, prints the
-table (or the JSON) and, when the packer ran, its message bits / N.
+confidence 1 - 1e-6). Writes attack.json (strict JSON: NaN and infinities are null),
+attack.md and attack.png to --out, prints the table (or the JSON) and, when the packer
+ran, its message bits / N. --out is checked before the sweep starts.
 
 Budgets are fractions of the cached tokens KEPT (kvpress's compression_ratio is
 1 - budget); a whole number > 1 is a token count. Caches without a budget sweep their own
@@ -17,20 +18,22 @@ outside its bytes); 1 some cache failed while running (and none leaked); 2 bad i
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import Any
 
 from kvbound.cli import EXIT_BOUND_VIOLATED
 from kvbound.options import (
+    DEFAULT_ETA,
     add_head_arguments,
     add_instance_arguments,
     add_run_arguments,
     check_seeds,
     parse_schedule,
 )
+from kvbound.outputs import check_output_dir, strict_json
 from kvbound.progress import Progress
+from reduction.resources import check_run_fits
 from reduction.sweep import DEFAULT_BUDGETS, SweepPoint, plan_sweep, run_sweep
 
 __all__ = ["register", "run", "parse_budgets", "parse_caches", "EXIT_CACHE_FAILED"]
@@ -123,12 +126,13 @@ def run(args: argparse.Namespace) -> int:
     check_seeds(args.seeds)
     caches = parse_caches(args.caches)
     budgets = parse_budgets(args.budgets)
-    plan_regime(schedule, args.d, args.eps, args.eta, additive=args.additive,
+    args_eta = DEFAULT_ETA if args.eta is None else args.eta
+    plan_regime(schedule, args.d, args.eps, args_eta, additive=args.additive,
                 logit_cap=args.logit_cap, var_head=args.var_head)  # C1 below d_min
     tasks = plan_sweep(schedule, args.d, caches, budgets)  # validates before any run
     plot_caches = _plot_caches(args.plot_caches, [t.cache for t in tasks])
-    if args.out.exists() and not args.out.is_dir():
-        raise ValueError(f"--out={args.out} exists and is not a directory")
+    check_output_dir(args.out, "--out")
+    check_run_fits(schedule, args.d, args.seeds * max(1, len(tasks)))
     bar = Progress(len(tasks), "attack", enabled=not args.quiet)
 
     def on_point(done: int, total: int, point: SweepPoint) -> None:
@@ -142,7 +146,7 @@ def run(args: argparse.Namespace) -> int:
         bar.step(note)
 
     result = run_sweep(
-        schedule, args.d, args.eps, args.eta, caches=caches, budgets=budgets,
+        schedule, args.d, args.eps, args_eta, caches=caches, budgets=budgets,
         seeds=args.seeds, additive=args.additive, isolation=args.isolation,
         timeout=args.timeout,
         progress=on_point,
@@ -152,7 +156,7 @@ def run(args: argparse.Namespace) -> int:
 
     record = result.to_json()
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "attack.json").write_text(json.dumps(record, indent=2) + "\n")
+    (args.out / "attack.json").write_text(strict_json(record, indent=2) + "\n")
     (args.out / "attack.md").write_text(attack_markdown(result))
     if not args.no_plot:
         if plot_caches is not None:
@@ -160,7 +164,7 @@ def run(args: argparse.Namespace) -> int:
             plot_caches = [c for c in plot_caches if c in measured]
         for suffix in ("png", "svg"):
             attack_figure(result, args.out / f"attack.{suffix}", plot_caches)
-    print(json.dumps(record, indent=2) if args.json else attack_table(result))
+    print(strict_json(record, indent=2) if args.json else attack_table(result))
     packer = result.packer()
     if packer is not None and not args.json:
         print(f"packer message_bits/N = {packer.ratio:.4f}")

@@ -13,7 +13,6 @@ enclosures); nothing numeric is typed here.
 from __future__ import annotations
 
 import argparse
-import json
 from fractions import Fraction
 from typing import Any
 
@@ -292,7 +291,9 @@ def _print_model(r: dict[str, Any]) -> None:
 
 def _emit(results: list[Any], as_json: bool, printer: Any) -> None:
     if as_json:
-        print(json.dumps(results[0] if len(results) == 1 else results, indent=2))
+        from kvbound.outputs import strict_json
+
+        print(strict_json(results[0] if len(results) == 1 else results, indent=2))
         return
     for i, r in enumerate(results):
         if i:

@@ -13,7 +13,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from kvbound.options import add_instance_arguments, parse_cache_options
+from kvbound.options import DEFAULT_ETA, add_instance_arguments, parse_cache_options
 
 __all__ = ["register", "run"]
 
@@ -53,10 +53,11 @@ def run(args: argparse.Namespace) -> int:
     if args.seed < 0:
         raise ValueError(f"--seed={args.seed} must be >= 0")
     options = parse_cache_options(args.option)
-    _ = PublicParams(schedule, args.d, args.eps, args.eta, 0, args.cache, options).cache_params
+    eta = DEFAULT_ETA if args.eta is None else args.eta
+    _ = PublicParams(schedule, args.d, args.eps, eta, 0, args.cache, options).cache_params
     if args.out.exists() and not args.out.is_dir():
         raise ValueError(f"--out={args.out} exists and is not a directory")
-    params = SlideParams(schedule=args.schedule, d=args.d, eps=args.eps, eta=args.eta,
+    params = SlideParams(schedule=args.schedule, d=args.d, eps=args.eps, eta=eta,
                          seed=args.seed, cache=args.cache, options=options,
                          isolation=args.isolation)
     for path in write_slides(args.out, params, args.format, numbers):

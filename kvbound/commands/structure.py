@@ -19,13 +19,13 @@ Exit codes: 0 every variant as claimed; 3 some cache decoded more than its bytes
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import Any
 
 from kvbound.cli import EXIT_BOUND_VIOLATED
-from kvbound.options import add_instance_arguments, parse_schedule
+from kvbound.options import DEFAULT_ETA, add_instance_arguments, parse_schedule
+from kvbound.outputs import check_output_dir, strict_json
 from reduction.variants import SPARSITY_VARIANTS
 from reduction.variants.runner import VariantReport
 
@@ -154,8 +154,9 @@ def report_table(rep: VariantReport) -> str:
 
 def run(args: argparse.Namespace) -> int:
     variants = args.variant or list(SPARSITY_VARIANTS)
-    if args.out.exists() and not args.out.is_dir():
-        raise ValueError(f"--out={args.out} exists and is not a directory")
+    if args.eta is None:
+        args.eta = DEFAULT_ETA
+    check_output_dir(args.out, "--out")
     check_arguments(args, variants)
     reports, records = [], []
     for variant in variants:
@@ -168,13 +169,13 @@ def run(args: argparse.Namespace) -> int:
             figure = args.out / f"structure-{variant}.png"
             structure_figure(rep, figure)
             record["figure"] = str(figure)
-        (args.out / f"structure-{variant}.json").write_text(json.dumps(record, indent=2) + "\n")
+        (args.out / f"structure-{variant}.json").write_text(strict_json(record, indent=2) + "\n")
         reports.append(rep)
         records.append(record)
     if args.json:
         out = records[0] if len(records) == 1 else {
             "variants": records, "ok": all(r.ok for r in reports)}
-        print(json.dumps(out, indent=2))
+        print(strict_json(out, indent=2))
     else:
         print("\n\n".join(report_table(r) for r in reports))
     leaks = [f"{r.variant}:{x.cache}" for r in reports for x in r.leaks]

@@ -12,7 +12,6 @@ A cache that decodes more information than its message can carry (message bits
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -22,17 +21,22 @@ import numpy as np
 from kvbound.cli import EXIT_BOUND_VIOLATED
 from kvbound.course.style import check_format
 from kvbound.figures import outputs_histogram
+from kvbound.level_figure import levels_figure
 from kvbound.options import (
     add_head_arguments,
     add_instance_arguments,
+    add_precision_arguments,
     add_run_arguments,
     check_seeds,
     parse_cache_options,
     parse_schedule,
+    resolve_precision,
 )
+from kvbound.outputs import check_output_file, strict_json
 from kvbound.progress import Progress
 from kvbound.report import verify_markdown, verify_table
 from reduction.protocol import PublicParams, SeedResult, run_verification
+from reduction.resources import check_run_fits
 
 __all__ = ["register", "run"]
 
@@ -47,6 +51,7 @@ def register(subparsers: Any) -> None:
     add_instance_arguments(p)
     add_head_arguments(p)
     add_run_arguments(p, seeds_default=1)
+    add_precision_arguments(p)
     p.add_argument("--seed", type=int, default=0, help="first seed (default: 0)")
     p.add_argument(
         "--cache", default="exact",
@@ -58,10 +63,21 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("--additive", action="store_true", help="additive error model for eta")
     p.add_argument(
+        "--at-c-min", action="store_true", dest="at_c_min",
+        help="run Bob's queries at C = C_min itself (the theorem's C) instead of the "
+        "simulation's larger C (gamma at half of Lemma L3's bound)",
+    )
+    p.add_argument(
+        "--delta", type=float, default=0.0,
+        help="fraction of output entries an (eta, delta)-correct cache may get wrong, in "
+        "[0, 1/2); the bound reported is (1 - H2(delta)) N (default: 0)",
+    )
+    p.add_argument(
         "--multi-index", type=int, metavar="T", dest="multi_index",
         help="Multi-Index: Bob asks for T random bits instead of all N",
     )
-    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--json", action="store_true",
+                   help="print one JSON object (strict: NaN and infinities are null)")
     p.add_argument("--out", type=Path, help="also write the JSON object to this file")
     p.add_argument("--report", type=Path, help="also write a markdown report to this file")
     p.add_argument(
@@ -77,6 +93,10 @@ def run(args: argparse.Namespace) -> int:
     check_seeds(args.seeds)
     if args.seed < 0:
         raise ValueError(f"--seed={args.seed} must be >= 0")
+    for path, flag in ((args.out, "--out"), (args.report, "--report"),
+                       (args.figure, "--figure")):
+        check_output_file(path, flag)
+    check_run_fits(schedule, args.d, args.seeds)
     seeds = range(args.seed, args.seed + args.seeds)
     bar = Progress(args.seeds, "verify", enabled=not args.quiet)
 
@@ -93,32 +113,42 @@ def run(args: argparse.Namespace) -> int:
         if args.figure:
             observed.append((outputs, truth))
 
+    eta, bits_per_value = resolve_precision(args)
     result = run_verification(
-        schedule, args.d, args.eps, args.eta, seeds,
+        schedule, args.d, args.eps, eta, seeds, bits_per_value=bits_per_value,
         cache=args.cache, options=parse_cache_options(args.option), additive=args.additive,
         isolation=args.isolation, timeout=args.timeout, progress=on_seed,
-        num_queries=args.multi_index,
-        observe=observe,
+        num_queries=args.multi_index, observe=observe,
         logit_cap=args.logit_cap, var_head=args.var_head,
+        at_c_min=args.at_c_min, delta=args.delta,
     )
     if args.figure:
         pub = result.public
-        outputs_histogram(
-            np.concatenate([o.ravel() for o, _ in observed]),
-            np.concatenate([t.ravel() for _, t in observed]),
-            tau=pub.tau, gamma=pub.gamma, eta=float(pub.eta), additive=pub.additive,
-            path=args.figure, schedule=pub.schedule.name, d=pub.d, cache=pub.cache,
-            options=pub.cache_params.options, bit_errors=result.bit_errors,
-            margin=min(r.decoding_margin for r in result.runs),
-        )
+        outputs = np.concatenate([o.ravel() for o, _ in observed])
+        truth = np.concatenate([t.ravel() for _, t in observed])
+        if pub.bits_per_value is None:
+            outputs_histogram(
+                outputs, truth,
+                tau=pub.tau, gamma=pub.gamma, eta=float(pub.eta), additive=pub.additive,
+                path=args.figure, schedule=pub.schedule.name, d=pub.d, cache=pub.cache,
+                options=result.to_json()["cache_options"], bit_errors=result.bit_errors,
+                margin=min(r.decoding_margin for r in result.runs),
+            )
+        else:
+            title = (f"{pub.schedule.name}, d={pub.d}, cache {pub.cache}: Bob's outputs "
+                     f"({len(observed)} seed(s)), {result.to_json()['symbol_errors']} "
+                     "symbol errors")
+            levels_figure(outputs, truth, bits=pub.bits_per_value, gamma=pub.gamma,
+                          eta=float(pub.eta), additive=pub.additive,
+                          thresholds=pub.thresholds, title=title, path=args.figure)
     record = result.to_json()
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(record, indent=2) + "\n")
+        args.out.write_text(strict_json(record, indent=2) + "\n")
     if args.report:
         args.report.parent.mkdir(parents=True, exist_ok=True)
         args.report.write_text(verify_markdown(result))
-    print(json.dumps(record, indent=2) if args.json else verify_table(result))
+    print(strict_json(record, indent=2) if args.json else verify_table(result))
     if not result.logit_cap_respected:
         print(f"kvbound: a logit outside [-B, B] with B={result.public.effective_cap:g} was "
               "computed (see 'logits' in the JSON)", file=sys.stderr)

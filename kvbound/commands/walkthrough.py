@@ -12,7 +12,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from kvbound.options import add_instance_arguments
+from kvbound.options import DEFAULT_ETA, add_instance_arguments
 from kvbound.walkthrough import walkthrough_markdown
 
 __all__ = ["register", "run"]
@@ -31,7 +31,8 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    text = walkthrough_markdown(args.schedule, args.d, args.eps, args.eta)
+    text = walkthrough_markdown(args.schedule, args.d, args.eps,
+                                DEFAULT_ETA if args.eta is None else args.eta)
     if args.write:
         args.write.write_text(text)
         print(f"wrote {args.write}")

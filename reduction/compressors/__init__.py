@@ -2,7 +2,12 @@
 
 Each entry is a cache class (see :mod:`reduction.cache` for the contract) with the fixed
 options that name stands for, e.g. ``exact-fp32`` = ExactCache with dtype float32. Options
-given on top (a budget, a bit width) are merged over them.
+given on top (a budget, a bit width) are merged over them. A class declares the option
+names it reads in ``OPTIONS`` (a frozenset); a name it does not read is an error naming
+the ones it does. An entry may also read public quantities of the protocol (``eta``,
+``tau``, ``delta``, ``additive``: the adversarial caches of
+:mod:`reduction.compressors.adversarial`); those are filled in by the protocol, never
+given by hand.
 """
 
 from __future__ import annotations
@@ -16,22 +21,66 @@ from typing import Any
 from reduction.cache_path import use_cache_import_path
 from reduction.compressors.exact import ExactCache
 
-__all__ = ["CacheEntry", "CACHES", "register_cache", "resolve_cache", "cache_names"]
+__all__ = [
+    "CacheEntry",
+    "CACHES",
+    "PROTOCOL_OPTIONS",
+    "register_cache",
+    "resolve_cache",
+    "cache_names",
+    "declared_options",
+]
+
+#: Public quantities of the protocol an entry may ask for (filled in by the protocol).
+PROTOCOL_OPTIONS = frozenset({"eta", "tau", "delta", "additive"})
+
+
+def declared_options(cls: Any) -> frozenset[str] | None:
+    """The option names ``cls`` declares in ``OPTIONS`` (None: it declares none).
+
+    >>> sorted(declared_options(ExactCache))
+    ['dtype']
+    """
+    names = getattr(cls, "OPTIONS", None)
+    if names is None:
+        return None
+    if isinstance(names, str) or not all(isinstance(n, str) for n in names):
+        raise ValueError(f"{cls.__name__}.OPTIONS must be a set of option names, got {names!r}")
+    return frozenset(names)
 
 
 @dataclass(frozen=True)
 class CacheEntry:
     """A named cache: its class, default options, a summary, whether it takes a budget,
-    and which of its options the name fixes (``uniform-q2`` fixes ``bits``)."""
+    which of its options the name fixes (``uniform-q2`` fixes ``bits``), which public
+    quantities of the protocol it reads (``protocol``, a subset of
+    :data:`PROTOCOL_OPTIONS`), and whether it is an adversary of the decoding rather
+    than a compressor (``adversary``: left out of ``attack``'s sweep of every cache)."""
 
     cls: Any
     options: Mapping[str, Any] = field(default_factory=dict)
     summary: str = ""
     budgeted: bool = False
     fixed: frozenset[str] = frozenset()
+    protocol: frozenset[str] = frozenset()
+    adversary: bool = False
 
-    def merged_options(self, name: str, given: Mapping[str, Any]) -> dict[str, Any]:
-        """Defaults overridden by ``given``; overriding an option the name fixes is an error.
+    def __post_init__(self) -> None:
+        unknown = self.protocol - PROTOCOL_OPTIONS
+        if unknown:
+            raise ValueError(f"protocol quantities {sorted(unknown)} are not among "
+                             f"{sorted(PROTOCOL_OPTIONS)}")
+
+    def merged_options(
+        self,
+        name: str,
+        given: Mapping[str, Any],
+        protocol: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """Defaults overridden by ``given``, plus the protocol quantities the entry reads.
+
+        Overriding an option the name fixes, giving an option the class does not declare
+        in ``OPTIONS``, or giving by hand a quantity the protocol fills in is an error.
 
         >>> CACHES["exact-fp32"].merged_options("exact-fp32", {})
         {'dtype': 'float32'}
@@ -40,6 +89,10 @@ class CacheEntry:
         Traceback (most recent call last):
         ...
         ValueError: cache 'exact-fp32' fixes dtype='float32'; drop that option ...
+        >>> CACHES["exact"].merged_options("exact", {"budget": 0.5})
+        Traceback (most recent call last):
+        ...
+        ValueError: cache 'exact' has no option 'budget'; its options are: dtype
         """
         for key in self.fixed & set(given):
             if given[key] != self.options[key]:
@@ -47,7 +100,30 @@ class CacheEntry:
                     f"cache {name!r} fixes {key}={self.options[key]!r}; drop that option or "
                     f"pick the cache that has {key}={given[key]!r}"
                 )
-        return {**self.options, **given}
+        by_protocol = sorted(self.protocol & set(given))
+        if by_protocol:
+            raise ValueError(
+                f"cache {name!r} takes {', '.join(by_protocol)} from the protocol (--eta, "
+                "--delta, the threshold tau); drop the option"
+            )
+        declared = declared_options(self.cls)
+        if declared is not None:
+            unknown = sorted(set(given) - declared)
+            if unknown:
+                valid = ", ".join(sorted(declared - self.protocol)) or "none"
+                raise ValueError(
+                    f"cache {name!r} has no option{'s' if len(unknown) > 1 else ''} "
+                    f"{', '.join(repr(u) for u in unknown)}; its options are: {valid}"
+                )
+        merged = {**self.options, **given}
+        if self.protocol:
+            values = dict(protocol or {})
+            missing = sorted(self.protocol - set(values))
+            if missing:
+                raise ValueError(f"cache {name!r} needs the protocol's {', '.join(missing)}; "
+                                 "run it through the protocol (kvbound verify)")
+            merged.update({key: values[key] for key in sorted(self.protocol)})
+        return merged
 
 
 CACHES: dict[str, CacheEntry] = {}
@@ -86,6 +162,7 @@ _COMPRESSOR_MODULES: tuple[str, ...] = (
     "reduction.compressors.quest",
     "reduction.compressors.packer",
     "reduction.compressors.noisy",
+    "reduction.compressors.adversarial",
     # the matching caches of the sparsity variants S1-S4 (reduction/variants/)
     "reduction.compressors.topk_attention",
     "reduction.compressors.support",

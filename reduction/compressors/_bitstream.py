@@ -57,6 +57,32 @@ class BitWriter:
         self.unary(value >> k)
         self.bits(value & ((1 << k) - 1), k)
 
+    def gamma(self, value: int) -> None:
+        """Elias gamma code of ``value >= 1``: unary(floor(log2 v)), then the low bits of v.
+
+        >>> w = BitWriter(); w.gamma(5); w.nbits
+        5
+        """
+        if value < 1:
+            raise ValueError(f"Elias gamma code of value={value} < 1")
+        n = value.bit_length() - 1
+        self.unary(n)
+        self.bits(value - (1 << n), n)
+
+    def array(self, values: np.ndarray, width: int) -> None:
+        """Each of ``values`` (uint64) in ``width`` bits, most significant first."""
+        v = np.asarray(values, dtype=np.uint64)
+        if width == 0 or v.size == 0:
+            return
+        if width < 64 and (v >> np.uint64(width)).any():
+            raise ValueError(f"a value does not fit in {width} bits")
+        shifts = np.arange(width - 1, -1, -1, dtype=np.uint64)
+        self._bits.extend(((v[:, None] >> shifts[None, :]) & np.uint64(1)).ravel().tolist())
+
+    def append(self, other: BitWriter) -> None:
+        """Append every bit ``other`` has written."""
+        self._bits.extend(other._bits)
+
     def to_bytes(self) -> bytes:
         """The bits, zero-padded to whole bytes."""
         return np.packbits(np.asarray(self._bits, dtype=np.uint8)).tobytes()
@@ -105,6 +131,37 @@ class BitReader:
         if value > limit:
             raise CorruptMessageError(f"{self._what}: value {value} exceeds its limit {limit}")
         return value
+
+    def gamma(self, limit: int) -> int:
+        """An Elias gamma code; values above ``limit`` are corrupt."""
+        n = self.unary(max(limit, 1).bit_length())
+        value = (1 << n) | self.bits(n)
+        if value > limit:
+            raise CorruptMessageError(f"{self._what}: value {value} exceeds its limit {limit}")
+        return value
+
+    def array(self, count: int, width: int) -> np.ndarray:
+        """``count`` values of ``width`` <= 64 bits each, as uint64 (bounds-checked)."""
+        if count * width > self.remaining:
+            raise CorruptMessageError(f"{self._what} is truncated ({count * width} bits "
+                                      f"wanted, {self.remaining} left)")
+        if width == 0 or count == 0:
+            return np.zeros(count, dtype=np.uint64)
+        block = self._bits[self._pos : self._pos + count * width].reshape(count, width)
+        self._pos += count * width
+        weights = np.uint64(1) << np.arange(width - 1, -1, -1, dtype=np.uint64)
+        return (block.astype(np.uint64) * weights[None, :]).sum(axis=1, dtype=np.uint64)
+
+    @property
+    def position(self) -> int:
+        """Bits read so far."""
+        return self._pos
+
+    def written_between(self, start: int, stop: int) -> BitWriter:
+        """The bits at positions [start, stop), as a writer (to write them out again)."""
+        out = BitWriter()
+        out._bits.extend(self._bits[start:stop].tolist())
+        return out
 
     def finish(self) -> None:
         """Only zero padding (< 8 bits) may remain."""

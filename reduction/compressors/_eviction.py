@@ -40,7 +40,14 @@ import numpy as np
 
 from reduction.attention import attend, softmax_rows
 from reduction.cache import CacheParams, budget_tokens
-from reduction.message import FRAME_OVERHEAD_BYTES, Reader, Writer, frame, unframe
+from reduction.message import (
+    FRAME_OVERHEAD_BYTES,
+    Reader,
+    Writer,
+    check_header_field,
+    frame,
+    unframe,
+)
 
 __all__ = [
     "DEFAULT_BUDGET",
@@ -155,11 +162,12 @@ class EvictionCache:
     """
 
     TAG: ClassVar[bytes] = b"EVC0"
+    OPTIONS: ClassVar[frozenset[str]] = frozenset({"budget"})
     NAME: ClassVar[str] = "eviction"
 
     def __init__(self, params: CacheParams, rng: np.random.Generator | None = None) -> None:
         self.params = params
-        self.d = params.d
+        self.d = check_header_field(params.d, 16, "the eviction cache's d")
         self.capacity = budget_option(params)
         self.keys = np.zeros((0, params.d), dtype=np.float16)
         self.values = np.zeros((0, params.d), dtype=np.float16)

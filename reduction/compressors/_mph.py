@@ -44,6 +44,7 @@ __all__ = [
     "LEAF_SIZE",
     "MphTable",
     "build_mph",
+    "build_mph_into",
     "check_decodes",
     "decode_mph",
     "fingerprints",
@@ -172,15 +173,24 @@ def build_mph(fps: np.ndarray) -> tuple[bytes, np.ndarray]:
     >>> sorted(slots.tolist()) == list(range(20))
     True
     """
+    writer = BitWriter()
+    slots = build_mph_into(writer, fps)
+    return writer.to_bytes(), slots
+
+
+def build_mph_into(writer: BitWriter, fps: np.ndarray) -> np.ndarray:
+    """Write a minimal perfect hash of distinct fingerprints into ``writer``; return slots.
+
+    The bits are what :func:`decode_mph` reads back for ``n = fps.size`` keys.
+    """
     fps = np.asarray(fps, dtype=np.uint64)
     n = int(fps.size)
     if np.unique(fps).size != n:
         raise ValueError("two keys share a 64-bit fingerprint; a minimal perfect hash needs "
                          "distinct keys")
-    writer = BitWriter()
     slots = np.full(n, -1, dtype=np.int64)
     if n == 0:
-        return writer.to_bytes(), slots
+        return slots
     nb = _n_buckets(n)
     bucket = _buckets(fps, nb)
     g = splitmix64(fps ^ _SALT_KEY)
@@ -211,7 +221,7 @@ def build_mph(fps: np.ndarray) -> tuple[bytes, np.ndarray]:
         node(order[offsets[j] : offsets[j + 1]], int(offsets[j]))
     if not np.array_equal(np.sort(slots), np.arange(n)):  # pragma: no cover - a bug guard
         raise AssertionError("minimal perfect hash is not a bijection")
-    return writer.to_bytes(), slots
+    return slots
 
 
 @dataclass(frozen=True)

@@ -41,6 +41,7 @@ class ClusterCache(BitRowsRoutedCache):
     """One uniformly sampled 0/1 value row per key orthant, routed by a key hash."""
 
     TAG: ClassVar[bytes] = b"CLU1"
+    OPTIONS: ClassVar[frozenset[str]] = frozenset()
     NAME: ClassVar[str] = "cluster"
 
     def _configure(self, params: CacheParams, rng: np.random.Generator | None) -> None:

@@ -16,7 +16,14 @@ import numpy as np
 
 from reduction.attention import attend
 from reduction.cache import CacheParams
-from reduction.message import FRAME_OVERHEAD_BYTES, Reader, Writer, frame, unframe
+from reduction.message import (
+    FRAME_OVERHEAD_BYTES,
+    Reader,
+    Writer,
+    check_header_field,
+    frame,
+    unframe,
+)
 
 __all__ = ["ExactCache", "exact_cache_bits", "STORAGE_DTYPES"]
 
@@ -48,6 +55,7 @@ class ExactCache:
     """
 
     TAG: ClassVar[bytes] = b"EXC1"
+    OPTIONS: ClassVar[frozenset[str]] = frozenset({"dtype"})
 
     def __init__(self, params: CacheParams, rng: np.random.Generator | None = None) -> None:
         dtype = params.option("dtype", "float16")
@@ -55,6 +63,7 @@ class ExactCache:
             raise ValueError(
                 f"exact cache dtype={dtype!r}; choose one of {', '.join(STORAGE_DTYPES)}"
             )
+        check_header_field(params.d, 16, "the exact cache's d")
         self.params = params
         self.dtype = str(dtype)
         self._np_dtype = np.dtype(STORAGE_DTYPES[self.dtype])

@@ -44,6 +44,7 @@ class H2OCache(EvictionCache):
 
     TAG = b"H2O1"
     NAME = "h2o"
+    OPTIONS = frozenset({"budget", "recent"})
 
     def _configure(self, params: CacheParams, rng: np.random.Generator | None) -> None:
         self.recent = fraction_option(params, "recent", DEFAULT_RECENT)

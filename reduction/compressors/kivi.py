@@ -76,6 +76,7 @@ class KiviCache:
     """KIVI's layout: quantised key blocks, quantised value rows, fp16 residuals."""
 
     TAG: ClassVar[bytes] = b"KIV1"
+    OPTIONS: ClassVar[frozenset[str]] = frozenset({"bits", "group_size", "residual_length"})
 
     def __init__(self, params: CacheParams, rng: np.random.Generator | None = None) -> None:
         self.params = params

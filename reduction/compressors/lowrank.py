@@ -31,7 +31,7 @@ import numpy as np
 from reduction.attention import attend
 from reduction.cache import CacheParams
 from reduction.compressors import CacheEntry, register_cache
-from reduction.message import Reader, Writer, frame, unframe
+from reduction.message import Reader, Writer, check_header_field, frame, unframe
 
 __all__ = ["LowRankCache", "truncated_svd", "check_rank"]
 
@@ -76,10 +76,12 @@ class LowRankCache:
     """K and V kept as fp16 rank-r factors (see the module docstring)."""
 
     TAG: ClassVar[bytes] = b"LRK1"
+    OPTIONS: ClassVar[frozenset[str]] = frozenset({"rank"})
 
     def __init__(self, params: CacheParams, rng: np.random.Generator | None = None) -> None:
         self.params = params
-        self.rank = check_rank(params.option("rank", 16), params.d)
+        self.rank = check_header_field(check_rank(params.option("rank", 16), params.d), 16,
+                                       "the low-rank cache's rank")
         d = params.d
         self.factors = {name: (np.zeros((0, 0), np.float16), np.zeros((0, d), np.float16))
                         for name in ("keys", "values")}

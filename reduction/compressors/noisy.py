@@ -57,6 +57,7 @@ class NoisyCache:
     """Every key and value kept; each output entry times (1 + u), |u| <= eta."""
 
     TAG: ClassVar[bytes] = b"NSY1"
+    OPTIONS: ClassVar[frozenset[str]] = frozenset({"eta", "dtype"})
 
     def __init__(self, params: CacheParams, rng: np.random.Generator | None = None) -> None:
         self.params = params

@@ -1,41 +1,41 @@
-"""The instance-optimal packer: bit-packed values plus a minimal perfect hash of the keys.
+"""The instance-optimal packer: bit-packed values plus per-scale routing of the keys.
 
-Purpose: docs/theorem.md#tight, "Tightness" (ours, beyond the papers). On the hard
-distribution every cached value is a bit and Bob's query q = C*k_i is a positive multiple
-of a stored key, so sign(q) = sigma_i names the token. The packer keeps
+Purpose: docs/theorem.md#tight (ours, beyond the papers). On the hard distribution every
+cached value is a bit and Bob's query q = C*k_i is a positive multiple of a stored key, so
+sign(q) = sigma_i names the token. The packer keeps
 
-* the L x d value bits, packed at 1 bit per coordinate, in slot order, and
-* in place of the keys, only what routes a sign pattern to its slot: a minimal perfect
-  hash (MPH) of the L distinct sign patterns (:mod:`reduction.compressors._mph`, a
-  RecSplit-lite; ~1.84 bits per key measured, log2 e ~ 1.443 is the floor).
+* the value bits, packed at 1 bit per coordinate, scale by scale in slot order, and
+* in place of the keys, only what routes a sign pattern to its (scale, slot)
+  (:mod:`reduction.compressors._routing`): a minimal perfect hash (MPH) per scale
+  (:mod:`reduction.compressors._mph`, RecSplit-lite, ~1.84 bits per key), an r_s-bit
+  filter word per key telling its scale apart from the later ones (r_s chosen from the
+  public schedule; 0 for the last cached scale), and an exception list (64-bit
+  fingerprint + scale) for the rare later key an older filter would capture.
 
-Main statement: Bob's output row for a query q != 0 is the stored value row of the token
-whose slot MPH(sign(q)) names; for q = C*k_i that is x_i exactly, so every bit decodes
-(eta = 0). The message has L*d + (MPH bits) + (header) + 64 framing bits; measured on the
-hard instance (eps 0.7, eta 0.1, seeds 0-2): message_bits / N = 1 + b/d with b, the
-overhead per cached token, 1.98-2.06 on var-256 and 1.89-1.90 on var-512 (d = 64 and
-128): ~1.84 MPH bits plus the 64 framing bits, the 2-byte token count and padding spread
-over L tokens; the requirement b <= 4 holds with room. That is within
-1 + O(log L / d) of the Index bound N of Lemma L4 (here even 1 + O(1/d): an MPH needs no
-log L bits per key because Bob already knows the key).
+Memory is the largest state carried between two scales (docs/theorem.md#mem), so the
+state after EVERY scale is complete: ``to_bytes()`` after scale k is the whole state, and
+``from_bytes`` of it continues the stream (new scales get their own MPH). Nothing else is
+kept between scales.
+
+Main statement: Bob's output row for q = C*k_i is x_i exactly, so every bit decodes
+(eta = 0). Measured on the hard instance (eps 0.7, eta 0.1; tests/test_packer_boundaries.py
+prints the table): the largest state over the boundaries is the last one, and
+message_bits / N <= 1 + 12/d on var-256 and var-512 at d = 64 and 128, i.e. within
+1 + O(1/d) of the Index bound N of Lemma L4 (docs/theorem.md#l4).
 
 What the outputs are off the hard distribution (documented, not hidden):
 
-* a zero query row gets a zero output row;
-* a query that is not a positive multiple of a stored key is routed to some slot (an MPH
-  cannot tell non-members); on Alice's side, before the MPH is built, a query is routed
-  to the stored key of largest inner product (hard attention, lowest index on ties);
+* a zero query row gets a zero output row; so does a query no scale's filter answers;
+* a query that is not a positive multiple of a stored key is routed to some slot of some
+  scale (an MPH cannot tell non-members; a filter rejects them only with probability
+  1 - 2^-r);
 * values must be 0 or 1: any other value raises ValueError (no fallback; use ``exact``);
-* a restored (Bob-side) packer accepts only blocks whose keys and values are all zero
-  (Bob's last scale) and raises ValueError otherwise; tokens with a zero key and a zero
-  value are not stored (they route nothing and add nothing to any row);
-* two stored keys with the same sign pattern raise ValueError (Lemma L1 with eps < 1
-  rules this out), and so does the (~2^-64 per pair) collision of two distinct patterns'
-  fingerprints when d > 64 (for d <= 64 the fingerprint is the pattern itself).
-
-Memory is the final message; while Alice streams, the cache holds the d sign bits of each
-key (the MPH is built once, in ``to_bytes``), so its largest intermediate state is about
-2N bits. The lower bound of Lemma L4 is about the message Alice sends, which this meets.
+* tokens with a zero key must have a zero value and are not stored (they route nothing
+  and add nothing to any row), so Bob's last scale (zero keys and values) stores nothing;
+* two keys of one scale with the same sign pattern raise ValueError (Lemma L1 with
+  eps < 1 rules this out); a later key repeating an earlier scale's pattern cannot be
+  detected (only the older key's fingerprint bits remain) and takes its place. For
+  d > 64 the fingerprint is a 64-bit hash of the pattern (collision ~2^-64 per pair).
 
 References: arXiv 2503.14881 and arXiv 2502.15955 (the bound this meets); Esposito,
 Mueller Graf & Vigna, ALENEX 2020 (RecSplit).
@@ -49,32 +49,34 @@ import numpy as np
 
 from reduction.cache import CacheParams
 from reduction.compressors import CacheEntry, register_cache
-from reduction.compressors._bitstream import BitReader, leb128, read_leb128
-from reduction.compressors._mph import MphTable, build_mph, check_decodes, decode_mph, fingerprints
+from reduction.compressors._bitstream import BitReader, BitWriter, leb128, read_leb128
+from reduction.compressors._mph import fingerprints
+from reduction.compressors._routing import Router
 from reduction.message import CorruptMessageError, frame, unframe
 
 __all__ = ["PackerCache", "pack_ratio"]
 
 
 class PackerCache:
-    """Bit-packed 0/1 values plus a minimal perfect hash of the keys' sign patterns.
+    """Bit-packed 0/1 values plus per-scale routing of the keys' sign patterns.
 
     No options. Exact on the hard distribution (see the module docstring for the rest).
     """
 
-    TAG: ClassVar[bytes] = b"PKR1"
+    TAG: ClassVar[bytes] = b"PKR2"
+    OPTIONS: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(self, params: CacheParams, rng: np.random.Generator | None = None) -> None:
         self.params = params
-        self._signs = np.zeros((0, params.d), dtype=bool)
-        self._values = np.zeros((0, params.d), dtype=np.uint8)
-        self._table: MphTable | None = None
+        self._router = Router()
+        self._values: list[np.ndarray] = []  # per scale, uint8 (n_s, d), in slot order
+        self._tokens_seen = 0
         self._message: bytes | None = None
 
     @property
     def cached_tokens(self) -> int:
         """Tokens whose values the cache holds."""
-        return int(self._values.shape[0])
+        return self._router.n_keys
 
     def _check_block(self, queries: np.ndarray, keys: np.ndarray, values: np.ndarray) -> None:
         d = self.params.d
@@ -83,28 +85,30 @@ class PackerCache:
                 raise ValueError(f"packer {name} must have shape (tokens, d={d}), got {a.shape}")
         if keys.shape[0] != values.shape[0]:
             raise ValueError(f"{keys.shape[0]} keys but {values.shape[0]} values")
+        zero_key = ~keys.any(axis=1)
+        if (values[zero_key] != 0).any():
+            raise ValueError("the packer routes by key: a token with a zero key must have "
+                             "a zero value")
+        bad = (values != 0) & (values != 1)
+        if bad.any():
+            raise ValueError(f"the packer stores 0/1 values only, got {values[bad][0]!r}; use "
+                             "an exact or quantised cache for other values")
 
     def process(self, queries: np.ndarray, keys: np.ndarray, values: np.ndarray) -> np.ndarray:
-        """Store the block's (key sign pattern, value bits); route each query to a row."""
+        """Add the block as a new scale (its own MPH and filters); route each query."""
         q = np.asarray(queries, dtype=np.float64)
         k = np.asarray(keys, dtype=np.float64)
         v = np.asarray(values, dtype=np.float64)
         self._check_block(q, k, v)
-        zero_key = ~k.any(axis=1)
-        if self._table is not None:
-            if not zero_key.all() or v.any():
-                raise ValueError("a restored packer accepts only blocks of zero keys and zero "
-                                 "values (Bob's last scale); its hash cannot take new keys")
-        else:
-            if (v[zero_key] != 0).any():
-                raise ValueError("the packer routes by key: a token with a zero key must have "
-                                 "a zero value")
-            bad = (v != 0) & (v != 1)
-            if bad.any():
-                raise ValueError(f"the packer stores 0/1 values only, got {v[bad][0]!r}; use "
-                                 "an exact or quantised cache for other values")
-            self._signs = np.concatenate([self._signs, k[~zero_key] < 0])
-            self._values = np.concatenate([self._values, v[~zero_key].astype(np.uint8)])
+        live = k.any(axis=1)
+        self._tokens_seen += int(k.shape[0])
+        if live.any():
+            fps = fingerprints(k[live] < 0)
+            later = max(0, self.params.schedule.cached_tokens - self._tokens_seen)
+            slots = self._router.add_scale(fps, later)
+            by_slot = np.empty((fps.size, self.params.d), dtype=np.uint8)
+            by_slot[slots] = v[live].astype(np.uint8)
+            self._values.append(by_slot)
             self._message = None
         return self._route(q)
 
@@ -113,28 +117,22 @@ class PackerCache:
         live = np.flatnonzero(q.any(axis=1))
         if live.size == 0 or self.cached_tokens == 0:
             return out
-        if self._table is not None:
-            rows = self._table.lookup(fingerprints(q[live] < 0))
-        else:
-            stored = 1.0 - 2.0 * self._signs
-            rows = np.argmax(q[live] @ stored.T, axis=1)
-        out[live] = self._values[rows]
+        scale, slot = self._router.route(fingerprints(q[live] < 0))
+        for index, values in enumerate(self._values):
+            mine = scale == index
+            out[live[mine]] = values[slot[mine]]
         return out
 
     def to_bytes(self) -> bytes:
-        """``leb128(L) | MPH bits | L*d value bits in slot order``, framed (tag + CRC)."""
+        """``leb128(tokens seen) | routing bits | value bits by scale and slot``, framed."""
         if self._message is not None:
             return self._message
-        n = self.cached_tokens
-        if np.unique(self._signs, axis=0).shape[0] != n:
-            raise ValueError("two stored keys have the same sign pattern; the packer needs "
-                             "distinct keys (Lemma L1 with eps < 1 guarantees them)")
-        fps = fingerprints(self._signs)
-        mph, slots = build_mph(fps)
-        check_decodes(mph, n, fps, slots)
-        by_slot = np.empty_like(self._values)
-        by_slot[slots] = self._values
-        payload = leb128(n) + mph + np.packbits(by_slot.ravel()).tobytes()
+        w = BitWriter()
+        self._router.write(w)
+        values = (np.concatenate(self._values) if self._values
+                  else np.zeros((0, self.params.d), dtype=np.uint8))
+        payload = (leb128(self._tokens_seen) + w.to_bytes()
+                   + np.packbits(values.ravel()).tobytes())
         self._message = frame(self.TAG, payload)
         return self._message
 
@@ -142,25 +140,31 @@ class PackerCache:
     def from_bytes(cls, data: bytes, params: CacheParams) -> PackerCache:
         payload = unframe(data, cls.TAG)
         what = "packer message"
-        n, used = read_leb128(payload, what)
+        seen, used = read_leb128(payload, what)
         total = params.schedule.total_tokens
-        if n > total:
-            raise CorruptMessageError(f"{what}: {n} tokens exceed the schedule's {total}")
+        if seen > total:
+            raise CorruptMessageError(f"{what}: {seen} tokens exceed the schedule's {total}")
+        reader = BitReader(payload[used:], f"{what} (routing)")
+        router = Router.read(reader, seen)
+        n = router.n_keys
         value_bytes = (n * params.d + 7) // 8
-        mph_bytes = len(payload) - used - value_bytes
-        if mph_bytes < 0:
-            raise CorruptMessageError(f"{what} is truncated: {len(payload) - used} bytes "
-                                      f"cannot hold {n} x {params.d} value bits")
-        reader = BitReader(payload[used : used + mph_bytes], f"{what} (hash)")
-        table = decode_mph(reader, n)
-        reader.finish()
-        bits = np.unpackbits(np.frombuffer(payload[used + mph_bytes :], dtype=np.uint8))
+        routing_bytes = -(-reader.position // 8)
+        if len(payload) - used - routing_bytes != value_bytes:
+            raise CorruptMessageError(f"{what}: {len(payload) - used - routing_bytes} bytes "
+                                      f"after the routing, expected {value_bytes} for {n} x "
+                                      f"{params.d} value bits")
+        tail = BitReader(payload[used : used + routing_bytes], f"{what} (routing)")
+        tail.array(1, reader.position)  # skip what was parsed; only padding may remain
+        tail.finish()
+        bits = np.unpackbits(np.frombuffer(payload[used + routing_bytes :], dtype=np.uint8))
         if bits[n * params.d :].any():
             raise CorruptMessageError(f"{what}: non-zero padding after the value bits")
         cache = cls(params)
-        cache._values = bits[: n * params.d].reshape(n, params.d)
-        cache._signs = np.zeros((0, params.d), dtype=bool)
-        cache._table = table
+        cache._router = router
+        flat = bits[: n * params.d].reshape(n, params.d)
+        bounds = np.cumsum([0] + [s.n for s in router.scales])
+        cache._values = [flat[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
+        cache._tokens_seen = seen
         cache._message = bytes(data)
         return cache
 
@@ -169,7 +173,7 @@ class PackerCache:
         return 8 * len(self.to_bytes()) / max(1, self.cached_tokens * self.params.d)
 
     def overhead_bits_per_token(self) -> float:
-        """(message bits - L*d) / L: hash, header, padding and framing per cached token."""
+        """(message bits - L*d) / L: routing, header, padding and framing per cached token."""
         n = max(1, self.cached_tokens)
         return (8 * len(self.to_bytes()) - self.cached_tokens * self.params.d) / n
 
@@ -181,8 +185,8 @@ def pack_ratio(message: bytes, params: CacheParams) -> float:
     >>> params = CacheParams(8, Schedule.from_sides([1, 2]))
     >>> cache = PackerCache(params)
     >>> _ = cache.process(np.zeros((1, 8)), np.ones((1, 8)), np.ones((1, 8)))
-    >>> pack_ratio(cache.to_bytes(), params)  # 8 value bits + 1 + 8 framing bytes
-    10.0
+    >>> pack_ratio(cache.to_bytes(), params)  # 1 value byte + 3 header/routing + 8 framing
+    12.0
     """
     return PackerCache.from_bytes(message, params).pack_ratio()
 
@@ -192,7 +196,8 @@ register_cache(
     CacheEntry(
         PackerCache,
         {},
-        "instance-optimal: 1 bit per 0/1 value + a ~1.84 bit/key minimal perfect hash of "
-        "the key signs (docs/theorem.md#tight); exact on the hard instance",
+        "instance-optimal: 1 bit per 0/1 value + per-scale routing (a ~1.84 bit/key minimal "
+        "perfect hash per scale, filter words, exceptions); complete at every scale "
+        "boundary; exact on the hard instance",
     ),
 )

@@ -76,6 +76,7 @@ class UniformQuantCache:
     """Keys and values quantised on arrival to ``bits`` bits (see the module docstring)."""
 
     TAG: ClassVar[bytes] = b"UNQ1"
+    OPTIONS: ClassVar[frozenset[str]] = frozenset({"bits", "scheme", "group_size"})
 
     def __init__(self, params: CacheParams, rng: np.random.Generator | None = None) -> None:
         self.params = params

@@ -83,6 +83,7 @@ class QuestCache:
     """fp16 K/V plus page min/max; each query attends to its top pages only."""
 
     TAG: ClassVar[bytes] = b"QST1"
+    OPTIONS: ClassVar[frozenset[str]] = frozenset({"budget", "page_size"})
 
     def __init__(self, params: CacheParams, rng: np.random.Generator | None = None) -> None:
         self.params = params

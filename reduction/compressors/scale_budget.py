@@ -105,6 +105,7 @@ class ScaleBudgetCache(EvictionCache):
 
     TAG = b"SCB1"
     NAME = "scale-budget"
+    OPTIONS = frozenset({"budget", "alpha"})
 
     def _configure(self, params: CacheParams, rng: np.random.Generator | None) -> None:
         self.alpha = fraction_option(params, "alpha", DEFAULT_ALPHA)

@@ -68,6 +68,7 @@ class SketchCache:
     """Projected fp16 keys, fp16 values, the projection's seed (see the module docstring)."""
 
     TAG: ClassVar[bytes] = b"JLS1"
+    OPTIONS: ClassVar[frozenset[str]] = frozenset({"rank"})
 
     def __init__(self, params: CacheParams, rng: np.random.Generator | None = None) -> None:
         self.params = params

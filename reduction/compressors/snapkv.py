@@ -66,6 +66,7 @@ class SnapKVCache(EvictionCache):
 
     TAG = b"SNP1"
     NAME = "snapkv"
+    OPTIONS = frozenset({"budget", "window", "kernel", "pooling"})
 
     def _configure(self, params: CacheParams, rng: np.random.Generator | None) -> None:
         self.window = int_option(params, "window", DEFAULT_WINDOW, 1)

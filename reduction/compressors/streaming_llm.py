@@ -36,6 +36,7 @@ class StreamingLLMCache(EvictionCache):
 
     TAG = b"SLL1"
     NAME = "streaming-llm"
+    OPTIONS = frozenset({"budget", "sinks"})
 
     def _configure(self, params: CacheParams, rng: np.random.Generator | None) -> None:
         self.sinks = int_option(params, "sinks", DEFAULT_SINKS, 0)

@@ -43,7 +43,7 @@ from reduction.bitpack import pack_codes, packed_size, unpack_codes
 from reduction.cache import CacheParams
 from reduction.compressors import CacheEntry, register_cache
 from reduction.compressors._eviction import QUERY_CHUNK, budget_option, int_option
-from reduction.message import Reader, Writer, frame, unframe
+from reduction.message import Reader, Writer, check_header_field, frame, unframe
 
 __all__ = ["SubGenCache", "DEFAULT_RADIUS", "DEFAULT_SAMPLES_PER_CENTRE"]
 
@@ -61,10 +61,11 @@ class SubGenCache:
 
     TAG: ClassVar[bytes] = b"SGN1"
     NAME: ClassVar[str] = "subgen"
+    OPTIONS: ClassVar[frozenset[str]] = frozenset({"budget", "samples_per_centre", "radius"})
 
     def __init__(self, params: CacheParams, rng: np.random.Generator | None = None) -> None:
         self.params = params
-        self.d = params.d
+        self.d = check_header_field(params.d, 16, "the SubGen cache's d")
         self.budget = budget_option(params)
         self.t = int_option(params, "samples_per_centre", DEFAULT_SAMPLES_PER_CENTRE, 1)
         self.m_max = max(1, self.budget // self.t)

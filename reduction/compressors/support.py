@@ -51,6 +51,7 @@ class SupportCache(SignRoutedCache):
     """Each value row as the rank of its support (+ signs), routed by a key hash."""
 
     TAG: ClassVar[bytes] = b"SUP1"
+    OPTIONS: ClassVar[frozenset[str]] = frozenset({"s", "signed"})
     NAME: ClassVar[str] = "support"
 
     def _configure(self, params: CacheParams, rng: np.random.Generator | None) -> None:

@@ -62,6 +62,7 @@ class TopKAttentionCache(ExactCache):
     """Every key and value kept; each query attends to its top-k scores only."""
 
     TAG: ClassVar[bytes] = b"TOPK"
+    OPTIONS: ClassVar[frozenset[str]] = frozenset({"dtype", "k"})
 
     def __init__(self, params: CacheParams, rng: np.random.Generator | None = None) -> None:
         super().__init__(params, rng)

@@ -42,6 +42,7 @@ class WindowCache(BitRowsRoutedCache):
     """The 0/1 value rows of the last w - 1 scales, bit-packed, routed by a key hash."""
 
     TAG: ClassVar[bytes] = b"WIN1"
+    OPTIONS: ClassVar[frozenset[str]] = frozenset({"w"})
     NAME: ClassVar[str] = "window"
 
     def _configure(self, params: CacheParams, rng: np.random.Generator | None) -> None:

@@ -42,9 +42,10 @@ from typing import Any
 
 from lowerbound.bound import index_lower_bound_bits
 from lowerbound.jl import d_min, max_keys
-from lowerbound.softmax import gamma_target, scale_for_gamma
+from lowerbound.precision import multilevel_bound_bits
+from lowerbound.softmax import scale_for_gamma
 from lowerbound.validation import check_finite_positive, check_int_at_least, check_interval
-from reduction.public import PublicParams
+from reduction.public import PublicParams, decoding_gamma_target
 from reduction.schedule import Schedule
 from reduction.variants.var_head import VAR_MAX_SCALE
 from reduction.variants.witnessed import witnessed_search
@@ -169,6 +170,7 @@ class Regime:
     carriers_witnessed: int
     witnessed_found: int | None = None
     witnessed_max_inner_product: float | None = None
+    bits_per_value: int | None = None
 
     @property
     def cap(self) -> float | None:
@@ -185,11 +187,14 @@ class Regime:
             self.schedule, self.d, self.eps, self.eta, WITNESS_KEY_SEED if low else key_seed,
             cache, dict(options or {}), self.additive,
             carriers=self.carriers_witnessed if low else None, logit_cap=self.logit_cap,
-            var_head=self.var_head)
+            var_head=self.var_head, bits_per_value=self.bits_per_value)
 
     def bound_bits(self, carriers: int, delta: float = 0.0) -> float:
-        """(1 - H2(delta)) d L' (Lemma L4 on N = L' d)."""
-        return index_lower_bound_bits(carriers * self.d, delta)
+        """(1 - H2(delta)) d L' (Lemma L4 on N = L' d), or with 2^b levels Lemma PREC's
+        L' d (b - H2(delta) - delta log2(2^b - 1))."""
+        if self.bits_per_value is None:
+            return index_lower_bound_bits(carriers * self.d, delta)
+        return multilevel_bound_bits(carriers * self.d, self.bits_per_value, delta)
 
     def to_json(self) -> dict[str, Any]:
         n = self.schedule.cached_tokens
@@ -236,6 +241,7 @@ def plan_regime(
     additive: bool = False,
     logit_cap: float | None = None,
     var_head: bool = False,
+    bits_per_value: int | None = None,
 ) -> Regime:
     """Decide the regime of a run (module docstring); ValueError when nothing fits.
 
@@ -248,11 +254,14 @@ def plan_regime(
     dim = check_int_at_least(d, "d", 1)
     e = float(check_interval(eps, "eps", 0, 1))
     cap = _checked_cap(logit_cap, var_head)
-    target = gamma_target(eta, additive=additive)
+    target = decoding_gamma_target(eta, additive, bits_per_value)
+    if target <= 0:  # PublicParams names the values and what would work
+        PublicParams(schedule, dim, e, eta, 0, additive=additive,
+                     bits_per_value=bits_per_value)
     n, t = schedule.cached_tokens, schedule.last_scale_tokens
     common = dict(schedule=schedule, d=dim, eta=float(eta), additive=additive,
                   eps_requested=e, logit_cap=None if logit_cap is None else float(logit_cap),
-                  var_head=var_head)
+                  var_head=var_head, bits_per_value=bits_per_value)
     if dim >= d_min(n, e) and (cap is None or carrier_scale_min(n, t, 0, e, target) <= cap):
         return Regime(**common, eps=e, eps_source="requested",  # type: ignore[arg-type]
                       eps_guaranteed=e, low_dimension=False, carriers_guaranteed=n,

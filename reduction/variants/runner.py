@@ -10,7 +10,9 @@ does what the protocol of section 3 does, on the cache classes directly:
            C k_i (zero rows elsewhere), zero keys and values; decode the output rows
 
 and returns a :class:`CacheRun`: message bits (8 len(message); the message must be a
-plain ``bytes`` object, ``type(m) is bytes``, else the run fails), bit and symbol errors,
+plain ``bytes`` object, ``type(m) is bytes``, else the run fails; a bytes subclass could
+carry state outside its length), the memory (the largest state over every scale boundary,
+docs/theorem.md#mem; for information, the verdicts use the message), bit and symbol errors,
 and the leak check at the observed symbol error rate p (docs/theorem.md#fano, #feasible):
 message bits >= n (b - H2(p) - p log2(2^b - 1)) for every p in [0, 1], b the bits per
 symbol (1 for the binary variants, where it is N (1 - H2(p)); a token's b bits for S2).
@@ -29,7 +31,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from fractions import Fraction
 from typing import Any, Literal
 
@@ -122,6 +124,7 @@ class CacheRun:
     information_bits: float | None = None
     feasible: bool | None = None
     within_match: bool | None = None
+    memory_bits: int | None = None
 
     @property
     def decoded_all(self) -> bool:
@@ -204,12 +207,18 @@ def bob_rows(cls: Any, message: bytes, params: CacheParams, inst: VariantInstanc
 
 
 def _alice(cls: Any, params: CacheParams, inst: VariantInstance,
-           rng: np.random.Generator) -> bytes:
+           rng: np.random.Generator) -> tuple[Any, int]:
+    """(the state after scale K-1, the largest state in bits over every boundary)."""
     cache = cls(params, rng)
+    largest, state = 0, b""
     for start, stop in inst.schedule.block_bounds[:-1]:
         cache.process(inst.alice_scale * inst.keys[start:stop], inst.keys[start:stop],
                       inst.values[start:stop])
-    return cache.to_bytes()  # type: ignore[no-any-return]
+        state = cache.to_bytes()
+        if type(state) is not bytes:
+            return state, -1
+        largest = max(largest, 8 * len(state))
+    return state, largest
 
 
 def run_cache(
@@ -224,10 +233,9 @@ def run_cache(
                          f"({', '.join(cache_names())})")
     entry = CACHES[name]
     given = dict(options or {})
-    merged = entry.merged_options(name, given)
-    try:
-        params = CacheParams(inst.d, inst.schedule, merged)
-        message = _alice(entry.cls, params, inst, np.random.default_rng(rng))
+    try:  # an entry that needs the protocol's eta/tau (an adversary) is refused here too
+        params = CacheParams(inst.d, inst.schedule, entry.merged_options(name, given))
+        message, memory_bits = _alice(entry.cls, params, inst, np.random.default_rng(rng))
     except ValueError as exc:
         return CacheRun(name, given, "skipped", f"does not apply: {exc}")
     if type(message) is not bytes:
@@ -239,7 +247,7 @@ def run_cache(
         decoded = np.asarray(inst.decode(z), dtype=np.uint8)
     except Exception as exc:  # Bob's side must not fail: report it, do not hide it
         return CacheRun(name, given, "failed", f"Bob's side: {type(exc).__name__}: {exc}")
-    return score(inst, name, given, 8 * len(message), decoded)
+    return replace(score(inst, name, given, 8 * len(message), decoded), memory_bits=memory_bits)
 
 
 def score(inst: VariantInstance, name: str, options: dict[str, Any], message_bits: int,
@@ -267,9 +275,11 @@ def attack_suite(
     rng: np.random.Generator | int | None = None,
     names: Iterable[str] | None = None,
 ) -> tuple[CacheRun, ...]:
-    """Every registered cache (or ``names``) on ``inst`` with its registered options;
-    budgeted caches keep :data:`ATTACK_BUDGET` of the cached tokens."""
-    chosen = cache_names() if names is None else list(names)
+    """Every registered compressor (or ``names``) on ``inst`` with its registered options;
+    budgeted caches keep :data:`ATTACK_BUDGET` of the cached tokens. As in ``kvbound
+    attack``, the adversaries of the decoding (``CacheEntry.adversary``) are left out."""
+    chosen = ([n for n in cache_names() if not CACHES[n].adversary] if names is None
+              else list(names))
     rngs = np.random.default_rng(rng).spawn(len(chosen))
     runs = []
     for name, cache_rng in zip(chosen, rngs):
