@@ -166,6 +166,11 @@ _COMPRESSOR_MODULES: tuple[str, ...] = (
     "reduction.compressors.packer",
     "reduction.compressors.noisy",
     "reduction.compressors.adversarial",
+    # the matching caches of the sparsity variants S1-S4 (reduction/variants/)
+    "reduction.compressors.topk_attention",
+    "reduction.compressors.support",
+    "reduction.compressors.window",
+    "reduction.compressors.cluster",
 )
 
 for _module in _COMPRESSOR_MODULES:
