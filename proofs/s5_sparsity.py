@@ -1,7 +1,7 @@
 """S1-S4 -- the sparsity priors as reduction variants with matching caches (ours).
 
-Purpose: the registry entries of the four sparsity variants (docs/theorem.md#s1 ... #s4;
-the exact forms implemented are in docs/theorem-drafts/sparsity.md). Each has a proved or
+Purpose: the registry entries of the four sparsity variants (docs/theorem.md#s1 ... #s4,
+where the exact forms implemented are stated and proved). Each has a proved or
 certified core, a bookkeeping or exhaustive check of its counting, and a sampled run of
 the variant end to end (reduction.variants): matching cache exact and within
 1.3 x bound + n ceil(log2(L + 1)) + 256 bits, every registered cache on the feasible side.
