@@ -56,6 +56,10 @@ def resolve_bits(
     if not 1 <= b <= top:
         raise ValueError(f"--bits-per-value={b} must lie in [1, {top}] for {dtype} values "
                          f"(every multiple of 2^-b in [0, 1) must be exact)")
+    if level_gamma_target(b, eta) <= 0:
+        raise ValueError(f"--bits-per-value={b}: 2^{b} levels cannot be told apart under "
+                         f"eta={float(eta):g}, for any gamma (Lemma PREC needs eta < "
+                         f"{float(eta_limit(b)):.6g}); lower b or eta, or give 'auto'")
     return b
 
 

@@ -134,3 +134,13 @@ def test_packer_refuses_values_off_the_levels() -> None:
     cache = PackerCache(CacheParams(4, SMALL, {"bits_per_value": 3}))
     with pytest.raises(ValueError, match="levels m 2"):
         cache.process(np.zeros((1, 4)), np.ones((1, 4)), np.full((1, 4), 0.3))
+
+
+def test_constants_refuses_levels_no_gamma_can_separate(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """b = 6 at eta = 0.01 fails Lemma PREC for every gamma: one clear error, exit 2."""
+    assert main(["constants", "--bits-per-value", "6", "--eta", "0.01", "--json"]) == 2
+    assert "need eta < 0.008" in capsys.readouterr().err.replace("needs", "need")
+    assert main(["constants", "--model", "var-d16", "--bits-per-value", "11"]) == 2
+    assert "--precision-table" in capsys.readouterr().err

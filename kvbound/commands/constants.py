@@ -323,6 +323,9 @@ def run(args: argparse.Namespace) -> int:
         if args.schedule or args.d is not None:
             raise ValueError("--model fixes the schedule and d (the head dimension); "
                              "drop --schedule/--d")
+        if args.bits_per_value is not None:
+            raise ValueError("--model reports the one-bit bound; for the bound per head as a "
+                             "function of eta with 2^b levels use --precision-table")
         from kvbound.constants_report import capped_model_block
 
         results: list[Any] = []
