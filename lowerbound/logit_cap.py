@@ -24,7 +24,7 @@ d >= d_min(L', eps)) and (ii) gamma(C = B) < target, i.e. C_min(L', T_K + L - L'
 <= B. gamma increases with eps, and the admissible eps of (i) form an interval up to 1
 from a floor eps0(L') (:mod:`lowerbound.families`), so L' fits iff eps0(L') < 1 and
 gamma(B) at eps = eps0(L') is < target: an exact test (interval arithmetic). Fitting is
-monotone -- if L' fits, L'-1 fits (``docs/theorem-drafts`` proof: eps0 does not decrease
+monotone -- if L' fits, L'-1 fits (docs/theorem.md#cap, Lemma CAP-4: eps0 does not decrease
 in L', and trading a carrying key for a zero key changes gamma by
 e^{-B} - e^{-B(1-eps)} <= 0) -- so L*(d, B) = the largest L' <= L that fits is found by
 bisection, and every (eta, delta)-correct algorithm keeps >= (1 - H2(delta)) d L* bits.
