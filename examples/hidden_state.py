@@ -1,7 +1,7 @@
-"""Two attempts to fool kvbound's leak detector (worked answer of exercise 8).
+"""Attempts to fool kvbound's leak detector (worked answers of exercises 8 and 13).
 
-Both caches answer attention exactly while their message is a bare 8-byte frame (64
-bits): they try to carry Alice's keys and values to Bob outside ``to_bytes()``.
+Each cache answers attention exactly while its message is a bare 8-byte frame (64 bits):
+it tries to carry Alice's keys and values to Bob outside ``to_bytes()``.
 
 * :class:`GlobalStash` keeps them in a module-level variable. Bob runs in his own
   process, where that variable is empty, so he sees no cached tokens and reads every bit
@@ -12,11 +12,20 @@ bits): they try to carry Alice's keys and values to Bob outside ``to_bytes()``.
   crosses the process boundary, Bob decodes every bit, and the detector fires: 64 message
   bits cannot carry N bits of information (Fano), so ``kvbound verify`` reports
   ``bound_respected: false`` and exits with code 3.
+* :class:`InvertingStash` is FileStash answering 1 - Z, so Bob reads every bit inverted:
+  error rate 1. Fano's N(1 - H2(p)) holds for every p and equals N at p = 1 (a decoder
+  wrong on every bit knows every bit: flip its answers), so this is caught too
+  (docs/theorem.md#fano).
+* :class:`LyingLength` is FileStash whose ``to_bytes()`` returns a ``bytes`` subclass
+  whose ``len()`` claims N bits. The verifier converts the message to a plain ``bytes``
+  once and counts and sends that object: 64 bits, caught.
 
 Run from this directory:
 
     kvbound verify --cache hidden_state:GlobalStash --json
     kvbound verify --cache hidden_state:FileStash --json
+    kvbound verify --cache hidden_state:InvertingStash --json
+    kvbound verify --cache hidden_state:LyingLength --json
 """
 
 from __future__ import annotations
@@ -32,7 +41,7 @@ from reduction.attention import attend
 from reduction.cache import CacheParams, check_block
 from reduction.message import Reader, frame, unframe
 
-__all__ = ["GlobalStash", "FileStash", "stash_path"]
+__all__ = ["GlobalStash", "FileStash", "InvertingStash", "LyingLength", "stash_path"]
 
 _STASH: dict[str, np.ndarray] = {}
 
@@ -104,3 +113,32 @@ class FileStash(_Exact):
                 self.keys, self.values = z["keys"], z["values"]
         except OSError as exc:
             raise ValueError(f"no hidden state at {stash_path()} ({exc})") from None
+
+
+class InvertingStash(FileStash):
+    """FileStash whose outputs are 1 - Z: Bob decodes every bit inverted (error rate 1)."""
+
+    TAG: ClassVar[bytes] = b"HIDI"
+
+    def process(self, queries: np.ndarray, keys: np.ndarray, values: np.ndarray) -> np.ndarray:
+        return 1.0 - super().process(queries, keys, values)
+
+
+class _ClaimsToBeLong(bytes):
+    """A ``bytes`` whose ``len()`` lies (set ``claimed`` on the instance)."""
+
+    claimed = 0
+
+    def __len__(self) -> int:
+        return self.claimed
+
+
+class LyingLength(FileStash):
+    """FileStash whose message says, through ``len()``, that it holds one bit per value."""
+
+    TAG: ClassVar[bytes] = b"HIDL"
+
+    def to_bytes(self) -> bytes:
+        message = _ClaimsToBeLong(super().to_bytes())
+        message.claimed = self.values.size // 8 + 1
+        return message

@@ -33,6 +33,7 @@ COMMAND_MODULES = (
     "kvbound.commands.walkthrough",
     "kvbound.commands.check_cache",
     "kvbound.commands.figures",
+    "kvbound.commands.structure",
 )
 
 

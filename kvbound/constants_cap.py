@@ -21,7 +21,7 @@ from lowerbound.precision import (
     multilevel_bound_bits,
 )
 from lowerbound.softmax import gamma_target
-from proofs._intervals import Enclosure
+from proofs._intervals import Enclosure, gap_text
 from proofs.cap_certificates import certify_cap_plan
 
 __all__ = ["resolve_bits", "plan_block", "capped_schedule_constants", "precision_table",
@@ -56,6 +56,10 @@ def resolve_bits(
     if not 1 <= b <= top:
         raise ValueError(f"--bits-per-value={b} must lie in [1, {top}] for {dtype} values "
                          f"(every multiple of 2^-b in [0, 1) must be exact)")
+    if level_gamma_target(b, eta) <= 0:
+        raise ValueError(f"--bits-per-value={b}: 2^{b} levels cannot be told apart under "
+                         f"eta={float(eta):g}, for any gamma (Lemma PREC needs eta < "
+                         f"{float(eta_limit(b)):.6g}); lower b or eta, or give 'auto'")
     return b
 
 
@@ -65,12 +69,18 @@ def plan_block(plan: CapPlan, delta: Fraction, bits: int | None = None) -> dict[
     floor = plan.eps_floor
     b = 1 if bits is None else bits
     n_symbols = plan.carrying_tokens * plan.d
+    floor_enc = None if floor is None else Enclosure(floor.lo, floor.hi)
+    # enclosures printed with as many digits as their strict inequality needs to show
+    floor_json = None if floor_enc is None else floor_enc.to_json(
+        floor_enc.digits_below(plan.eps) if plan.eps is not None and plan.eps > floor_enc.hi
+        else 12)
+    g, more = cert.gamma_at_scale, cert.one_more_gamma_at_cap
     return {
         "family": plan.family,
         "eps": None if plan.eps is None else str(plan.eps),
         "eps_float": None if plan.eps is None else float(plan.eps),
         "eps_fixed": plan.eps_fixed,
-        "eps_floor": None if floor is None else Enclosure(floor.lo, floor.hi).to_json(),
+        "eps_floor": floor_json,
         "eps_floor_attained": None if floor is None else floor.closed,
         "carrying_tokens": plan.carrying_tokens,
         "zero_key_tokens": plan.zero_key_tokens,
@@ -78,9 +88,11 @@ def plan_block(plan: CapPlan, delta: Fraction, bits: int | None = None) -> dict[
         "d_min_at_eps": plan.d_min,
         "c": plan.scale,
         "gamma_target": str(plan.target),
-        "gamma_at_c": None if cert.gamma_at_scale is None else cert.gamma_at_scale.to_json(),
-        "one_more_token_gamma_at_cap": None if cert.one_more_gamma_at_cap is None
-        else cert.one_more_gamma_at_cap.to_json(),
+        "gamma_at_c": None if g is None else g.to_json(g.digits_below(plan.target)
+                                                      if g.hi < plan.target else 12),
+        "gamma_below_target_by": None if g is None else gap_text(g.hi, plan.target),
+        "one_more_token_gamma_at_cap": None if more is None
+        else more.to_json(more.digits_above(plan.target) if more.lo > plan.target else 12),
         "bits_per_value": b,
         "bound_bits": plan.bound_bits(delta) if bits is None
         else multilevel_bound_bits(n_symbols, b, delta),

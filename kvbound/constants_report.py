@@ -87,12 +87,15 @@ def print_capped(r: dict[str, Any]) -> None:
         ("C", "query scale", "-" if r["c"] is None else f"{r['c']:.12g}",
          f"<= B={cap}" if r["logit_cap"] else ""),
         ("gamma", "at C (L2)", "-" if r["gamma_at_c"] is None else
-         f"[{r['gamma_at_c']['lo']}, {r['gamma_at_c']['hi']}]", f"< {r['gamma_target']}"),
+         f"[{r['gamma_at_c']['lo']}, {r['gamma_at_c']['hi']}]",
+         f"< {r['gamma_target']}" + ("" if r["gamma_at_c"] is None else
+                                     f" by {r['gamma_below_target_by']}")),
         ("b", "bits per value", r["bits_per_value"], ""),
         ("bound", "bits", f"{r['bound_bits']:.12g}", ""),
     ]
+    width = max(28, *(len(str(value)) for _, _, value, _ in rows))
     for sym, what, value, note in rows:
-        print(f"  {sym:<8}{what:<24}{value!s:>28}  {note}".rstrip())
+        print(f"  {sym:<8}{what:<24}{value!s:>{width}}  {note}".rstrip())
     fams = ", ".join(f"{k}: {v}" for k, v in r["carrying_tokens_by_family"].items())
     print(f"  L* by key family: {fams}")
     if r["distinct_keys"] is not None:

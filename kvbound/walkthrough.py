@@ -113,7 +113,8 @@ def _tiny_section() -> list[str]:
         f"For token 1 the scores q . k over the {n_keys} cached keys and the {t_last} zero "
         f"keys are {_vec(scores)}; softmax turns them into {_vec(weights)}.",
         f"The target gets at least 1/(1 + gamma), gamma = (L-1) e^(-C(1-eps)) + T_K e^(-C) "
-        f"= {g:.4f} (L2): here exactly (1 - eta)/(1 + eta), the largest L3 allows.",
+        f"= {g:.4f} (L2): just below (1 - eta)/(1 + eta), the largest L3 allows (C_min is "
+        "the least double with gamma strictly below it).",
         "",
         "## 5. Decoding (L3)",
         "",

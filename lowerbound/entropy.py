@@ -149,6 +149,9 @@ def information_bits_lower_confidence(errors: int, n_bits: int, alpha: float = 1
     A decoder wrong on almost every bit is credited with almost N bits (Fano for every
     p, docs/theorem.md#fano): nothing is clamped.
 
+    This is the one-bit case of :func:`lowerbound.fano.fano_information_lower_confidence`
+    (b = 1, two-sided level 2 alpha), which it calls: one implementation of the minimum.
+
     Notes: the check of docs/theorem.md#feasible; a message shorter than this value (at
     confidence 1 - 2 alpha) carries more information than its bits allow: a leak.
 
@@ -159,9 +162,7 @@ def information_bits_lower_confidence(errors: int, n_bits: int, alpha: float = 1
     >>> information_bits_lower_confidence(500, 1000, 0.05)
     0.0
     """
-    p_lo = error_rate_lower_confidence(errors, n_bits, alpha)
-    p_hi = error_rate_upper_confidence(errors, n_bits, alpha)
-    if p_lo <= 0.5 <= p_hi:
-        return 0.0
-    nearest = p_hi if p_hi < 0.5 else p_lo
-    return information_bits(n_bits, nearest)
+    from lowerbound.fano import fano_information_lower_confidence  # fano imports us
+
+    check_interval(alpha, "alpha", 0, 0.5)
+    return fano_information_lower_confidence(errors, n_bits, 1, 2 * alpha)

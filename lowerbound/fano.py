@@ -30,7 +30,11 @@ from __future__ import annotations
 import math
 from fractions import Fraction
 
-from lowerbound.entropy import binary_entropy
+from lowerbound.entropy import (
+    binary_entropy,
+    error_rate_lower_confidence,
+    error_rate_upper_confidence,
+)
 from lowerbound.validation import RealLike, check_int_at_least, check_interval
 
 __all__ = [
@@ -93,8 +97,8 @@ def clopper_pearson(errors: int, n_trials: int, alpha: float = 1e-6) -> tuple[fl
     """Two-sided Clopper-Pearson interval [p_lo, p_hi] at confidence 1 - alpha.
 
     p_lo = I^{-1}_{alpha/2}(k, n-k+1) (0 if k = 0), p_hi = I^{-1}_{1-alpha/2}(k+1, n-k)
-    (1 if k = n), with I^{-1} the inverse regularised incomplete beta function
-    (``scipy.special.betaincinv``).
+    (1 if k = n), with I^{-1} the inverse regularised incomplete beta function: the
+    one-sided bounds of :mod:`lowerbound.entropy` at level alpha/2 each.
 
     Notes: the sampling allowance of the leak check (docs/theorem.md#feasible); the errors
     are treated as independent trials.
@@ -105,16 +109,17 @@ def clopper_pearson(errors: int, n_trials: int, alpha: float = 1e-6) -> tuple[fl
     >>> clopper_pearson(5, 5, 0.1)[1]
     1.0
     """
-    from scipy.special import betaincinv  # local import: scipy is only needed here
+    k, n = _counts(errors, n_trials)
+    a = float(check_interval(alpha, "alpha", 0, 1))
+    return (error_rate_lower_confidence(k, n, a / 2), error_rate_upper_confidence(k, n, a / 2))
 
+
+def _counts(errors: int, n_trials: int) -> tuple[int, int]:
     n = check_int_at_least(n_trials, "n_trials", 1)
     k = check_int_at_least(errors, "errors", 0)
     if k > n:
         raise ValueError(f"errors={k} cannot exceed n_trials={n}")
-    a = float(check_interval(alpha, "alpha", 0, 1))
-    lo = 0.0 if k == 0 else float(betaincinv(k, n - k + 1, a / 2))
-    hi = 1.0 if k == n else float(betaincinv(k + 1, n - k, 1 - a / 2))
-    return lo, hi
+    return k, n
 
 
 def fano_information_lower_confidence(

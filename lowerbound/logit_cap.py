@@ -24,7 +24,7 @@ d >= d_min(L', eps)) and (ii) gamma(C = B) < target, i.e. C_min(L', T_K + L - L'
 <= B. gamma increases with eps, and the admissible eps of (i) form an interval up to 1
 from a floor eps0(L') (:mod:`lowerbound.families`), so L' fits iff eps0(L') < 1 and
 gamma(B) at eps = eps0(L') is < target: an exact test (interval arithmetic). Fitting is
-monotone -- if L' fits, L'-1 fits (``docs/theorem-drafts`` proof: eps0 does not decrease
+monotone -- if L' fits, L'-1 fits (docs/theorem.md#cap, Lemma CAP-4: eps0 does not decrease
 in L', and trading a carrying key for a zero key changes gamma by
 e^{-B} - e^{-B(1-eps)} <= 0) -- so L*(d, B) = the largest L' <= L that fits is found by
 bisection, and every (eta, delta)-correct algorithm keeps >= (1 - H2(delta)) d L* bits.
@@ -43,6 +43,7 @@ References: arXiv 2503.14881 (VAR, whose statement bounds no logits); arXiv 2502
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
@@ -51,13 +52,14 @@ from lowerbound._exact import ctx_fraction, decide_less, to_fraction
 from lowerbound.bound import index_lower_bound_bits
 from lowerbound.families import EpsFloor, Family, eps_floor
 from lowerbound.jl import d_min
-from lowerbound.softmax import gamma_interval, gamma_target, scale_for_gamma
+from lowerbound.softmax import gamma_interval, gamma_is_below, gamma_target, scale_for_gamma
 from lowerbound.validation import RealLike, check_int_at_least, check_interval
 
 __all__ = [
     "CapPlan",
     "fits_under_cap",
     "max_carrying_tokens",
+    "max_tokens_under_cap",
     "plan_under_cap",
     "capped_bound_bits",
 ]
@@ -186,6 +188,17 @@ def fits_under_cap(
     return _fits(n, t, k, dd, to_fraction(target), cap, e, family)
 
 
+def _largest(n: int, fits: Callable[[int], bool]) -> int:
+    """The largest k in [0, n] with fits(k), for a monotone ``fits`` with fits(0) true."""
+    if fits(n):
+        return n
+    lo, hi = 0, n
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (mid, hi) if fits(mid) else (lo, mid)
+    return lo
+
+
 def max_carrying_tokens(
     cached_tokens: int,
     last_tokens: int,
@@ -211,16 +224,31 @@ def max_carrying_tokens(
     """
     n, t, dd, cap, e = _validate(cached_tokens, last_tokens, d, logit_cap, eps)
     tq = to_fraction(target)
-    lo, hi = 0, n  # fits(lo) holds; find the largest
-    if _fits(n, t, n, dd, tq, cap, e, family):
-        return n
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        if _fits(n, t, mid, dd, tq, cap, e, family):
-            lo = mid
-        else:
-            hi = mid
-    return lo
+    return _largest(n, lambda k: _fits(n, t, k, dd, tq, cap, e, family))
+
+
+def max_tokens_under_cap(
+    cached_tokens: int, last_tokens: int, eps: RealLike, target: RealLike, logit_cap: RealLike
+) -> int:
+    """The largest L' <= L with gamma(L', T_K + L - L', C = B, eps) < target (0 if none).
+
+    The cap alone, whatever guarantees the keys: for a family already found and checked
+    at ``eps`` (Lemma WITNESS, docs/theorem.md#witness) only (ii) of :func:`fits_under_cap`
+    is left. Monotone in L' (a carrier traded for a zero key lowers gamma), so bisection;
+    each step decided exactly by :func:`lowerbound.softmax.gamma_is_below`.
+
+    Notes: Lemmas CAP and UNUSED (docs/theorem.md#cap, #unused).
+
+    >>> max_tokens_under_cap(424, 256, 0.75, Fraction(3, 5), 100)
+    424
+    >>> max_tokens_under_cap(424, 256, 0.75, Fraction(3, 5), 20)
+    90
+    """
+    n, t, _, cap, e = _validate(cached_tokens, last_tokens, 1, logit_cap, eps)
+    assert cap is not None and e is not None
+    tq = to_fraction(target)
+    return _largest(n, lambda k: k == 0 or gamma_is_below(k, t, cap, e, tq,
+                                                          extra_zero_keys=n - k))
 
 
 def _scale(n: int, t: int, carrying: int, eps: Fraction, target: Fraction) -> float | None:

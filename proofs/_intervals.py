@@ -16,7 +16,8 @@ from typing import Any
 from mpmath import libmp
 from mpmath.ctx_iv import MPIntervalContext
 
-__all__ = ["IV", "Enclosure", "enclose", "iv_fraction", "iv_binary_entropy", "exact"]
+__all__ = ["IV", "Enclosure", "enclose", "iv_fraction", "iv_binary_entropy", "exact",
+           "separating_digits", "gap_text"]
 
 IV = MPIntervalContext()
 IV.prec = 200
@@ -61,18 +62,52 @@ def _endpoints(x: Any) -> tuple[Fraction, Fraction]:
     return Fraction(pa, qa), Fraction(pb, qb)
 
 
-def _round(q: Fraction, up: bool) -> str:
-    """``q`` to ``_DIGITS`` significant digits, rounded away from the enclosed value."""
-    if q.denominator == 1 and abs(q) < 10**16:
-        return str(q)
+def _rounded(q: Fraction, up: bool, digits: int) -> tuple[Decimal, int]:
+    """``q`` to ``digits`` significant digits, rounded up or down, and its decimal exponent."""
     exponent = len(str(abs(q.numerator) // abs(q.denominator))) - 1
     if abs(q) < 1:
         exponent = -len(str(abs(q.denominator) // abs(q.numerator)))  # close enough
-    shift = _DIGITS - 1 - exponent
+    shift = digits - 1 - exponent
     scaled = q * Fraction(10) ** shift
-    digits = math.ceil(scaled) if up else math.floor(scaled)
-    value = Decimal(digits).scaleb(-shift)
+    digits_int = math.ceil(scaled) if up else math.floor(scaled)
+    return Decimal(f"{digits_int}E{-shift}"), exponent  # exact: no context rounding
+
+
+def _round(q: Fraction, up: bool, digits: int = _DIGITS) -> str:
+    """``q`` to ``digits`` significant digits, rounded away from the enclosed value."""
+    if q.denominator == 1 and abs(q) < 10**16:
+        return str(q)
+    value, exponent = _rounded(q, up, digits)
     return format(value, "f") if -5 <= exponent < 16 else format(value, "e")
+
+
+def separating_digits(lower: Fraction, upper: Fraction, *, start: int = _DIGITS,
+                      limit: int = 40) -> int:
+    """Fewest significant digits (>= start) at which ``lower`` rounded up still prints
+    strictly below ``upper`` rounded down; ``limit`` when none does (lower >= upper).
+
+    >>> separating_digits(Fraction(3, 5) - Fraction(1, 10**15), Fraction(3, 5))
+    15
+    """
+    lower, upper = Fraction(lower), Fraction(upper)
+    for digits in range(start, limit + 1):
+        if Fraction(_round(lower, True, digits)) < Fraction(_round(upper, False, digits)):
+            return digits
+    return limit
+
+
+def gap_text(lower: Fraction, upper: Fraction) -> str:
+    """upper - lower rounded down to 2 significant digits (a certified lower bound on a
+    positive gap), or ``"none"`` when upper <= lower.
+
+    >>> gap_text(Fraction(3, 5) - Fraction(47, 10**14), Fraction(3, 5))
+    '4.7e-13'
+    """
+    gap = Fraction(upper) - Fraction(lower)
+    if gap <= 0:
+        return "none"
+    value, _ = _rounded(gap, False, 2)
+    return f"{float(value):.2g}"
 
 
 @dataclass(frozen=True)
@@ -87,12 +122,24 @@ class Enclosure:
         return self.lo <= Fraction(q) <= self.hi
 
     def __str__(self) -> str:
-        return f"[{_round(self.lo, up=False)}, {_round(self.hi, up=True)}]"
+        return self.format()
 
-    def to_json(self) -> dict[str, str]:
+    def format(self, digits: int = _DIGITS) -> str:
+        """[lo, hi] to ``digits`` significant digits, rounded outward."""
+        return f"[{_round(self.lo, False, digits)}, {_round(self.hi, True, digits)}]"
+
+    def to_json(self, digits: int = _DIGITS) -> dict[str, str]:
         """The printed (outward-rounded) ends as strings."""
-        lo, hi = str(self)[1:-1].split(", ")
+        lo, hi = self.format(digits)[1:-1].split(", ")
         return {"lo": lo, "hi": hi}
+
+    def digits_below(self, bound: Fraction | float) -> int:
+        """Digits at which the printed upper end is visibly below ``bound`` (exact)."""
+        return separating_digits(self.hi, Fraction(bound))
+
+    def digits_above(self, bound: Fraction | float) -> int:
+        """Digits at which the printed lower end is visibly above ``bound`` (exact)."""
+        return separating_digits(Fraction(bound), self.lo)
 
 
 def enclose(x: Any) -> Enclosure:

@@ -81,10 +81,15 @@ LEMMAS = (
             "L1 still guarantees gives >= (1 - H2(delta)) d L' bits, with L' = e^{Theta(d)}."
         ),
         uses=("L1", "THM"),
-        code=("lowerbound.jl.max_keys", "lowerbound.bound.low_dimension_bound_bits"),
+        code=("lowerbound.jl.max_keys", "lowerbound.bound.low_dimension_bound_bits",
+              "reduction.variants.low_dimension.plan_regime",
+              "reduction.variants.low_dimension.Regime"),
         tests=(
             "tests/test_lowerbound_properties.py::test_max_keys_inverts_d_min",
             "tests/test_lowerbound_properties.py::test_low_dimension_bound_at_most_theorem",
+            "tests/test_low_dimension.py::test_must_show_var256_at_d16",
+            "tests/test_low_dimension.py::test_planned_runs_decode_every_bit",
+            "tests/test_low_dimension.py::test_attack_sweep_runs_below_d_min",
         ),
         checks=(
             Check("L' = e^{Theta(d)}", "proved", check_growth_symbolic),

@@ -21,6 +21,7 @@ import sympy as sp
 
 from lowerbound.decoding import separates, tau
 from lowerbound.softmax import c_min, gamma, gamma_target
+from proofs._intervals import gap_text
 from proofs.certificates import PARAMETER_TABLE, certify_c_min
 from proofs.registry import Check, CheckResult, CoqProof, Lemma
 
@@ -78,8 +79,10 @@ def _c_min_table(ulps: int) -> CheckResult:
                 claimed = math.nextafter(claimed, math.inf if ulps > 0 else 0.0)
         cert = certify_c_min(p.cached_tokens, p.last_tokens, p.eps, p.eta, claimed_c=claimed)
         ok &= cert.holds
-        lines.append(f"{p.name}: C_min = {float(cert.c):.12g}, tau = {float(cert.tau):.12g} "
-                     f"in ({cert.zero_top}, {cert.one_bottom})"
+        lines.append(f"{p.name}: C_min = {float(cert.c):.12g}, gamma < target by "
+                     f"{gap_text(cert.gamma.hi, cert.target)}, tau = {float(cert.tau)!r} "
+                     f"above the 0-range by {gap_text(cert.zero_top.hi, cert.tau)} and below "
+                     f"the 1-range by {gap_text(cert.tau, cert.one_bottom.lo)}"
                      + ("" if cert.holds else f" FAILED {cert.failures}"))
     return CheckResult.of(ok, "; ".join(lines))
 

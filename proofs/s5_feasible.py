@@ -58,14 +58,21 @@ def perturbed_eviction_prediction() -> CheckResult:
 
 
 def check_raw_bits_protocol() -> CheckResult:
-    """FEASIBLE: information_bits agrees with the enclosure for m raw bits of N = 64."""
+    """FEASIBLE: information_bits agrees with the enclosure for m raw bits of N = 64, p <= 1 too.
+
+    Bob reads m bits from the message and guesses the other N - m (error (N-m)/(2N)); the
+    inverted decoder answers the complement of the same guesses (error (N+m)/(2N) >= 1/2)
+    and knows exactly as much. Fano's N (1 - H2(p)) is <= m for both, and the float
+    information_bits is never clamped at p = 1/2.
+    """
     n = 64
     ok = True
     for m in range(n + 1):
-        p = Fraction(n - m, 2 * n)  # the other N - m bits are guessed
-        enc = enclose(n * (1 - iv_binary_entropy(p)))
-        ok &= enc.hi <= m and _near(information_bits(n, float(p)), enc, n)
-    return CheckResult.of(ok, "m = 0..64, error (N-m)/(2N)")
+        for p in (Fraction(n - m, 2 * n), Fraction(n + m, 2 * n)):
+            enc = enclose(n * (1 - iv_binary_entropy(p)))
+            ok &= enc.hi <= m and _near(information_bits(n, float(p)), enc, n)
+    ok &= information_bits(n, 1.0) == n  # wrong on every bit: knows every bit
+    return CheckResult.of(ok, "m = 0..64, errors (N-m)/(2N) and (N+m)/(2N) (inverted)")
 
 
 LEMMAS = (
@@ -81,10 +88,22 @@ LEMMAS = (
         code=(
             "lowerbound.entropy.information_bits",
             "lowerbound.entropy.information_bits_lower_confidence",
+            "lowerbound.fano.fano_information_bits",
+            "lowerbound.fano.fano_information_lower_confidence",
+            "reduction.isolation.ProcessParties",
         ),
         tests=(
             "tests/test_proofs_checks.py::test_feasible_side_on_every_tiny_protocol",
             "tests/test_lowerbound_properties.py::test_information_bits_at_most_message",
+            "tests/test_fano_exact.py::test_information_is_symmetric_and_never_clamped",
+            "tests/test_fano_exact.py::test_a_decoder_wrong_on_every_bit_is_credited_with_every_bit",
+            "tests/test_fano_exact.py::test_one_bit_confidence_is_the_min_over_its_one_sided_ends",
+            "tests/test_hostile_caches.py::test_inverted_answers_are_a_leak",
+            "tests/test_hostile_caches.py::test_a_lying_len_is_not_counted",
+            "tests/test_hostile_caches.py::test_seed_recovery_without_side_channel_is_a_leak",
+            "tests/test_hostile_caches.py::test_the_verifier_never_imports_the_cache",
+            "tests/test_precision_reduction.py::test_a_file_leak_at_b8_is_caught",
+            "tests/test_adversarial.py::test_adversarial_delta_errs_on_about_delta_and_reports_its_bound",
         ),
         checks=(
             Check("every tiny protocol", "consistency", check_every_tiny_protocol),

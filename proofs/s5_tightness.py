@@ -134,8 +134,12 @@ LEMMAS = (
             "above L4's bound."
         ),
         uses=("THM",),
-        code=("proofs.s5_tightness.tight_cache_bits", "proofs.s5_tightness.build_trie"),
-        tests=("tests/test_proofs_checks.py::test_tightness_ratio_on_presets",),
+        code=("proofs.s5_tightness.tight_cache_bits", "proofs.s5_tightness.build_trie",
+              "reduction.compressors.packer.PackerCache"),
+        tests=("tests/test_proofs_checks.py::test_tightness_ratio_on_presets",
+               "tests/test_packer_boundaries.py::test_every_boundary_meets_one_plus_twelve_over_d",
+               "tests/test_compressors_packer.py::"
+               "test_packer_decodes_every_bit_within_one_plus_twelve_over_d"),
         checks=(
             Check("trie routes every sampled key", "sampled", check_trie_on_sampled_keys),
             Check("ratios on the table", "bookkeeping", check_table_ratios),

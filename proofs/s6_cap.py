@@ -18,6 +18,7 @@ FoundationVision/VAR models/basic_var.py (the cap of 100).
 
 from __future__ import annotations
 
+import dataclasses
 from fractions import Fraction
 
 import numpy as np
@@ -25,8 +26,9 @@ import sympy as sp
 
 from lowerbound.bound import low_dimension_bound_bits, theorem_bound_bits
 from lowerbound.jl import d_min, max_keys
-from lowerbound.logit_cap import fits_under_cap, max_carrying_tokens, plan_under_cap
+from lowerbound.logit_cap import CapPlan, fits_under_cap, max_carrying_tokens, plan_under_cap
 from lowerbound.softmax import gamma, gamma_is_below, gamma_target
+from proofs._perturb import all_caught
 from proofs.cap_certificates import certify_cap_plan
 from proofs.registry import Check, CheckResult, Lemma
 from reduction.schedule import Schedule
@@ -66,24 +68,48 @@ def check_floor_symbolic() -> CheckResult:
     return CheckResult.of(ok, f"roots {roots}; the union bound decreases in eps")
 
 
-def check_plans_certified() -> CheckResult:
-    """CAP: every plan on CAP_TABLE (3 key families) re-proved with intervals, L*+1 refuted."""
-    ok, lines = True, []
+def _shifted(plan: CapPlan, shift: int) -> CapPlan:
+    """The plan with L* replaced by L* + shift (L* - 1 instead when L* + 1 > L)."""
+    k = plan.carrying_tokens + shift
+    if k > plan.cached_tokens:
+        k = plan.carrying_tokens - shift
+    return dataclasses.replace(plan, carrying_tokens=k)
+
+
+def _plans_table(shift: int) -> tuple[list[bool], list[str]]:
+    """Certify every plan of CAP_TABLE (L* moved by ``shift``): one verdict per plan."""
+    verdicts, lines = [], []
     for name, d, cap in CAP_TABLE:
         s = Schedule.preset(name)
         for family in ("hoeffding", "binomial", "gilbert-varshamov"):
             plan = plan_under_cap(s.cached_tokens, s.last_scale_tokens, d, Fraction(1, 4),
                                   cap, family=family)  # type: ignore[arg-type]
+            if shift:
+                plan = _shifted(plan, shift)
             cert = certify_cap_plan(plan)
-            ok &= cert.holds
-            if family == "hoeffding" or not cert.holds:
-                lines.append(f"{name} d={d}: L*={plan.carrying_tokens} eps={plan.eps}"
-                             + ("" if cert.holds else f" FAILED {cert.failures}"))
-    return CheckResult.of(ok, "; ".join(lines))
+            verdicts.append(cert.holds)
+            if family == "hoeffding" or cert.holds != (shift == 0):
+                lines.append(f"{name} d={d} {family}: L*={plan.carrying_tokens} "
+                             f"eps={plan.eps}" + ("" if cert.holds
+                                                  else f" refuted: {cert.failures[0]}"))
+    return verdicts, lines
 
 
-def check_bisection_exhaustive() -> CheckResult:
-    """CAP: for small (L, T_K, d, B) fitting is monotone in L' and bisection finds L* exactly."""
+def check_plans_certified() -> CheckResult:
+    """CAP: every plan on CAP_TABLE (3 key families) re-proved with intervals, L*+1 refuted."""
+    verdicts, lines = _plans_table(0)
+    return CheckResult.of(all(verdicts), "; ".join(lines))
+
+
+def perturbed_plans_certified() -> CheckResult:
+    """CAP (must fail): each plan of CAP_TABLE with L*+1 (L*-1 when L* = L) claimed."""
+    verdicts, lines = _plans_table(1)
+    # every wrong plan must be refuted: "passed" if even one was certified
+    return CheckResult.of(any(verdicts), f"{verdicts.count(False)}/{len(verdicts)} wrong "
+                          "plans refuted; " + "; ".join(lines[:3]))
+
+
+def _bisection_table(offset: int) -> CheckResult:
     cases = 0
     for n in (6, 15, 40):
         for d in (4, 8, 12):
@@ -95,12 +121,23 @@ def check_bisection_exhaustive() -> CheckResult:
                     scan = max(k for k in range(n + 1) if fits[k])
                     monotone = all(fits[k - 1] or not fits[k] for k in range(1, n + 1))
                     got = max_carrying_tokens(n, 3, d, Fraction(3, 5), cap,
-                                              family=family)  # type: ignore[arg-type]
+                                              family=family) + offset  # type: ignore[arg-type]
                     if not monotone or got != scan:
                         return CheckResult.of(False, f"L={n} d={d} B={cap} {family}: "
                                               f"monotone={monotone}, bisection {got} != {scan}")
                     cases += 1
     return CheckResult.of(True, f"{cases} cases, every L' in [0, L] tested")
+
+
+def check_bisection_exhaustive() -> CheckResult:
+    """CAP: for small (L, T_K, d, B) fitting is monotone in L' and bisection finds L* exactly."""
+    return _bisection_table(0)
+
+
+def perturbed_bisection_exhaustive() -> CheckResult:
+    """CAP (must fail): the same enumeration against a bisection off by one (+1 and -1)."""
+    return all_caught(("bisection + 1", _bisection_table(1)),
+                      ("bisection - 1", _bisection_table(-1)))
 
 
 def check_one_more_token_grid() -> CheckResult:
@@ -179,6 +216,13 @@ _TESTS_CAP = (
     "tests/test_logit_cap.py::test_no_cap_reduces_to_theorem_and_c1",
     "tests/test_logit_cap.py::test_reported_eps_is_the_best",
     "tests/test_logit_cap.py::test_certificate_rejects_wrong_plans",
+    "tests/test_low_dimension.py::test_regime_under_a_cap_keeps_c_below_b",
+    "tests/test_low_dimension.py::test_exact_eps_guarantees_more_than_any_grid_eps",
+    "tests/test_low_dimension.py::test_guaranteed_is_l_star_and_fits_at_its_eps",
+    "tests/test_low_dimension.py::test_fitting_reductions_decode_every_bit",
+    "tests/test_var_head.py::test_actual_logits_stay_inside_the_cap",
+    "tests/test_var_head.py::test_must_show_var512_cli",
+    "tests/test_var_head.py::test_a_claim_above_the_cap_is_flagged",
 )
 
 LEMMAS = (
@@ -193,11 +237,17 @@ LEMMAS = (
         ),
         uses=("L2", "L3"),
         code=("lowerbound.softmax.gamma", "lowerbound.softmax.scale_for_gamma",
-              "lowerbound.softmax.c_min"),
+              "lowerbound.softmax.c_min", "reduction.variants.low_dimension.plan_regime",
+              "reduction.public.PublicParams.zero_key_tokens",
+              "reduction.public.PublicParams.cached_keys"),
         tests=("tests/test_logit_cap.py::test_zero_keys_enter_gamma_like_last_scale",
-               "tests/test_logit_cap.py::test_end_to_end_decodes_under_the_cap"),
+               "tests/test_logit_cap.py::test_end_to_end_decodes_under_the_cap",
+               "tests/test_low_dimension.py::test_zero_key_tokens_enter_gamma",
+               "tests/test_low_dimension.py::test_single_carrier_decodes_with_zero_tokens_around"),
         checks=(
-            Check("zero keys trail by C", "proved", check_unused_symbolic),
+            # The two weight terms are read off the definitions (a zero key scores 0):
+            # the formula of gamma restated, not a derivation.
+            Check("zero keys trail by C", "bookkeeping", check_unused_symbolic),
             Check("end to end with zero tokens", "sampled", check_unused_end_to_end),
         ),
         origin="ours",
@@ -213,16 +263,25 @@ LEMMAS = (
         ),
         uses=("L1", "UNUSED", "THM", "C1"),
         code=("lowerbound.logit_cap.plan_under_cap", "lowerbound.logit_cap.fits_under_cap",
-              "lowerbound.logit_cap.max_carrying_tokens", "lowerbound.families.eps_floor",
-              "lowerbound.families.distinct_keys_scale"),
+              "lowerbound.logit_cap.max_carrying_tokens",
+              "lowerbound.logit_cap.max_tokens_under_cap", "lowerbound.families.eps_floor",
+              "lowerbound.families.distinct_keys_scale",
+              "reduction.variants.low_dimension.plan_regime",
+              "reduction.variants.var_head.var_head_attention",
+              "reduction.variants.var_head.max_abs_logit",
+              "reduction.public.PublicParams.scale"),
         tests=_TESTS_CAP,
         checks=(
             Check("fitting is monotone in L'", "proved", check_monotone_symbolic),
             Check("Hoeffding eps floor", "proved", check_floor_symbolic),
-            Check("plans certified, L*+1 refuted", "certified", check_plans_certified),
-            Check("bisection = scan, small cases", "exhaustive", check_bisection_exhaustive),
-            Check("L*+1 fails on a fine grid", "sampled", check_one_more_token_grid),
-            Check("no cap: theorem and C1", "sampled", check_no_cap_is_theorem_and_c1),
+            Check("plans certified, L*+1 refuted", "certified", check_plans_certified,
+                  perturbed_plans_certified),
+            Check("bisection = scan, small cases", "exhaustive", check_bisection_exhaustive,
+                  perturbed_bisection_exhaustive),
+            # A grid scan and the exact search agree: evidence, and no certificate.
+            Check("L*+1 fails on a fine grid", "consistency", check_one_more_token_grid),
+            # plan_under_cap against lowerbound.jl.max_keys and the C1/theorem bounds.
+            Check("no cap: theorem and C1", "consistency", check_no_cap_is_theorem_and_c1),
         ),
         origin="ours",
     ),

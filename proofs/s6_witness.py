@@ -26,6 +26,7 @@ import numpy as np
 from lowerbound.families import eps_floor, gilbert_varshamov_size, hamming_ball
 from lowerbound.jl import max_keys
 from lowerbound.softmax import gamma_is_below, gamma_target
+from proofs._perturb import all_caught
 from proofs.registry import Check, CheckResult, Lemma
 
 __all__ = ["LEMMAS", "lexicode"]
@@ -61,8 +62,9 @@ def check_sampled_witness() -> CheckResult:
                           f"guarantees {max_keys(16, Fraction(3, 4))} keys")
 
 
-def check_lexicodes_exhaustive() -> CheckResult:
-    """WITNESS: greedy codes for d <= 11, D = 2, 3 reach 2^d/V(d, D-1) with distance >= D."""
+def _lexicodes(size_radius: int, distance_extra: int) -> CheckResult:
+    """Every lexicode for d in 4..11, D = 2, 3 has >= ceil(2^d / V(d, D - 1 + size_radius))
+    words and minimum distance >= D + distance_extra (GV: size_radius = distance_extra = 0)."""
     lines = []
     for d in range(4, 12):
         for distance in (2, 3):
@@ -71,22 +73,53 @@ def check_lexicodes_exhaustive() -> CheckResult:
             gram = signs @ signs.T
             dist = (d - gram) // 2  # <sigma, sigma'> = d - 2 dist
             np.fill_diagonal(dist, d + 1)
-            ok = len(code) >= gilbert_varshamov_size(d, distance) and int(dist.min()) >= distance
+            need = -(-(2**d) // hamming_ball(d, distance - 1 + size_radius))
+            ok = len(code) >= need and int(dist.min()) >= distance + distance_extra
             ok &= bool(((d - gram) % 2 == 0).all())
+            if size_radius == 0:
+                ok &= need == gilbert_varshamov_size(d, distance)
             if not ok:
-                return CheckResult.of(False, f"d={d} D={distance}: {len(code)} words")
+                return CheckResult.of(False, f"d={d} D={distance}: {len(code)} words (need "
+                                      f"{need}), minimum distance {int(dist.min())}")
             if d in (8, 11):
-                lines.append(f"d={d} D={distance}: {len(code)} >= "
-                             f"{gilbert_varshamov_size(d, distance)}")
+                lines.append(f"d={d} D={distance}: {len(code)} >= {need}")
     return CheckResult.of(True, "; ".join(lines))
+
+
+def check_lexicodes_exhaustive() -> CheckResult:
+    """WITNESS: greedy codes for d <= 11, D = 2, 3 reach 2^d/V(d, D-1) with distance >= D."""
+    return _lexicodes(0, 0)
+
+
+def perturbed_lexicodes_exhaustive() -> CheckResult:
+    """WITNESS (must fail): the same enumeration claiming the size 2^d/V(d, D-2) (above the
+    sphere-packing bound for D = 2), and claiming minimum distance D + 1."""
+    return all_caught(("size 2^d/V(d, D-2)", _lexicodes(-1, 0)),
+                      ("distance D + 1", _lexicodes(0, 1)))
+
+
+def _gv(carrying: int, distance: int) -> CheckResult:
+    """(L-1) V(16, D-1) < 2^16 <= (L-1) V(16, D): D is the largest GV distance for L keys,
+    and eps_floor reports eps = 1 - 2D/16, attained."""
+    below = (carrying - 1) * hamming_ball(16, distance - 1)
+    above = (carrying - 1) * hamming_ball(16, distance)
+    floor = eps_floor(carrying, 16, "gilbert-varshamov")
+    ok = below < 2**16 <= above and floor.lo == 1 - Fraction(2 * distance, 16) and floor.closed
+    return CheckResult.of(ok, f"L={carrying}, D={distance}: {carrying - 1}*"
+                          f"{hamming_ball(16, distance - 1)}={below} < 65536 <= "
+                          f"{carrying - 1}*{hamming_ball(16, distance)}={above}: {ok}; "
+                          f"floor {floor.lo}")
 
 
 def check_gv_at_var256() -> CheckResult:
     """WITNESS: 423 V(16, 2) < 2^16 <= 423 V(16, 3), so all 424 tokens fit at eps = 5/8."""
-    below, above = 423 * hamming_ball(16, 2), 423 * hamming_ball(16, 3)
-    floor = eps_floor(424, 16, "gilbert-varshamov")
-    ok = below < 2**16 <= above and floor.lo == Fraction(5, 8) and floor.closed
-    return CheckResult.of(ok, f"423*137={below} < 65536 <= 423*697={above}; floor {floor.lo}")
+    return _gv(424, 3)
+
+
+def perturbed_gv_at_var256() -> CheckResult:
+    """WITNESS (must fail): the same certificate for D = 4 (eps = 1/2) at L = 424, and for
+    L = 480 at D = 3, one more than the GV guarantee's largest (479)."""
+    return all_caught(("L=424, D=4", _gv(424, 4)), ("L=480, D=3", _gv(480, 3)))
 
 
 LEMMAS = (
@@ -101,12 +134,19 @@ LEMMAS = (
         ),
         uses=("L1",),
         code=("lowerbound.families.eps_floor", "lowerbound.families.gilbert_varshamov_size",
-              "reduction.keys.sample_keys"),
-        tests=("tests/test_logit_cap.py::test_gilbert_varshamov_family_beats_union_bound",),
+              "reduction.keys.sample_keys", "reduction.variants.witnessed.witnessed_family",
+              "reduction.variants.witnessed.certify_family"),
+        tests=("tests/test_logit_cap.py::test_gilbert_varshamov_family_beats_union_bound",
+               "tests/test_witnessed.py::test_search_result_is_a_certificate",
+               "tests/test_witnessed.py::test_certify_rejects_a_bad_family",
+               "tests/test_witnessed.py::test_beats_the_union_bound_below_d_min",
+               "tests/test_low_dimension.py::test_must_show_var256_at_d16"),
         checks=(
             Check("sampled family at d = 16", "sampled", check_sampled_witness),
-            Check("greedy codes reach the GV size", "exhaustive", check_lexicodes_exhaustive),
-            Check("GV at var-256, d = 16", "certified", check_gv_at_var256),
+            Check("greedy codes reach the GV size", "exhaustive", check_lexicodes_exhaustive,
+                  perturbed_lexicodes_exhaustive),
+            Check("GV at var-256, d = 16", "certified", check_gv_at_var256,
+                  perturbed_gv_at_var256),
         ),
         origin="ours",
     ),

@@ -205,7 +205,7 @@ class PublicParams:
                 raise ValueError(f"cache {self.cache!r} attacks the one-bit threshold tau; "
                                  "run it without --bits-per-value")
             protocol = {"eta": float(self.eta), "delta": float(self.delta),
-                        "additive": self.additive}
+                        "additive": self.additive, "bits_per_value": self.bits_per_value}
             if "tau" in entry.protocol:
                 protocol["tau"] = self.tau
         merged = entry.merged_options(self.cache, self.options, protocol)

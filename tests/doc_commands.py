@@ -11,8 +11,9 @@ Extracted (see docs/course/README.md, "For maintainers"):
   ``<!-- expect-output: TEXT -->``.
 
 :func:`evaluate` reads EXPR with :mod:`ast` and allows only JSON paths (``a.b[0].c``),
-numbers, arithmetic and ``round``/``abs``/``len``/``min``/``max``/``sum``: nothing of the
-markdown is executed as Python.
+numbers, arithmetic and ``round``/``abs``/``len``/``min``/``max``/``sum``, with ``_`` for the
+whole record (``_[0].x`` when a command prints a list): nothing of the markdown is
+executed as Python.
 """
 
 from __future__ import annotations
@@ -176,10 +177,13 @@ _FUNCS = {"round": round, "abs": abs, "len": len, "min": min, "max": max, "sum":
 
 
 def evaluate(expr: str, record: Any) -> Any:
-    """EXPR on a JSON record: paths, numbers, + - * / **, and a few functions.
+    """EXPR on a JSON record: paths, numbers, + - * / **, and a few functions; ``_`` is
+    the record itself (for a command that prints a JSON list).
 
     >>> evaluate("runs[0].n / (a + 1)", {"runs": [{"n": 6}], "a": 2})
     2.0
+    >>> evaluate("_[1].x - _[0].x", [{"x": 1}, {"x": 5}])
+    4
     """
 
     def ev(node: ast.AST) -> Any:
@@ -188,7 +192,7 @@ def evaluate(expr: str, record: Any) -> Any:
         if isinstance(node, ast.Constant) and isinstance(node.value, (int, float, str)):
             return node.value
         if isinstance(node, ast.Name):
-            return record[node.id]
+            return record if node.id == "_" else record[node.id]
         if isinstance(node, ast.Attribute):
             return ev(node.value)[node.attr]
         if isinstance(node, ast.Subscript):

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import json
+import re
 from fractions import Fraction
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from kvbound.cli import main
 from kvbound.commands.constants import model_constants, schedule_constants
 from lowerbound.jl import d_min, d_min_exact
+from proofs._intervals import Enclosure, gap_text, separating_digits
 from reduction.schedule import Schedule
 
 
@@ -98,3 +102,66 @@ def test_schedule_constants_api_uses_exact_cache() -> None:
 
     r = schedule_constants(Schedule.preset("var-256"), 64, Fraction(3, 4), Fraction(1, 4))
     assert r["exact_cache_bits"]["float16"] == exact_cache_bits(424, 64, "float16")
+
+
+_IV = re.compile(r"\[([-0-9.e]+), ([-0-9.e]+)\]")
+
+
+@pytest.mark.parametrize("argv", [[], ["--schedule", "var-512", "--eta", "0"],
+                                  ["--schedule", "infinity-1024", "--eta", "9/10"]])
+def test_printed_enclosures_show_their_strict_inequalities(
+    argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A passing certificate never looks failing: the printed gamma enclosure's upper end is
+    below the printed target, and tau's printed value sits strictly between the printed
+    ranges, read as exact decimals; each line says by how much."""
+    assert main(["constants", *argv]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    g_line = next(line for line in lines if line.strip().startswith("gamma"))
+    g_hi = Fraction(_IV.search(g_line)[2])  # type: ignore[index]
+    target = Fraction(g_line.split(" = ")[1].split(" by ")[0])
+    assert g_hi < target and float(g_line.rsplit(" by ", 1)[1]) > 0
+    t_line = next(i for i, line in enumerate(lines) if line.strip().startswith("tau"))
+    tau = Fraction(lines[t_line].split()[3])
+    zero_top = Fraction(_IV.search(lines[t_line])[2])  # type: ignore[index]
+    one_bottom = Fraction(_IV.search(lines[t_line + 1])[1])  # type: ignore[index]
+    assert zero_top < tau < one_bottom
+    assert float(tau) == float(lines[t_line].split()[3])  # tau printed as its exact double
+
+
+@pytest.mark.parametrize("argv", [["constants", "--json"],
+                                  ["constants", "--eta", "0", "--json"],
+                                  ["constants", "--logit-cap", "100", "--d", "16", "--json"],
+                                  ["constants", "--bits-per-value", "auto", "--eta", "0.01",
+                                   "--json"]])
+def test_json_enclosures_show_their_strict_inequalities(
+    argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The same in JSON: hi < target read exactly, with the certified gap beside it."""
+    r = _json(capsys, argv)
+    assert isinstance(r, dict)
+    gamma = r.get("gamma_at_c_min") or r["gamma_at_c"]
+    assert Fraction(gamma["hi"]) < Fraction(r["gamma_target"])
+    gap = r.get("gamma_below_target_by")
+    assert gap is not None and float(gap) > 0
+    if "tau" in r:
+        tau = Fraction(r["tau"])
+        assert Fraction(r["zero_range_top"]["hi"]) < tau < Fraction(r["one_range_bottom"]["lo"])
+    if r.get("one_more_token_gamma_at_cap"):
+        assert Fraction(r["one_more_token_gamma_at_cap"]["lo"]) > Fraction(r["gamma_target"])
+
+
+@given(st.fractions(min_value=Fraction(-10**6), max_value=Fraction(10**6)),
+       st.fractions(min_value=Fraction(1, 10**30), max_value=Fraction(10**3)))
+def test_gap_text_is_a_lower_bound_and_digits_separate(lower: Fraction, gap: Fraction) -> None:
+    """The printed gap never exceeds the true one, and at separating_digits the rounded-up
+    lower end prints strictly below the rounded-down upper end."""
+    upper = lower + gap
+    assert 0 < Fraction(gap_text(lower, upper)) <= gap
+    digits = separating_digits(lower, upper, limit=80)
+    shown = Enclosure(lower, upper).format(digits)[1:-1].split(", ")
+    assert Fraction(shown[0]) <= lower and upper <= Fraction(shown[1])  # outward
+    low_up = Enclosure(lower, lower).format(digits)[1:-1].split(", ")[1]
+    up_down = Enclosure(upper, upper).format(digits)[1:-1].split(", ")[0]
+    assert Fraction(low_up) < Fraction(up_down)
+    assert gap_text(upper, lower) == "none"

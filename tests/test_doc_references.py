@@ -43,9 +43,7 @@ _ANCHOR_DEF = re.compile(r'<a id="([^"]+)"></a>')
 
 #: Files a command writes (not sources): allowed as names in docs and help texts.
 _OUTPUTS = {"attack.md", "report.md"}
-#: Helpers' drafts for docs/theorem.md (folded in, then deleted), and this file, whose
-#: planted examples name absent files on purpose: not scanned.
-_DRAFTS = "docs/theorem-drafts/"
+#: This file, whose planted examples name absent files on purpose: not scanned.
 _SELF = "tests/test_doc_references.py"
 #: Files of other repositories that the code cites next to the repository's name.
 _EXTERNAL = {"models/__init__.py", "models/basic_var.py",  # FoundationVision/VAR
@@ -65,7 +63,7 @@ def _repo_files() -> list[str]:
 def _text_files(files: list[str]) -> list[str]:
     return [f for f in files
             if (PurePosixPath(f).suffix in _TEXT_SUFFIXES or f in _TEXT_NAMES)
-            and not f.startswith(_DRAFTS) and f != _SELF]
+            and f != _SELF]
 
 
 def _resolves(ref: str, source: str, files: set[str], names: set[str]) -> bool:

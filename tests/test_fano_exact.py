@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -56,3 +57,18 @@ def test_a_decoder_wrong_on_every_bit_is_credited_with_every_bit() -> None:
     assert information_bits(27136, 1.0) == 27136
     assert information_bits_lower_confidence(27136, 27136) > 0.99 * 27136
     assert information_bits_lower_confidence(13568, 27136) == 0.0
+
+
+@given(st.integers(1, 400), st.data())
+def test_one_bit_confidence_is_the_min_over_its_one_sided_ends(n: int,
+                                                                data: st.DataObject) -> None:
+    """information_bits_lower_confidence (which delegates to lowerbound.fano at b = 1) is
+    the least N(1 - H2(p)) over [p_lo, p_hi], each end one-sided at level alpha: a brute
+    force over the interval, with the ends from lowerbound.entropy."""
+    k, alpha = data.draw(st.integers(0, n)), 1e-3
+    lo = error_rate_lower_confidence(k, n, alpha)
+    hi = error_rate_upper_confidence(k, n, alpha)
+    rates = [*np.linspace(lo, hi, 2001), lo, hi] + ([0.5] if lo <= 0.5 <= hi else [])
+    brute = min(information_bits(n, float(p)) for p in rates)
+    got = information_bits_lower_confidence(k, n, alpha)
+    assert math.isclose(got, brute, rel_tol=1e-9, abs_tol=1e-9 * n)

@@ -17,18 +17,13 @@ from hypothesis import strategies as st
 from kvbound.cli import main
 from kvbound.experiments import run_sweep
 from lowerbound.jl import d_min, max_keys
-from lowerbound.softmax import gamma, gamma_target
+from lowerbound.logit_cap import fits_under_cap, max_tokens_under_cap
+from lowerbound.softmax import c_min, gamma, gamma_is_below, gamma_target
 from reduction.attention import record_logits, softmax_rows
 from reduction.parties import alice_message, bob_outputs
 from reduction.protocol import PublicParams, run_verification
 from reduction.schedule import Schedule
-from reduction.variants.low_dimension import (
-    WITNESS_KEY_SEED,
-    best_under_cap,
-    cap_limit,
-    carrier_scale_min,
-    plan_regime,
-)
+from reduction.variants.low_dimension import WITNESS_KEY_SEED, plan_regime
 from tests.strategies import small_schedules
 
 V256 = Schedule.preset("var-256")
@@ -91,30 +86,63 @@ def test_cap_limit_is_the_largest_fitting_count() -> None:
     """CAP: gamma(C = B) < target at the returned L', not at L' + 1 (checked at C = B)."""
     target = gamma_target(0.25)
     for cap in (8.0, 12.0, 20.0, 25.0):
-        n = cap_limit(424, 256, 0.75, target, cap)
+        n = max_tokens_under_cap(424, 256, 0.75, target, cap)
         assert 0 < n < 424
         assert gamma(n, 256 + 424 - n, cap, 0.75) < target
         assert gamma(n + 1, 256 + 423 - n, cap, 0.75) >= target
 
 
-def test_best_under_cap_matches_a_grid_scan() -> None:
-    """L*(d, B) on the eps grid of 1/1000: brute force over every eps for small d."""
+def test_guaranteed_under_cap_is_exact_and_beats_every_grid_eps() -> None:
+    """L*(d, B) of the plan is exact in eps (lowerbound.logit_cap): 54 carriers fit at the
+    reported eps, 55 fit at no eps at all, and in particular at no eps = k/1000."""
     target = gamma_target(0.25)
-    n_star, eps = best_under_cap(424, 256, 16, target, 100.0)
-    assert (n_star, eps) == (54, 0.954)
+    r = plan_regime(V256, 16, 0.75, 0.25, logit_cap=100.0)
+    assert (r.carriers_guaranteed, r.eps_guaranteed) == (54, 0.954)
+    assert fits_under_cap(424, 256, 54, 16, target, 100.0, eps=r.eps_guaranteed)
+    assert not fits_under_cap(424, 256, 55, 16, target, 100.0)
     for k in range(1, 1000, 7):  # no grid eps fits 55 carriers
         e = k / 1000
-        ok_keys = 16 >= d_min(55, e)
-        assert not (ok_keys and carrier_scale_min(55, 256, 369, e, target) <= 100.0)
-    assert 16 >= d_min(54, 0.954) and carrier_scale_min(54, 256, 370, 0.954, target) <= 100
+        assert not (16 >= d_min(55, e)
+                    and gamma_is_below(55, 256, 100.0, e, target, extra_zero_keys=369))
+
+
+@pytest.mark.parametrize("schedule,d,cap,eta", [
+    ("var-256", 24, 100.0, 0.25),  # the former search on eps = k/1000 guaranteed 277: now 279
+    ("var-512", 32, 40.0, 0.0),  # 440: now 444
+    ("var-256", 16, 12.0, 0.0),  # 15: now 16
+])
+def test_exact_eps_guarantees_more_than_any_grid_eps(schedule: str, d: int, cap: float,
+                                                     eta: float) -> None:
+    """The plan's L'_guaranteed is exact in eps: it fits at the reported eps, L' + 1 fits at
+    no eps, and no eps = k/1000 fits L' itself (a search on that grid stops short)."""
+    s = Schedule.preset(schedule)
+    n, t = s.cached_tokens, s.last_scale_tokens
+    r = plan_regime(s, d, 0.75, eta, logit_cap=cap)
+    k, target = r.carriers_guaranteed, gamma_target(eta)
+    assert fits_under_cap(n, t, k, d, target, cap, eps=r.eps_guaranteed)
+    assert not fits_under_cap(n, t, k + 1, d, target, cap)
+    on_grid = [e / 1000 for e in range(1, 1000) if d >= d_min(k, e / 1000)]
+    assert not any(gamma_is_below(k, t, cap, e, target, extra_zero_keys=n - k)
+                   for e in on_grid)
+
+
+@pytest.mark.parametrize("d", [8, 12, 16, 24])
+@pytest.mark.parametrize("cap", [8.0, 12.0, 20.0, 100.0])
+def test_guaranteed_is_l_star_and_fits_at_its_eps(d: int, cap: float) -> None:
+    """CAP: L'_guaranteed is L*(d, B) of lowerbound.logit_cap (no eps fits one more), and it
+    fits, keys and cap both, at the eps reported with it (decided exactly)."""
+    n, t, target = 424, 256, gamma_target(0.25)
+    r = plan_regime(V256, d, 0.75, 0.25, logit_cap=cap)
+    assert fits_under_cap(n, t, r.carriers_guaranteed, d, target, cap, eps=r.eps_guaranteed)
+    assert not fits_under_cap(n, t, r.carriers_guaranteed + 1, d, target, cap)
 
 
 def test_regime_under_a_cap_keeps_c_below_b() -> None:
     r = plan_regime(V256, 16, 0.75, 0.25, logit_cap=20.0)
     assert r.low_dimension and r.carriers_guaranteed == 21 and r.eps_guaranteed == 0.818
     pub = r.public(0, "exact-fp64")
-    assert pub.carriers == r.carriers_witnessed == cap_limit(424, 256, 0.75,
-                                                              gamma_target(0.25), 20.0)
+    assert pub.carriers == r.carriers_witnessed == max_tokens_under_cap(
+        424, 256, 0.75, gamma_target(0.25), 20.0)
     assert pub.c_min <= pub.scale <= 20.0
     result = run_verification(V256, 16, 0.75, 0.25, 1, cache="exact-fp64",
                               isolation="inline", logit_cap=20.0)
@@ -155,7 +183,7 @@ def capped_fits(draw: Any) -> tuple[Schedule, int, float, float, int, float]:
     eta = draw(st.sampled_from([0.0, 0.1, 0.25, 0.5]))
     carriers = draw(st.integers(1, n))
     d = draw(st.integers(max(2, d_min(carriers, eps)), d_min(carriers, eps) + 6))
-    c = carrier_scale_min(carriers, t, n - carriers, eps, gamma_target(eta))
+    c = c_min(carriers, t, eps, eta, extra_zero_keys=n - carriers)
     # B >= 1.001 C_min: at B = C_min itself the two decoding ranges of Lemma L3 are ~1e-16
     # apart, below float64 resolution (the exact statement still holds there).
     cap = max(c, 0.5) * draw(st.sampled_from([1.001, 1.01, 1.2, 2.0, 5.0]))
@@ -196,7 +224,7 @@ def test_planned_runs_decode_every_bit(schedule: Schedule, d: int, cap: float | 
     except ValueError:
         n, t = schedule.cached_tokens, schedule.last_scale_tokens
         assert cap is not None
-        assert carrier_scale_min(1, t, n - 1, 0.75, gamma_target(eta)) > cap
+        assert not gamma_is_below(1, t, cap, 0.75, gamma_target(eta), extra_zero_keys=n - 1)
         return
     result = run_verification(schedule, d, 0.75, eta, [seed], cache="exact-fp64",
                               isolation="inline", logit_cap=cap)

@@ -113,3 +113,34 @@ def test_multilevel_instance_round_trip(tmp_path: Path, b: int) -> None:
     back = load_instance(path)
     assert back == inst and back.bits_per_value == b
     np.testing.assert_array_equal(back.bits, inst.bits)
+
+
+@pytest.mark.parametrize("b", [2, 4, 8, 11])
+def test_packer_at_b_bits_decodes_within_one_plus_twelve_over_d(b: int) -> None:
+    """The packer stores b-bit codes: every symbol decodes, and its largest state over all
+    scale boundaries is within 1 + 12/d of Lemma PREC's bound L d b (docs/theorem.md#tight)."""
+    d = 64
+    r = run_verification(Schedule.preset("var-256"), d, 0.75, 0.0, [0, 1], cache="packer",
+                         isolation="inline", bits_per_value=b)
+    assert r.bit_errors == 0 and all(run.symbol_errors == 0 for run in r.runs)
+    assert r.lower_bound_bits == 424 * d * b
+    assert r.message_bits <= (1 + 12 / d) * r.lower_bound_bits
+
+
+def test_packer_refuses_values_off_the_levels() -> None:
+    from reduction.cache import CacheParams
+    from reduction.compressors.packer import PackerCache
+
+    cache = PackerCache(CacheParams(4, SMALL, {"bits_per_value": 3}))
+    with pytest.raises(ValueError, match="levels m 2"):
+        cache.process(np.zeros((1, 4)), np.ones((1, 4)), np.full((1, 4), 0.3))
+
+
+def test_constants_refuses_levels_no_gamma_can_separate(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """b = 6 at eta = 0.01 fails Lemma PREC for every gamma: one clear error, exit 2."""
+    assert main(["constants", "--bits-per-value", "6", "--eta", "0.01", "--json"]) == 2
+    assert "need eta < 0.008" in capsys.readouterr().err.replace("needs", "need")
+    assert main(["constants", "--model", "var-d16", "--bits-per-value", "11"]) == 2
+    assert "--precision-table" in capsys.readouterr().err

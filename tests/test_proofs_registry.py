@@ -110,13 +110,37 @@ def test_lemma_section_defaults_to_label_and_is_an_anchor() -> None:
         Lemma("X", "t", "r", "s", (), (), (), (), section="Not An Anchor")
 
 
+def _resolve(path: str) -> object:
+    """The object a dotted path names: the longest importable module prefix, then
+    attributes (so ``reduction.public.PublicParams.thresholds`` names a property)."""
+    parts = path.split(".")
+    for cut in range(len(parts), 0, -1):
+        try:
+            obj: object = importlib.import_module(".".join(parts[:cut]))
+        except ModuleNotFoundError:
+            continue
+        for attr in parts[cut:]:
+            obj = getattr(obj, attr)
+        return obj
+    raise ModuleNotFoundError(path)
+
+
 def test_code_paths_import() -> None:
-    """Every dotted path named by the registry resolves to a module attribute."""
+    """Every dotted path named by the registry resolves to a module, class or attribute."""
     for lemma in registry():
         for path in lemma.code:
-            module_name, _, attr = path.rpartition(".")
-            module = importlib.import_module(module_name)
-            assert hasattr(module, attr), f"{lemma.label}: {path} does not exist"
+            try:
+                _resolve(path)
+            except (ImportError, AttributeError) as exc:
+                pytest.fail(f"{lemma.label}: {path} does not exist ({exc})")
+
+
+def test_resolve_refuses_a_missing_member() -> None:
+    assert _resolve("reduction.public.PublicParams.thresholds") is not None
+    with pytest.raises(AttributeError):
+        _resolve("reduction.public.PublicParams.no_such_property")
+    with pytest.raises(AttributeError):
+        _resolve("lowerbound.fano.no_such_function")
 
 
 def _test_names(path: Path) -> set[str]:

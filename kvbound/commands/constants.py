@@ -120,6 +120,7 @@ def schedule_constants(
     """
     from lowerbound.bound import theorem_bound_bits
     from lowerbound.validation import check_int_at_least
+    from proofs._intervals import gap_text
     from proofs.certificates import certify_bound, certify_c_min, certify_d_min
     from reduction.compressors.exact import exact_cache_bits
 
@@ -148,11 +149,15 @@ def schedule_constants(
         "d_min_exact": dm.d_min_exact,
         "exact_union_bound_at_d_min_exact": float(dm.exact_union_at),
         "c_min": float(cm.c),
-        "gamma_at_c_min": cm.gamma.to_json(),
+        # enclosures printed with as many digits as a strict inequality needs to show
+        "gamma_at_c_min": cm.gamma.to_json(cm.gamma.digits_below(cm.target)),
         "gamma_target": str(cm.target),
+        "gamma_below_target_by": gap_text(cm.gamma.hi, cm.target),
         "tau": float(cm.tau),
-        "zero_range_top": cm.zero_top.to_json(),
-        "one_range_bottom": cm.one_bottom.to_json(),
+        "zero_range_top": cm.zero_top.to_json(cm.zero_top.digits_below(cm.tau)),
+        "one_range_bottom": cm.one_bottom.to_json(cm.one_bottom.digits_above(cm.tau)),
+        "tau_above_zero_range_by": gap_text(cm.zero_top.hi, cm.tau),
+        "tau_below_one_range_by": gap_text(cm.tau, cm.one_bottom.lo),
         "n_bits": n_bits,
         "bound_bits": bound,
         "bound_bits_enclosure": bd.bits.to_json(),
@@ -244,9 +249,10 @@ def _print_schedule(r: dict[str, Any]) -> None:
          f"exact union bound {r['exact_union_bound_at_d_min_exact']:.6g} < 1"),
         ("C_min", "query scale (L3)", f"{r['c_min']:.12g}", ""),
         ("gamma", "at C_min (L2)", iv(r["gamma_at_c_min"]),
-         f"< (1-eta)/(1+eta) = {r['gamma_target']}"),
-        ("tau", "threshold (L3)", f"{r['tau']:.12g}",
-         f"between {iv(r['zero_range_top'])} and {iv(r['one_range_bottom'])}"),
+         f"< (1-eta)/(1+eta) = {r['gamma_target']} by {r['gamma_below_target_by']}"),
+        ("tau", "threshold (L3)", repr(r["tau"]),
+         f"above {iv(r['zero_range_top'])} by {r['tau_above_zero_range_by']}"),
+        ("", "", "", f"below {iv(r['one_range_bottom'])} by {r['tau_below_one_range_by']}"),
         ("N", "= L_(K-1) * d", r["n_bits"], ""),
         ("bound", "bits (theorem)", f"{r['bound_bits']:.12g}",
          f"in {iv(r['bound_bits_enclosure'])}"),
@@ -255,8 +261,9 @@ def _print_schedule(r: dict[str, Any]) -> None:
         ratio = r["exact_cache_ratio"][dt]
         rows.append(("exact", f"cache bits, {dt}", r["exact_cache_bits"][dt],
                      "" if ratio is None else f"{ratio:.4g} x bound"))
+    width = max(30, *(len(str(value)) for _, _, value, _ in rows))
     for sym, what, value, note in rows:
-        print(f"  {sym:<8}{what:<22}{value!s:>30}  {note}".rstrip())
+        print(f"  {sym:<8}{what:<22}{value!s:>{width}}  {note}".rstrip())
     print(f"  certified: {'yes' if r['certified'] else 'NO'}")
 
 
@@ -325,6 +332,9 @@ def run(args: argparse.Namespace) -> int:
         if args.schedule or args.d is not None:
             raise ValueError("--model fixes the schedule and d (the head dimension); "
                              "drop --schedule/--d")
+        if args.bits_per_value is not None:
+            raise ValueError("--model reports the one-bit bound; for the bound per head as a "
+                             "function of eta with 2^b levels use --precision-table")
         from kvbound.constants_report import capped_model_block
 
         results: list[Any] = []

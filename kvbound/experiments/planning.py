@@ -106,6 +106,11 @@ SWEEP_AXES: dict[str, SweepAxis] = {
     "sketch": _RANK,
     "packer": _FIXED,
     "noisy": SweepAxis("eta", (0.25, 0.5, 0.9), note="relative error of every output"),
+    # the sparsity variants' caches (reduction/variants/)
+    "topk-attention": SweepAxis("k", (1, 4, 16), note="scores each query attends to"),
+    "support": _FIXED,
+    "window": SweepAxis("w", (1, 2, 3), note="scales visible, the current one counted"),
+    "cluster": _FIXED,
 }
 
 # Caches no row names (third-party module:Class) run once with no options.

@@ -32,7 +32,9 @@ __all__ = [
 ]
 
 #: Public quantities of the protocol an entry may ask for (filled in by the protocol).
-PROTOCOL_OPTIONS = frozenset({"eta", "tau", "delta", "additive"})
+PROTOCOL_OPTIONS = frozenset({"eta", "tau", "delta", "additive", "bits_per_value"})
+#: Protocol quantities with a value that holds outside a protocol run (the one-bit values).
+PROTOCOL_DEFAULTS: dict[str, Any] = {"bits_per_value": None}
 
 
 def declared_options(cls: Any) -> frozenset[str] | None:
@@ -117,7 +119,8 @@ class CacheEntry:
                 )
         merged = {**self.options, **given}
         if self.protocol:
-            values = dict(protocol or {})
+            values = {**{k: v for k, v in PROTOCOL_DEFAULTS.items() if k in self.protocol},
+                      **dict(protocol or {})}
             missing = sorted(self.protocol - set(values))
             if missing:
                 raise ValueError(f"cache {name!r} needs the protocol's {', '.join(missing)}; "
@@ -163,6 +166,11 @@ _COMPRESSOR_MODULES: tuple[str, ...] = (
     "reduction.compressors.packer",
     "reduction.compressors.noisy",
     "reduction.compressors.adversarial",
+    # the matching caches of the sparsity variants S1-S4 (reduction/variants/)
+    "reduction.compressors.topk_attention",
+    "reduction.compressors.support",
+    "reduction.compressors.window",
+    "reduction.compressors.cluster",
 )
 
 for _module in _COMPRESSOR_MODULES:

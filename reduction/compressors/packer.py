@@ -29,7 +29,9 @@ What the outputs are off the hard distribution (documented, not hidden):
 * a query that is not a positive multiple of a stored key is routed to some slot of some
   scale (an MPH cannot tell non-members; a filter rejects them only with probability
   1 - 2^-r);
-* values must be 0 or 1: any other value raises ValueError (no fallback; use ``exact``);
+* values must be 0 or 1 (or, in the precision construction with b bits per value, the
+  levels m 2^-b, stored as b-bit codes; docs/theorem.md#prec): any other value raises
+  ValueError (no fallback; use ``exact``);
 * tokens with a zero key must have a zero value and are not stored (they route nothing
   and add nothing to any row), so Bob's last scale (zero keys and values) stores nothing;
 * two keys of one scale with the same sign pattern raise ValueError (Lemma L1 with
@@ -58,16 +60,22 @@ __all__ = ["PackerCache", "pack_ratio"]
 
 
 class PackerCache:
-    """Bit-packed 0/1 values plus per-scale routing of the keys' sign patterns.
+    """Bit-packed values (1 bit, or b bits per coordinate) plus per-scale routing.
 
-    No options. Exact on the hard distribution (see the module docstring for the rest).
+    No options of its own; it reads ``bits_per_value`` (None: 0/1 values) from the public
+    parameters of the protocol. Exact on the hard distribution (module docstring).
     """
 
     TAG: ClassVar[bytes] = b"PKR2"
-    OPTIONS: ClassVar[frozenset[str]] = frozenset()
+    OPTIONS: ClassVar[frozenset[str]] = frozenset({"bits_per_value"})  # from the protocol
 
     def __init__(self, params: CacheParams, rng: np.random.Generator | None = None) -> None:
         self.params = params
+        b = params.option("bits_per_value")
+        if b is not None and (type(b) is not int or not 1 <= b <= 16):
+            raise ValueError(f"packer: bits_per_value={b!r} must be None or an integer in 1..16")
+        self._levels = b  # None: values are bits; b: values are m 2^-b, stored as m
+        self._code_bits = 1 if b is None else b
         self._router = Router()
         self._values: list[np.ndarray] = []  # per scale, uint8 (n_s, d), in slot order
         self._tokens_seen = 0
@@ -89,9 +97,15 @@ class PackerCache:
         if (values[zero_key] != 0).any():
             raise ValueError("the packer routes by key: a token with a zero key must have "
                              "a zero value")
-        bad = (values != 0) & (values != 1)
+        if self._levels is None:
+            bad = (values != 0) & (values != 1)
+        else:
+            scaled = np.ldexp(values, self._levels)
+            bad = (scaled != np.floor(scaled)) | (scaled < 0) | (scaled >= 2**self._levels)
         if bad.any():
-            raise ValueError(f"the packer stores 0/1 values only, got {values[bad][0]!r}; use "
+            what = ("0/1 values" if self._levels is None
+                    else f"the levels m 2^-{self._levels}, m < 2^{self._levels}")
+            raise ValueError(f"the packer stores {what} only, got {values[bad][0]!r}; use "
                              "an exact or quantised cache for other values")
 
     def process(self, queries: np.ndarray, keys: np.ndarray, values: np.ndarray) -> np.ndarray:
@@ -106,8 +120,9 @@ class PackerCache:
             fps = fingerprints(k[live] < 0)
             later = max(0, self.params.schedule.cached_tokens - self._tokens_seen)
             slots = self._router.add_scale(fps, later)
-            by_slot = np.empty((fps.size, self.params.d), dtype=np.uint8)
-            by_slot[slots] = v[live].astype(np.uint8)
+            by_slot = np.empty((fps.size, self.params.d), dtype=np.uint16)
+            codes = v[live] if self._levels is None else np.ldexp(v[live], self._levels)
+            by_slot[slots] = codes.astype(np.uint16)
             self._values.append(by_slot)
             self._message = None
         return self._route(q)
@@ -121,18 +136,19 @@ class PackerCache:
         for index, values in enumerate(self._values):
             mine = scale == index
             out[live[mine]] = values[slot[mine]]
-        return out
+        return out if self._levels is None else np.ldexp(out, -self._levels)
 
     def to_bytes(self) -> bytes:
-        """``leb128(tokens seen) | routing bits | value bits by scale and slot``, framed."""
+        """``leb128(tokens seen) | routing bits | value codes by scale and slot``, framed
+        (each code b bits, most significant first; b = 1 for 0/1 values)."""
         if self._message is not None:
             return self._message
         w = BitWriter()
         self._router.write(w)
         values = (np.concatenate(self._values) if self._values
-                  else np.zeros((0, self.params.d), dtype=np.uint8))
+                  else np.zeros((0, self.params.d), dtype=np.uint16))
         payload = (leb128(self._tokens_seen) + w.to_bytes()
-                   + np.packbits(values.ravel()).tobytes())
+                   + np.packbits(_code_bits(values, self._code_bits)).tobytes())
         self._message = frame(self.TAG, payload)
         return self._message
 
@@ -147,21 +163,24 @@ class PackerCache:
         reader = BitReader(payload[used:], f"{what} (routing)")
         router = Router.read(reader, seen)
         n = router.n_keys
-        value_bytes = (n * params.d + 7) // 8
+        cache = cls(params)
+        b = cache._code_bits
+        value_bytes = (n * params.d * b + 7) // 8
         routing_bytes = -(-reader.position // 8)
         if len(payload) - used - routing_bytes != value_bytes:
             raise CorruptMessageError(f"{what}: {len(payload) - used - routing_bytes} bytes "
                                       f"after the routing, expected {value_bytes} for {n} x "
-                                      f"{params.d} value bits")
+                                      f"{params.d} values of {b} bits")
         tail = BitReader(payload[used : used + routing_bytes], f"{what} (routing)")
         tail.array(1, reader.position)  # skip what was parsed; only padding may remain
         tail.finish()
         bits = np.unpackbits(np.frombuffer(payload[used + routing_bytes :], dtype=np.uint8))
-        if bits[n * params.d :].any():
+        if bits[n * params.d * b :].any():
             raise CorruptMessageError(f"{what}: non-zero padding after the value bits")
-        cache = cls(params)
         cache._router = router
-        flat = bits[: n * params.d].reshape(n, params.d)
+        weights = (1 << np.arange(b - 1, -1, -1)).astype(np.uint16)
+        planes = bits[: n * params.d * b].reshape(n * params.d, b).astype(np.uint16)
+        flat = (planes @ weights).astype(np.uint16).reshape(n, params.d)
         bounds = np.cumsum([0] + [s.n for s in router.scales])
         cache._values = [flat[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
         cache._tokens_seen = seen
@@ -169,13 +188,24 @@ class PackerCache:
         return cache
 
     def pack_ratio(self) -> float:
-        """message bits / (L*d): 1 + (overhead bits per cached token) / d."""
-        return 8 * len(self.to_bytes()) / max(1, self.cached_tokens * self.params.d)
+        """message bits / (L*d*b): 1 + (overhead bits per cached token) / (d b)."""
+        bound = self.cached_tokens * self.params.d * self._code_bits
+        return 8 * len(self.to_bytes()) / max(1, bound)
 
     def overhead_bits_per_token(self) -> float:
-        """(message bits - L*d) / L: routing, header, padding and framing per cached token."""
+        """(message bits - L*d*b) / L: routing, header, padding and framing per token."""
         n = max(1, self.cached_tokens)
-        return (8 * len(self.to_bytes()) - self.cached_tokens * self.params.d) / n
+        bound = self.cached_tokens * self.params.d * self._code_bits
+        return (8 * len(self.to_bytes()) - bound) / n
+
+
+def _code_bits(codes: np.ndarray, b: int) -> np.ndarray:
+    """The b bits of every code, most significant first, flattened (b = 1: the bits)."""
+    flat = codes.ravel().astype(np.uint16)
+    if b == 1:
+        return flat.astype(np.uint8)
+    shifts = np.arange(b - 1, -1, -1, dtype=np.uint16)
+    return ((flat[:, None] >> shifts) & 1).astype(np.uint8).ravel()
 
 
 def pack_ratio(message: bytes, params: CacheParams) -> float:
@@ -196,8 +226,9 @@ register_cache(
     CacheEntry(
         PackerCache,
         {},
-        "instance-optimal: 1 bit per 0/1 value + per-scale routing (a ~1.84 bit/key minimal "
-        "perfect hash per scale, filter words, exceptions); complete at every scale "
-        "boundary; exact on the hard instance",
+        "instance-optimal: 1 bit per 0/1 value (b bits per value with --bits-per-value) + "
+        "per-scale routing (a ~1.84 bit/key minimal perfect hash per scale, filter words, "
+        "exceptions); complete at every scale boundary; exact on the hard instance",
+        protocol=frozenset({"bits_per_value"}),
     ),
 )

@@ -18,11 +18,15 @@ before any seed, and build every run's public parameters from its :class:`Regime
   - L'_witnessed: the size of the greedy family of reduction.variants.witnessed, searched
     from the fixed public key seed :data:`WITNESS_KEY_SEED` and certified by computing its
     every inner product (public coins may be fixed: the keys never depend on Alice's
-    bits), cut to the largest L' with C_min <= B under a cap. The run uses this family,
+    bits), cut to the largest L' with C_min <= B under a cap
+    (:func:`lowerbound.logit_cap.max_tokens_under_cap`). The run uses this family,
     the same for every seed, so every seed has N = L'_witnessed d bits.
   Each gives the bound (1 - H2(delta)) d L' (Lemma L4), reported at delta = 0.
 * eps under a cap: L'_guaranteed is the largest any eps reaches (L*(d, B); a larger eps
-  guarantees more keys but forces a larger C), reported with its eps. The witnessed family
+  guarantees more keys but forces a larger C), reported with its eps: both from
+  :func:`lowerbound.logit_cap.plan_under_cap` (exact in eps; the eps is the first decimal
+  above the family's floor at which C_min <= B), and the count re-decided exactly at the
+  float eps the run carries. The witnessed family
   is searched at the requested eps and at that eps, and the run uses the one with more
   carriers under B (the requested eps on a tie). Without a cap eps is the requested one.
   When no eps puts even one token under B the plan is refused, naming B and the least cap
@@ -34,121 +38,26 @@ References: arXiv 2502.15955 (Haris & Onak, low dimension); arXiv 2503.14881 (VA
 from __future__ import annotations
 
 import functools
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from fractions import Fraction
 from typing import Any
 
 from lowerbound.bound import index_lower_bound_bits
-from lowerbound.jl import d_min, max_keys
+from lowerbound.jl import d_min
+from lowerbound.logit_cap import max_carrying_tokens, max_tokens_under_cap, plan_under_cap
 from lowerbound.precision import multilevel_bound_bits
-from lowerbound.softmax import scale_for_gamma
+from lowerbound.softmax import gamma_is_below, scale_for_gamma
 from lowerbound.validation import check_finite_positive, check_int_at_least, check_interval
 from reduction.public import PublicParams, decoding_gamma_target
 from reduction.schedule import Schedule
 from reduction.variants.var_head import VAR_MAX_SCALE
 from reduction.variants.witnessed import witnessed_search
 
-__all__ = ["WITNESS_KEY_SEED", "CARRIER_POSITIONS", "Regime", "plan_regime", "variant_json",
-           "carrier_scale_min", "cap_limit", "guaranteed_carriers", "best_under_cap"]
+__all__ = ["WITNESS_KEY_SEED", "CARRIER_POSITIONS", "Regime", "plan_regime", "variant_json"]
 
 #: The public key seed of the witnessed family in the C1 variant (coins fixed once).
 WITNESS_KEY_SEED = 0
 CARRIER_POSITIONS = "the first L' cached tokens (scales 1, 2, ... in order)"
-_EPS_GRID = 1000  # eps searched on k / 1000 under a cap (see best_under_cap)
-
-
-def carrier_scale_min(carriers: int, last_tokens: int, zero_tokens: int, eps: float,
-                      target: Fraction) -> float:
-    """C_min with L' carriers and T_K + (L - L') zero keys: the least double C with
-    (L'-1) e^{-C(1-eps)} + (T_K + L - L') e^{-C} < target (Lemmas L2, L3 with #unused);
-    0.0 when every C > 0 already meets it. TODO(lead): replace with
-    lowerbound.softmax.scale_for_gamma(..., extra_zero_keys=L - L') once merged (the same
-    quantity; here the zero keys are added to T_K).
-
-    >>> round(carrier_scale_min(424, 256, 0, 0.75, Fraction(3, 5)), 3)
-    26.233
-    """
-    others = last_tokens + zero_tokens
-    if (carriers - 1) + others <= target:
-        return 0.0
-    return scale_for_gamma(carriers, others, eps, target)
-
-
-def cap_limit(cached: int, last: int, eps: float, target: Fraction, cap: float) -> int:
-    """Largest L' <= L with C_min(L', T_K + L - L', eps) <= B (0 if none), by bisection.
-
-    Monotone in L': trading a carrying key for a zero key changes gamma by
-    e^{-C} - e^{-C(1-eps)} <= 0. TODO(lead): decide fits(n) with
-    lowerbound.softmax.gamma_is_below(n, T_K, B, eps, target, extra_zero_keys=L - n) once
-    merged (exact interval arithmetic instead of comparing the least double C with B).
-
-    >>> cap_limit(424, 256, 0.75, Fraction(3, 5), 100.0)
-    424
-    >>> cap_limit(424, 256, 0.75, Fraction(3, 5), 20.0) < 424
-    True
-    """
-    def fits(n: int) -> bool:
-        return n == 0 or carrier_scale_min(n, last, cached - n, eps, target) <= cap
-
-    if fits(cached):
-        return cached
-    lo, hi = 0, cached
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        lo, hi = (mid, hi) if fits(mid) else (lo, mid)
-    return lo
-
-
-def guaranteed_carriers(cached: int, last: int, d: int, eps: float, target: Fraction,
-                        cap: float | None) -> int:
-    """L'_guaranteed at eps: union bound (max_keys) and, under B, the cap (both monotone).
-    TODO(lead): replace with lowerbound.logit_cap.max_carrying_tokens(L, T_K, d, target, B,
-    eps=eps) once merged (the same set, "hoeffding" family).
-
-    >>> guaranteed_carriers(424, 256, 16, 0.75, Fraction(3, 5), None)
-    13
-    """
-    union = max_keys(d, eps, cap=cached)
-    return union if cap is None else min(union, cap_limit(cached, last, eps, target, cap))
-
-
-def _grid_eps(carriers: int, d: int) -> float | None:
-    """Least eps = k/1000 < 1 with d >= d_min(L', eps), or None."""
-    pairs = carriers * (carriers - 1) // 2
-    start = 1 if pairs <= 1 else max(1, math.floor(_EPS_GRID * math.sqrt(
-        2 * math.log(pairs) / d)) - 1)
-    for k in range(start, _EPS_GRID):
-        if d >= d_min(carriers, k / _EPS_GRID):
-            return k / _EPS_GRID
-    return None
-
-
-def best_under_cap(cached: int, last: int, d: int, target: Fraction,
-                   cap: float) -> tuple[int, float | None]:
-    """(L*, eps): the most guaranteed carriers any eps = k/1000 allows under B, and the
-    least such eps. L' fits iff eps(L') exists and C_min(L', ..., eps(L')) <= B: monotone,
-    so bisection. TODO(lead): replace with lowerbound.logit_cap.plan_under_cap(L, T_K, d,
-    eta, B) -> (carrying_tokens, eps) once merged (it searches eps exactly instead of on a
-    grid of 1/1000; it gives the same (54, 477/500) here).
-
-    >>> best_under_cap(424, 256, 16, Fraction(3, 5), 100.0)
-    (54, 0.954)
-    """
-    def eps_if_fits(n: int) -> float | None:
-        e = _grid_eps(n, d)
-        if e is None or carrier_scale_min(n, last, cached - n, e, target) > cap:
-            return None
-        return e
-
-    if eps_if_fits(cached) is not None:
-        return cached, eps_if_fits(cached)
-    lo, hi = 0, cached
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        lo, hi = (mid, hi) if eps_if_fits(mid) is not None else (lo, mid)
-    return lo, (eps_if_fits(lo) if lo else None)
 
 
 @dataclass(frozen=True)
@@ -262,24 +171,27 @@ def plan_regime(
     common = dict(schedule=schedule, d=dim, eta=float(eta), additive=additive,
                   eps_requested=e, logit_cap=None if logit_cap is None else float(logit_cap),
                   var_head=var_head, bits_per_value=bits_per_value)
-    if dim >= d_min(n, e) and (cap is None or carrier_scale_min(n, t, 0, e, target) <= cap):
+    if dim >= d_min(n, e) and (cap is None or gamma_is_below(n, t, cap, e, target)):
         return Regime(**common, eps=e, eps_source="requested",  # type: ignore[arg-type]
                       eps_guaranteed=e, low_dimension=False, carriers_guaranteed=n,
                       carriers_witnessed=n)
-    guaranteed, eps_g = guaranteed_carriers(n, t, dim, e, target, cap), e
+    # L'_guaranteed at the requested eps: union bound and, under B, C_min <= B (exact)
+    guaranteed, eps_g = max_carrying_tokens(n, t, dim, target, cap, eps=e), e
     if cap is not None:
-        best, best_eps = best_under_cap(n, t, dim, target, cap)
-        if best > guaranteed and best_eps is not None:
-            guaranteed, eps_g = best, best_eps
+        plan = plan_under_cap(n, t, dim, logit_cap=cap, target=target)
+        if plan.eps is not None:  # L*(d, B), re-decided at the float eps the run carries
+            best = max_carrying_tokens(n, t, dim, target, cap, eps=float(plan.eps))
+            if best > guaranteed:
+                guaranteed, eps_g = best, float(plan.eps)
     options = []  # (witnessed carriers under B, eps, source, family)
     for run_eps, source in ((e, "requested"), (eps_g, "logit cap (the eps of L'_guaranteed)")):
         family = witnessed_search(n, dim, run_eps, WITNESS_KEY_SEED)
         usable = family.n_keys if cap is None else min(
-            family.n_keys, cap_limit(n, t, run_eps, target, cap))
+            family.n_keys, max_tokens_under_cap(n, t, run_eps, target, cap))
         options.append((usable, run_eps, source, family))
     witnessed, run_eps, source, family = max(options, key=lambda o: o[0])  # first on ties
     if witnessed == 0:
-        one = carrier_scale_min(1, t, n - 1, e, target)
+        one = scale_for_gamma(1, t, e, target, extra_zero_keys=n - 1)
         raise ValueError(
             f"the logit cap B={cap:g} is below C_min = {one:.6g} even for one carrying "
             f"token (L={n}, T_K={t}, eta={eta:g}): no eps fits; raise B to >= {one:.6g}"
