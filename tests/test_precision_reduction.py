@@ -144,3 +144,26 @@ def test_constants_refuses_levels_no_gamma_can_separate(
     assert "need eta < 0.008" in capsys.readouterr().err.replace("needs", "need")
     assert main(["constants", "--model", "var-d16", "--bits-per-value", "11"]) == 2
     assert "--precision-table" in capsys.readouterr().err
+
+
+def test_must_show_attack_at_four_bits_per_value(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    """At b = 4, the 2-bit quantisers (KIVI-2, uniform-q2) lose symbols, every point is on
+    the feasible side of the multi-level bound, and the packer decodes everything within
+    1 + 12/d of L d b (docs/theorem.md#prec, #tight, #feasible)."""
+    code = main(["attack", "--bits-per-value", "4", "--json", "--seeds", "1", "--quiet",
+                 "--isolation", "inline", "--out", str(tmp_path), "--no-plot",
+                 "--caches", "kivi-q2,uniform-q2,uniform-q4,exact,packer,support"])
+    assert code == 2  # support stores 0/1 values only: refused when named
+    assert "stores 0/1 values only" in capsys.readouterr().err
+    code = main(["attack", "--bits-per-value", "4", "--json", "--seeds", "1", "--quiet",
+                 "--isolation", "inline", "--out", str(tmp_path), "--no-plot",
+                 "--caches", "kivi-q2,uniform-q2,uniform-q4,exact,packer"])
+    r = json.loads(capsys.readouterr().out)
+    assert code == 0 and r["all_feasible"] and not r["failures"]
+    assert r["lower_bound_bits"] == 424 * 64 * 4
+    rate = {p["cache"]: p["error_rate"] for p in r["points"]}
+    assert rate["kivi-q2"] > 0 and rate["uniform-q2"] > 0
+    assert rate["exact"] == 0 and rate["packer"] == 0
+    assert r["packer"]["bit_errors"] == 0 and r["packer"]["ratio"] <= 1 + 12 / 64

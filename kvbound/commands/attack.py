@@ -27,12 +27,13 @@ from typing import Any
 from kvbound.cli import EXIT_BOUND_VIOLATED
 from kvbound.experiments import DEFAULT_BUDGETS, SweepPoint, plan_sweep, run_sweep
 from kvbound.options import (
-    DEFAULT_ETA,
     add_head_arguments,
     add_instance_arguments,
+    add_precision_arguments,
     add_run_arguments,
     check_seeds,
     parse_schedule,
+    resolve_precision,
 )
 from kvbound.outputs import check_output_dir, strict_json
 from kvbound.progress import Progress
@@ -100,6 +101,7 @@ def register(subparsers: Any) -> None:
     )
     add_instance_arguments(p)
     add_head_arguments(p)
+    add_precision_arguments(p)
     p.add_argument(
         "--caches", default="all",
         help="'all' (every registered cache) or comma-separated names or module:Class",
@@ -139,10 +141,11 @@ def run(args: argparse.Namespace) -> int:
     check_seeds(args.seeds)
     caches = parse_caches(args.caches)
     budgets = parse_budgets(args.budgets)
-    args_eta = DEFAULT_ETA if args.eta is None else args.eta
+    args_eta, bits_per_value = resolve_precision(args)
     plan_regime(schedule, args.d, args.eps, args_eta, additive=args.additive,
-                logit_cap=args.logit_cap, var_head=args.var_head)  # C1 below d_min
-    tasks = plan_sweep(schedule, args.d, caches, budgets)  # validates before any run
+                logit_cap=args.logit_cap, var_head=args.var_head,
+                bits_per_value=bits_per_value)  # C1 below d_min; b levels separate
+    tasks = plan_sweep(schedule, args.d, caches, budgets, bits_per_value)  # validated
     check_workers(args.workers, "--workers")
     if args.dask is not None and args.workers != 1:
         raise ValueError(f"give either --workers {args.workers} or --dask {args.dask}, not both")
@@ -166,7 +169,7 @@ def run(args: argparse.Namespace) -> int:
         schedule, args.d, args.eps, args_eta, caches=caches, budgets=budgets,
         seeds=args.seeds, additive=args.additive, isolation=args.isolation,
         timeout=args.timeout, progress=on_point,
-        logit_cap=args.logit_cap, var_head=args.var_head,
+        logit_cap=args.logit_cap, var_head=args.var_head, bits_per_value=bits_per_value,
         workers=args.workers, dask=args.dask,
     )
     from kvbound.attack_report import attack_figure, attack_markdown, attack_table

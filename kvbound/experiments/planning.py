@@ -163,8 +163,13 @@ def plan_sweep(
     d: int,
     caches: Sequence[str] | None = None,
     budgets: Iterable[float | int] = DEFAULT_BUDGETS,
+    bits_per_value: int | None = None,
 ) -> list[SweepTask]:
     """Every (cache, option value) to run, validated before any work is done.
+
+    With ``bits_per_value`` (values on 2^b levels, docs/theorem.md#prec) a cache whose
+    class sets ``BINARY_VALUES = True`` (it stores 0/1 values only: the sparsity
+    variants' matching caches) is skipped with that reason, or refused if named.
 
     ``caches=None`` means every registered compressor (the adversaries of the decoding,
     ``CacheEntry.adversary``, run through ``verify``). Each task's cache is built once on
@@ -203,6 +208,13 @@ def plan_sweep(
             continue
         entry = resolve_cache(task.cache)
         params = CacheParams(d, schedule, {**entry.options, **task.options})
+        if bits_per_value is not None and getattr(entry.cls, "BINARY_VALUES", False):
+            why = (f"stores 0/1 values only; not a cache for --bits-per-value "
+                   f"{bits_per_value}")
+            if caches is not None:
+                raise ValueError(f"{task.label}: {why}")
+            checked.append(replace(task, skip=why))
+            continue
         try:
             entry.cls(params, np.random.default_rng(0))
         except ValueError as exc:

@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from kvbound.experiments.planning import PACKER_CACHE, JSONScalar, SweepTask
-from lowerbound.entropy import information_bits, information_bits_lower_confidence
+from lowerbound.fano import fano_information_bits, fano_information_lower_confidence
 from lowerbound.validation import check_int_at_least
 from reduction.cache import CacheParams
 from reduction.protocol import LEAK_ALPHA, SeedResult
@@ -35,20 +35,23 @@ __all__ = ["SweepPoint", "SweepResult", "pooled_information", "point_from_runs",
            "failed_point"]
 
 
-def pooled_information(errors: int, n_bits: int, seeds: int) -> tuple[float, float]:
-    """(N * (1 - H2(p)), its lower confidence bound) pooled over ``seeds`` runs of N bits.
+def pooled_information(errors: int, n_symbols: int, seeds: int,
+                       bits_per_symbol: int = 1) -> tuple[float, float]:
+    """Fano's information and its lower confidence bound, pooled over ``seeds`` runs of
+    n symbols of b bits (b = 1: N bits, N (1 - H2(p))).
 
-    p = E / (S N); the bound uses the Clopper-Pearson upper limit on (E, S N) at
-    confidence 1 - LEAK_ALPHA (docs/theorem.md#feasible, via Lemma L4).
+    p = E / (S n), any p in [0, 1]; the bound is the least information over the
+    Clopper-Pearson interval of (E, S n) (docs/theorem.md#feasible, #fano).
 
     >>> info, lcb = pooled_information(0, 1000, 2)
     >>> info, round(lcb, 1)
     (1000.0, 940.7)
     """
     s = check_int_at_least(seeds, "seeds", 1)
-    total = s * check_int_at_least(n_bits, "n_bits", 1)
-    info = information_bits(total, errors / total) / s
-    lcb = information_bits_lower_confidence(errors, total, LEAK_ALPHA) / s
+    total = s * check_int_at_least(n_symbols, "n_symbols", 1)
+    b = check_int_at_least(bits_per_symbol, "bits_per_symbol", 1)
+    info = fano_information_bits(total, errors / total, b) / s
+    lcb = fano_information_lower_confidence(errors, total, b, LEAK_ALPHA) / s
     return info, lcb
 
 
@@ -95,7 +98,9 @@ def point_from_runs(task: SweepTask, params: CacheParams, runs: Sequence[SeedRes
     """A measured point: the seeds pooled (module docstring)."""
     n = runs[0].n_bits
     errors = sum(r.bit_errors for r in runs)
-    info, lcb = pooled_information(errors, n, len(runs))
+    b = runs[0].bits_per_symbol
+    info, lcb = pooled_information(sum(r.symbol_errors for r in runs), runs[0].n_symbols,
+                                   len(runs), b)
     mean_bits = sum(r.message_bits for r in runs) / len(runs)
     max_bits = max(r.message_bits for r in runs)
     return SweepPoint(
@@ -149,10 +154,11 @@ class SweepResult:
 
     @property
     def n_bits(self) -> int:
-        """N = L' * d (L' = L_{K-1} in the theorem's regime), the bound at delta = 0 (L4)."""
-        carriers = self.schedule.cached_tokens if self.regime is None else (
-            self.regime.carriers_witnessed)
-        return carriers * self.d
+        """N = L' d b (L' = L_{K-1} in the theorem's regime; b = 1 without
+        --bits-per-value), the bound at delta = 0 (L4, PREC)."""
+        if self.regime is None:
+            return self.schedule.cached_tokens * self.d
+        return self.regime.carriers_witnessed * self.d * (self.regime.bits_per_value or 1)
 
     @property
     def leaks(self) -> list[SweepPoint]:

@@ -58,7 +58,7 @@ class PointJob:
     @property
     def n_bits(self) -> int:
         """N = L' d: the bits of one seed's instance."""
-        return self.regime.carriers_witnessed * self.regime.d
+        return self.regime.carriers_witnessed * self.regime.d * (self.regime.bits_per_value or 1)
 
 
 def _new_parties(isolation: str, timeout: float) -> Any:
@@ -85,7 +85,8 @@ def run_point(job: PointJob, parties: Any, clock: Callable[[], float] = time.per
             runs = [run_seed(regime.schedule, regime.d, regime.eps_requested, regime.eta, s,
                              parties, cache=task.cache, options=task.options,
                              additive=regime.additive, logit_cap=regime.logit_cap,
-                             var_head=regime.var_head) for s in job.seeds]
+                             var_head=regime.var_head,
+                             bits_per_value=regime.bits_per_value) for s in job.seeds]
         return point_from_runs(task, params, runs, clock() - start)
     except Exception as exc:  # a broken cache is a finding, not a crash of the sweep
         return failed_point(task, params, job.seeds, job.n_bits,
@@ -177,6 +178,7 @@ def run_sweep(
     clock: Callable[[], float] | None = None,
     logit_cap: float | None = None,
     var_head: bool = False,
+    bits_per_value: int | None = None,
 ) -> SweepResult:
     """Run every planned configuration on every seed (module docstring for the engines).
 
@@ -197,8 +199,8 @@ def run_sweep(
     if dask is not None and workers != 1:
         raise ValueError(f"give either workers={workers} (this machine) or dask={dask!r}")
     regime = plan_regime(schedule, d, eps, eta, additive=additive, logit_cap=logit_cap,
-                         var_head=var_head)  # validates eps, eta, d, the cap
-    tasks = plan_sweep(schedule, d, caches, budgets)
+                         var_head=var_head, bits_per_value=bits_per_value)  # validates all
+    tasks = plan_sweep(schedule, d, caches, budgets, bits_per_value)
     third_party = [t for t in tasks if t.skip is None and not is_registered_cache(t.cache)]
     if third_party:  # resolved and checked in a worker, up front
         with open_parties(isolation, timeout) as parties:

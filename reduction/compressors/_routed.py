@@ -174,6 +174,8 @@ class SignRoutedCache:
 class BitRowsRoutedCache(SignRoutedCache):
     """A routed cache whose rows are 0/1 values, stored at one bit per coordinate."""
 
+    BINARY_VALUES: ClassVar[bool] = True  # no multi-level values (the attack sweep skips it)
+
     def _check_values(self, values: np.ndarray) -> np.ndarray:
         bad = (values != 0) & (values != 1)
         if bad.any():

@@ -53,6 +53,7 @@ class SupportCache(SignRoutedCache):
     TAG: ClassVar[bytes] = b"SUP1"
     OPTIONS: ClassVar[frozenset[str]] = frozenset({"s", "signed"})
     NAME: ClassVar[str] = "support"
+    BINARY_VALUES: ClassVar[bool] = True  # supports of 0/1 (or signed) rows only
 
     def _configure(self, params: CacheParams, rng: np.random.Generator | None) -> None:
         s: Any = params.option("s", None)
