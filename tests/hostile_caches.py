@@ -25,10 +25,9 @@ from typing import ClassVar
 
 import numpy as np
 
-from reduction.attention import attend
 from reduction.cache import CacheParams
 from reduction.message import Reader, frame, unframe
-from tests.leaky_cache import LeakyCache
+from tests.leaky_cache import ExactStore, LeakyCache
 
 __all__ = ["InvertingLeak", "LyingBytesLeak", "SeedRecovery", "VerdictRewriter", "Chatty",
            "Hanging", "Dying", "ByteArray", "REWRITE_MARK"]
@@ -140,20 +139,10 @@ class Chatty(LeakyCache):
         return super().process(queries, keys, values)
 
 
-class _Exact:
+class _Exact(ExactStore):
     """An honest exact cache (float64), the base of the failing ones below."""
 
     TAG: ClassVar[bytes] = b"EXCT"
-
-    def __init__(self, params: CacheParams, rng: np.random.Generator | None = None) -> None:
-        self.params = params
-        self.keys = np.zeros((0, params.d))
-        self.values = np.zeros((0, params.d))
-
-    def process(self, queries: np.ndarray, keys: np.ndarray, values: np.ndarray) -> np.ndarray:
-        self.keys = np.concatenate([self.keys, np.asarray(keys, dtype=np.float64)])
-        self.values = np.concatenate([self.values, np.asarray(values, dtype=np.float64)])
-        return attend(queries, self.keys, self.values)
 
     def to_bytes(self) -> bytes:
         return frame(self.TAG, self.keys.astype("<f8").tobytes()

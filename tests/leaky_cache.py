@@ -28,7 +28,7 @@ from reduction.attention import attend
 from reduction.cache import CacheParams
 from reduction.message import Reader, frame, unframe
 
-__all__ = ["LeakyCache", "GlobalLeakyCache", "leak_path", "LEAK_ENV"]
+__all__ = ["LeakyCache", "GlobalLeakyCache", "ExactStore", "leak_path", "LEAK_ENV"]
 
 LEAK_ENV = "KVBOUND_LEAK_PATH"
 
@@ -39,8 +39,8 @@ def leak_path() -> Path:
     return Path(os.environ.get(LEAK_ENV, str(default)))
 
 
-class _Base:
-    TAG: ClassVar[bytes] = b"LEAK"
+class ExactStore:
+    """Every key and value at float64, exact attention: what the test caches build on."""
 
     def __init__(self, params: CacheParams, rng: np.random.Generator | None = None) -> None:
         self.params = params
@@ -51,6 +51,10 @@ class _Base:
         self.keys = np.concatenate([self.keys, np.asarray(keys, dtype=np.float64)])
         self.values = np.concatenate([self.values, np.asarray(values, dtype=np.float64)])
         return attend(queries, self.keys, self.values)
+
+
+class _Base(ExactStore):
+    TAG: ClassVar[bytes] = b"LEAK"
 
     def _stash(self) -> None:
         raise NotImplementedError
