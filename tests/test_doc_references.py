@@ -155,7 +155,7 @@ def test_scanner_catches_a_dangling_reference() -> None:
     files = _repo_files()
     names = {PurePosixPath(f).name for f in files}
     held = set(files)
-    for ref in ("SPEC.md", "docs/notes-lost.md", "../shared/spec/SPEC.md", "/work/x.md",
+    for ref in ("SPEC.md", "docs/notes-lost.md", "../outside/spec/SPEC.md", "/work/x.md",
                 "reduction/absent.py"):
         assert not _resolves(ref, "kvbound/cli.py", held, names), ref
     for ref in ("README.md", "docs/theorem.md", "theorem.md", "reduction/protocol.py",
