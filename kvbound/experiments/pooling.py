@@ -45,7 +45,7 @@ def pooled_information(errors: int, n_symbols: int, seeds: int,
 
     >>> info, lcb = pooled_information(0, 1000, 2)
     >>> info, round(lcb, 1)
-    (1000.0, 940.7)
+    (1000.0, 938.2)
     """
     s = check_int_at_least(seeds, "seeds", 1)
     total = s * check_int_at_least(n_symbols, "n_symbols", 1)
