@@ -9,27 +9,17 @@ a plain float64 GEMM measured just before.
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
+from _timing import best_seconds  # bench/ is on sys.path when a script runs
 
 from reduction.attention import KEY_CHUNK, QUERY_CHUNK, attend, softmax_rows
-
-
-def _best_of(fn, repeat: int = 3) -> float:  # type: ignore[no-untyped-def]
-    best = float("inf")
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
 
 
 def gemm_peak_gflops(n: int = 1024) -> float:
     """Measured float64 GEMM throughput of this machine (the 'peak' we compare with)."""
     rng = np.random.default_rng(0)
     a, b = rng.normal(size=(n, n)), rng.normal(size=(n, n))
-    seconds = _best_of(lambda: a @ b)
+    seconds = best_seconds(lambda: a @ b)
     return 2 * n**3 / seconds / 1e9
 
 
@@ -44,12 +34,12 @@ def main() -> None:
         q = rng.normal(size=(n_queries, d)) * 4
         k = rng.normal(size=(n_keys, d)) / np.sqrt(d)
         v = rng.normal(size=(n_keys, d))
-        t_chunk = _best_of(lambda q=q, k=k, v=v: attend(q, k, v), repeat=2)
+        t_chunk = best_seconds(lambda q=q, k=k, v=v: attend(q, k, v), repeat=2)
         flops = 4 * n_queries * n_keys * d  # QK^T and PV
         chunk_mib = 8 * min(n_queries, QUERY_CHUNK) * min(n_keys, KEY_CHUNK) * 3 / 2**20
         dense_mib = 8 * n_queries * n_keys * 3 / 2**20
         if dense_mib < 2048:
-            t_dense = _best_of(lambda q=q, k=k, v=v: softmax_rows(q @ k.T) @ v, repeat=2)
+            t_dense = best_seconds(lambda q=q, k=k, v=v: softmax_rows(q @ k.T) @ v, repeat=2)
             dense = f"{t_dense:9.3f} {t_dense / t_chunk:13.2f}"
         else:
             dense = f"{'(skip)':>9} {'-':>13}"

@@ -31,6 +31,7 @@ import sys
 import time
 
 import numpy as np
+from _timing import best_seconds  # bench/ is on sys.path when a script runs
 
 from lowerbound.jl import d_min
 from reduction.attention import softmax_rows
@@ -53,20 +54,12 @@ _WRAPPER = (
 )
 
 
-def _best(fn, repeat: int = 2) -> float:  # type: ignore[no-untyped-def]
-    best = float("inf")
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
-
 
 def matmul_gflops(threads: int, n: int = 2048) -> float:
     """float32 numpy matmul rate on ``threads`` BLAS threads, measured now."""
     a = np.random.default_rng(0).normal(size=(n, n)).astype(np.float32)
     with blas_threads(threads):
-        seconds = _best(lambda: a @ a, repeat=3)
+        seconds = best_seconds(lambda: a @ a, repeat=3)
     return 2 * n**3 / seconds / 1e9
 
 
@@ -108,7 +101,7 @@ def case_row(name: str, d: int, workers: int) -> str:
     before = matmul_gflops(workers)
     z = bob_outputs(message, public, workers=workers)  # warm-up, and the bits
     errors = int(np.count_nonzero((z > public.tau) != bits.astype(bool)))
-    bob = _best(lambda: bob_outputs(message, public, workers=workers))
+    bob = best_seconds(lambda: bob_outputs(message, public, workers=workers), repeat=2)
     rate = max(before, matmul_gflops(workers))  # the better of just before and just after
     flops = 4 * n * n * d
     naive = naive_seconds(message, public)

@@ -10,7 +10,7 @@ HERE = Path(__file__).resolve().parent
 
 if __name__ == "__main__":
     for script in sorted(HERE.glob("*.py")):
-        if script.name in ("run_all.py", "__init__.py"):
+        if script.name == "run_all.py" or script.name.startswith("_"):
             continue
         print(f"=== {script.name}", flush=True)
         sys.argv = [str(script)]

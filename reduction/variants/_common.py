@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from fractions import Fraction
+from typing import Any
 
 import numpy as np
 
@@ -13,6 +14,7 @@ from lowerbound.jl import d_min
 from lowerbound.softmax import gamma, scale_for_gamma
 from lowerbound.validation import check_int_at_least, check_interval
 from reduction.keys import sample_keys
+from reduction.schedule import Schedule
 
 __all__ = ["SIMULATION_GAMMA_FRACTION", "split_seed", "query_scale", "threshold_decoder",
            "check_regime", "check_key_dimension", "public_keys"]
@@ -74,3 +76,12 @@ def threshold_decoder(g: float, eta: float) -> tuple[float, Callable[[np.ndarray
         return (np.asarray(z) > t).astype(np.uint8)
 
     return t, decode
+
+
+def report_parameters(schedule: Schedule, d: int, eps: float, eta: float, seed: int,
+                      scale: float, gamma_value: float, **extra: Any) -> dict[str, Any]:
+    """The ``parameters`` block every variant's report starts with (JSON scalars):
+    schedule, shapes, d, eps, eta, seed, the variant's own knobs, then C and gamma."""
+    return {"schedule": schedule.name, "shapes": [list(x) for x in schedule.shapes],
+            "d": d, "eps": eps, "eta": eta, "seed": seed, **extra, "C": scale,
+            "gamma": gamma_value}

@@ -47,6 +47,7 @@ from reduction.variants._common import (
     check_regime,
     public_keys,
     query_scale,
+    report_parameters,
     split_seed,
     threshold_decoder,
 )
@@ -178,9 +179,8 @@ def run(schedule: Schedule, d: int, eps: float = 0.75, eta: float = 0.25, seed: 
     return VariantReport(
         variant="s1",
         title=f"S1 sparse attention: a {k}-sparse promise, kept by the hard instance",
-        parameters={"schedule": schedule.name, "shapes": [list(x) for x in schedule.shapes],
-                    "d": d, "eps": eps, "eta": eta, "seed": seed, "k": k, "C": inst.scale,
-                    "gamma": inst.gamma},
+        parameters=report_parameters(schedule, d, eps, eta, seed, inst.scale, inst.gamma,
+                                     k=k),
         bound_bits=inst.bound_bits,
         bound_formula="(1 - H2(delta)) d L_{K-1}: the theorem's bound, unchanged",
         matching=matching,

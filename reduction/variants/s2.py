@@ -40,6 +40,7 @@ from reduction.variants._common import (
     check_regime,
     public_keys,
     query_scale,
+    report_parameters,
     split_seed,
 )
 from reduction.variants.runner import VariantInstance, VariantReport, attack_suite, run_cache
@@ -151,9 +152,8 @@ def run(schedule: Schedule, d: int, eps: float = 0.75, eta: float = 0.25, seed: 
     return VariantReport(
         variant="s2",
         title=f"S2 s-sparse values: bits in the supports (s = {s_main} of d = {d})",
-        parameters={"schedule": schedule.name, "shapes": [list(x) for x in schedule.shapes],
-                    "d": d, "eps": eps, "eta": eta, "seed": seed, "s": s_main,
-                    "signed": signed, "C": inst.scale, "gamma": inst.gamma},
+        parameters=report_parameters(schedule, d, eps, eta, seed, inst.scale, inst.gamma,
+                                     s=s_main, signed=signed),
         bound_bits=inst.bound_bits,
         bound_formula="L (b - H2(delta) - delta log2(2^b - 1)), b = floor(log2 C(d, s))"
                       + (" + s" if signed else ""),

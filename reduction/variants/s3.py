@@ -40,6 +40,7 @@ from reduction.variants._common import (
     check_regime,
     public_keys,
     query_scale,
+    report_parameters,
     split_seed,
     threshold_decoder,
 )
@@ -128,9 +129,8 @@ def run(schedule: Schedule, d: int, eps: float = 0.75, eta: float = 0.25, seed: 
     return VariantReport(
         variant="s3",
         title=f"S3 attention to the last w = {w} scales (the current one counted)",
-        parameters={"schedule": schedule.name, "shapes": [list(x) for x in schedule.shapes],
-                    "d": d, "eps": eps, "eta": eta, "seed": seed, "w": w, "C": inst.scale,
-                    "gamma": inst.gamma},
+        parameters=report_parameters(schedule, d, eps, eta, seed, inst.scale, inst.gamma,
+                                     w=w),
         bound_bits=inst.bound_bits,
         bound_formula="(1 - H2(delta)) d (T_{K-w+1} + ... + T_{K-1}); 0 for w = 1",
         matching=matching,

@@ -32,7 +32,13 @@ from lowerbound.sparsity import low_rank_bound_bits, low_rank_keys, low_rank_swi
 from lowerbound.validation import check_int_at_least
 from reduction.keys import sample_keys
 from reduction.schedule import Schedule
-from reduction.variants._common import check_regime, query_scale, split_seed, threshold_decoder
+from reduction.variants._common import (
+    check_regime,
+    query_scale,
+    report_parameters,
+    split_seed,
+    threshold_decoder,
+)
 from reduction.variants.runner import VariantInstance, VariantReport, attack_suite, run_cache
 
 __all__ = ["check", "make_instance", "run", "default_rank", "sweep_ranks", "codeword_keys"]
@@ -137,9 +143,8 @@ def run(schedule: Schedule, d: int, eps: float = 0.75, eta: float = 0.25, seed: 
     return VariantReport(
         variant="s4",
         title=f"S4 keys of rank r = {r_main} in d = {d} (switch at r* = {star})",
-        parameters={"schedule": schedule.name, "shapes": [list(x) for x in schedule.shapes],
-                    "d": d, "eps": eps, "eta": eta, "seed": seed, "r": r_main,
-                    "C": inst.scale, "gamma": inst.gamma},
+        parameters=report_parameters(schedule, d, eps, eta, seed, inst.scale, inst.gamma,
+                                     r=r_main),
         bound_bits=inst.bound_bits,
         bound_formula="(1 - H2(delta)) d L'(r), L'(r) = max_keys(r, eps, cap=L)",
         matching=matching,
