@@ -14,6 +14,12 @@ Extracted (see docs/course/README.md, "For maintainers"):
 numbers, arithmetic and ``round``/``abs``/``len``/``min``/``max``/``sum``, with ``_`` for the
 whole record (``_[0].x`` when a command prints a list): nothing of the markdown is
 executed as Python.
+
+:func:`plan` splits a unit into :class:`Step` s so that its ``kvbound`` lines can run in
+the test's own (warm) interpreter, through :func:`kvbound.cli.main`, the console script's
+entry point: ``cd DIR``, ``A && B``, ``( ... )`` and the venv's ``activate`` are followed
+by the runner; any other line runs in ``bash``; a unit with a line that changes the
+shell's state otherwise (a variable, ``export``, ``source``...) is not split at all.
 """
 
 from __future__ import annotations
@@ -21,12 +27,13 @@ from __future__ import annotations
 import ast
 import operator
 import re
+import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["DocCommand", "Expectation", "extract", "evaluate", "check_expectation",
-           "literal_in_prose"]
+__all__ = ["DocCommand", "Expectation", "Step", "extract", "evaluate", "check_expectation",
+           "literal_in_prose", "plan"]
 
 SHELL_TAGS = {"sh", "bash", "shell", "console"}
 _FENCE = re.compile(r"^(\s*)(`{3,}|~{3,})\s*([\w+-]*)")
@@ -242,3 +249,104 @@ def literal_in_prose(e: Expectation, section: str) -> bool:
     if e.op not in ("==", "≈") or value in ("true", "false", "0") or value.startswith('"'):
         return True
     return re.search(rf"(?<![\d.]){re.escape(value)}(?![\d])", section) is not None
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of a unit run in one process: ``kind`` is
+
+    * ``"kvbound"``: ``kvbound`` with the arguments ``args`` (already split, as the shell would);
+    * ``"cd"``: change to the directory ``args[0]``;
+    * ``"activate"``: ``. .venv/bin/activate`` (the runner's interpreter is the venv's);
+    * ``"shell"``: the line ``text`` run by ``bash`` in the current directory;
+    * ``"group"``: the steps ``body`` in a subshell, ``( ... )``: the directory is restored.
+    """
+
+    kind: str
+    text: str
+    args: tuple[str, ...] = ()
+    body: tuple[Step, ...] = ()
+
+
+#: Shell syntax the runner does not follow: a line holding any of it runs in bash.
+_SHELL_SYNTAX = re.compile(r"[|;&<>$`*?\[\]{}~!#\\]")
+#: Builtins that change the shell's state for later lines: a unit using one runs in bash.
+_STATEFUL = {"export", "source", ".", "set", "unset", "alias", "eval", "exec", "pushd",
+             "popd", "shopt", "trap", "declare", "readonly", "local", "function", "cd",
+             "umask", "ulimit", "hash", "builtin", "enable"}
+_ACTIVATE = {". .venv/bin/activate", "source .venv/bin/activate"}
+_ASSIGNMENT = re.compile(r"^[A-Za-z_]\w*=")
+
+
+def _step(line: str) -> Step | None:
+    """The step of one line (or of one side of ``&&``); None: the unit needs one shell."""
+    line = line.strip()
+    if line in _ACTIVATE:
+        return Step("activate", line)
+    if line.startswith("(") and line.endswith(")") and "(" not in line[1:-1]:
+        body = _steps(line[1:-1])
+        return None if body is None else Step("group", line, body=tuple(body))
+    if "&&" in line and not _SHELL_SYNTAX.search(line.replace("&&", " ")):
+        body = _steps(line)
+        return None if body is None else Step("group", line, body=tuple(body))
+    try:
+        words = shlex.split(line)
+        tokens = list(shlex.shlex(line, posix=True, punctuation_chars=True))
+    except ValueError:
+        return None
+    if not words or any(t in _STATEFUL or _ASSIGNMENT.match(t) for t in tokens[1:]):
+        return None if words[:1] != ["kvbound"] else _kvbound(line, words)
+    if _ASSIGNMENT.match(words[0]):
+        return None  # a variable for the later lines
+    if words[0] == "cd" and len(words) == 2 and not _SHELL_SYNTAX.search(line):
+        return Step("cd", line, (words[1],))
+    if words[0] in _STATEFUL:
+        return None
+    return _kvbound(line, words) if words[0] == "kvbound" else Step("shell", line)
+
+
+def _kvbound(line: str, words: list[str]) -> Step | None:
+    if _SHELL_SYNTAX.search(line):  # a pipe, a redirection...: bash runs it
+        return None if any(t in _STATEFUL for t in words) else Step("shell", line)
+    return Step("kvbound", line, tuple(words[1:]))
+
+
+def _steps(text: str) -> list[Step] | None:
+    out: list[Step] = []
+    for part in text.split("&&"):
+        step = _step(part)
+        if step is None:
+            return None
+        out.append(step)
+    return out
+
+
+def plan(script: str) -> list[Step] | None:
+    """The steps of a unit's script (one per line; ``&&`` and ``( ... )`` kept as groups),
+    or None if one of its lines changes the shell's state beyond the current directory.
+
+    A ``&&`` group stops at its first failure, as does the unit (it runs as ``bash -e``); a
+    ``cd`` inside a group is kept for the following lines of the unit, as in a shell,
+    unless the group is a subshell.
+
+    >>> [s.kind for s in plan("cd examples\\nkvbound verify --cache a:B --json")]
+    ['cd', 'kvbound']
+    >>> [s.kind for s in plan("(cd examples && kvbound verify)")[0].body]
+    ['cd', 'kvbound']
+    >>> plan("python -m kvbound --help")[0].kind, plan("X=1")
+    ('shell', None)
+    >>> plan("kvbound verify | head")[0].kind, plan("kvbound verify --option eta=0.9")[0].kind
+    ('shell', 'kvbound')
+    >>> plan("ls; cd examples"), plan("ls && export X=1"), plan("echo hi > f")[0].kind
+    (None, None, 'shell')
+    """
+    out: list[Step] = []
+    for line in script.splitlines():
+        step = _step(line)
+        if step is None:
+            return None
+        if step.kind == "group" and not line.strip().startswith("("):
+            out.extend(step.body)  # `a && b` at top level: a then b, stop on failure
+        else:
+            out.append(step)
+    return out

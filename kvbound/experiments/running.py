@@ -96,6 +96,9 @@ def run_point(job: PointJob, parties: Any, clock: Callable[[], float] = time.per
 
 _WORKER = threading.local()
 
+#: How long ``--dask ADDRESS`` waits for the scheduler before giving up (Dask's syntax).
+DASK_CONNECT_TIMEOUT = "10s"
+
 
 def _pooled_point(job: PointJob) -> SweepPoint:
     """A point in a pool process, with that process's own parties (kept between points)."""
@@ -144,7 +147,7 @@ def _dask_results(jobs: Sequence[PointJob], address: str) -> Iterator[tuple[int,
         raise InvalidArgument("--dask needs the optional dependency: pip install 'kvbound[dask]'"
                          ) from None
     try:
-        client = Client(address, timeout="10s")
+        client = Client(address, timeout=DASK_CONNECT_TIMEOUT)
     except OSError as exc:
         raise InvalidArgument(f"--dask {address}: cannot reach a Dask scheduler there ({exc})"
                          ) from None

@@ -1,24 +1,24 @@
-"""The Coq proofs the registry names exist, are clean, and rest only on the allowed axioms.
+"""The Coq proofs the registry names exist and are clean; ``make coq`` audits them.
 
-The name and source checks always run; compiling needs ``coqc`` (Debian packages coq,
-libcoq-coquelicot, libcoq-interval) and is skipped without it (``make coq`` does the same
-compile and audit on its own). The mutation tests compile a weakened or admitted copy of
-the sources and expect the build or the audit to refuse it.
+The name and source checks run here. Compiling needs ``coqc`` (Debian packages coq,
+libcoq-coquelicot, libcoq-interval) and about a minute: it is ``make coq``'s job, which CI
+runs after ``make test`` (.ci/run), so it is not repeated here. ``make coq`` compiles every
+file, audits every constant's axioms, and builds the two mutants of
+:mod:`proofs.coq_mutations` (an axiom the scan cannot see, a weakened pinned statement),
+which must be refused; those compile runs were tests of this module before. What needs no
+Coq stays here: the mutants still apply to the current sources, and ``make coq`` fails when
+a mutant is not refused.
 """
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 
-from proofs import coq_check, coq_scan
+from proofs import coq_check, coq_mutations, coq_scan
 from proofs.catalog import registry
 from proofs.registry import CoqProof
-
-HAVE_COQC = shutil.which("coqc") is not None
-needs_coqc = pytest.mark.skipif(not HAVE_COQC, reason="coqc not installed")
 
 #: The statements each lemma must name: L1 with Hoeffding proved, L2, L3 under both error
 #: models, L4 with Fano for one bit and the counting form, THM as "exists family, for all
@@ -141,69 +141,43 @@ def test_scan_accepts_comments_and_plain_sections(tmp_path: Path) -> None:
     assert src.theorems == ("t", "e")
 
 
-@pytest.fixture(scope="module")
-def compiled(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    build = tmp_path_factory.mktemp("coq")
-    coq_check.compile_all(coq_scan.project_files(), build)
-    return build
-
-
-@needs_coqc
-@pytest.mark.slow
-def test_every_compiled_constant_rests_only_on_real_number_axioms(compiled: Path) -> None:
-    sources = list(_sources().values())
-    names = coq_check.constants(sources, compiled)
-    for s in sources:  # Coq lists at least what the scan found, and the definitions too
-        assert set(s.theorems) <= set(names[s.name])
-    assert "rsum" in names["Sums.v"] and "Pr" in names["Rademacher.v"]
-    found = coq_check.assumptions(sources, compiled, names)
-    assert set(found) == {coq_check.ALL}  # nothing outside the allowed set: no breakdown
-    assert found[coq_check.ALL] <= coq_check.ALLOWED_AXIOMS
-
-
-@needs_coqc
-@pytest.mark.slow
-def test_audit_catches_an_axiom_the_scan_cannot_see(tmp_path: Path) -> None:
-    """Mutation: a lemma proved with a library axiom (choice) passes the grep, not the audit."""
-    sums = coq_scan.project_files()[0]
-    shutil.copyfile(sums, tmp_path / sums.name)
-    sneaky = tmp_path / "Sneaky.v"
-    sneaky.write_text(
-        "(** A file that passes the source scan. *)\n"
-        "From Coq Require Import Reals ClassicalEpsilon.\n"
-        "From KVBound Require Import Sums.\n"
-        "Lemma honest (f : nat -> R) : rsum f 0 = 0.\n"
-        "Proof. reflexivity. Qed.\n"
-        "Lemma sneaky_choice (A : Type) (P : A -> Prop) : (exists x, P x) -> {x | P x}.\n"
-        "Proof. apply constructive_indefinite_description. Qed.\n"
-        "Definition sneaky_def := @constructive_indefinite_description nat.\n",
-        encoding="utf-8")
-    sources = [coq_scan.scan(tmp_path / sums.name), coq_scan.scan(sneaky)]
-    assert all(not s.problems for s in sources)
-    coq_check.compile_all([tmp_path / sums.name, sneaky], tmp_path)
-    found = coq_check.assumptions(sources, tmp_path)
-    assert "ClassicalEpsilon.constructive_indefinite_description" in found["Sneaky.v"]
-    assert found["Sneaky.v: sneaky_choice"] - coq_check.ALLOWED_AXIOMS
-    # a definition is audited too, though the scan lists only theorems
-    assert "sneaky_def" not in sources[1].theorems
-    assert found["Sneaky.v: sneaky_def"] - coq_check.ALLOWED_AXIOMS
-    assert not found["Sneaky.v: honest"] - coq_check.ALLOWED_AXIOMS
-
-
-@needs_coqc
-@pytest.mark.slow
-def test_a_weakened_statement_fails_the_build(compiled: Path, tmp_path: Path) -> None:
-    """Mutation: an extra premise on a pinned theorem compiles in its own file, and
-    STATEMENTS.v then refuses it, so make coq fails."""
-    for f in compiled.iterdir():
-        if f.suffix in (".v", ".vo"):
-            shutil.copyfile(f, tmp_path / f.name)
-    leak = tmp_path / "LEAK_kraft.v"
+def test_the_mutants_still_apply_to_the_sources(tmp_path: Path) -> None:
+    """The weakening hits leak_certificate_sound's premises once; the hidden-axiom file
+    passes the source scan (so only the audit can catch it)."""
+    leak = coq_scan.COQ_DIR / "LEAK_kraft.v"
     text = leak.read_text(encoding="utf-8")
-    weakened = text.replace("(alpha : R) :\n  (1 <= K)%nat",
-                            "(alpha : R) (extra : (1 <= S)%nat) :\n  (1 <= K)%nat")
-    assert weakened != text
-    leak.write_text(weakened, encoding="utf-8")
-    coq_check.compile_all([leak], tmp_path)  # the weakened theorem itself still compiles
-    with pytest.raises(RuntimeError, match="STATEMENTS.v"):
-        coq_check.compile_all([tmp_path / coq_check.STATEMENTS_FILE], tmp_path)
+    weakened = coq_mutations.weakened_leak_source(text)
+    assert weakened != text and "(extra : (1 <= S)%nat)" in weakened
+    with pytest.raises(ValueError, match="update proofs/coq_mutations.py"):
+        coq_mutations.weakened_leak_source(weakened.replace("(1 <= K)%nat", "(2 <= K)%nat"))
+    sneaky = tmp_path / "Sneaky.v"
+    sneaky.write_text(coq_mutations.SNEAKY_SOURCE, encoding="utf-8")
+    src = coq_scan.scan(sneaky)
+    assert src.problems == () and src.theorems == ("honest", "sneaky_choice")
+
+
+@pytest.mark.parametrize("problems", [[], ["weakened_statement_fails: planted"]])
+def test_make_coq_fails_when_a_mutant_is_not_refused(
+    problems: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """coq_check.main runs the mutants after a clean audit; a mutant let through is exit 1
+    (coqc replaced by stand-ins here: this checks the wiring, ``make coq`` the proofs)."""
+    monkeypatch.setattr(coq_check, "compile_all",
+                        lambda files, build: {f.name: 0.0 for f in files})
+    monkeypatch.setattr(coq_check, "constants",
+                        lambda srcs, build: {s.name: list(s.theorems) for s in srcs})
+    monkeypatch.setattr(coq_check, "assumptions",
+                        lambda srcs, build, names: {coq_check.ALL: set()})
+    seen: list[Path] = []
+    monkeypatch.setattr(coq_mutations, "run_mutations",
+                        lambda build: seen.append(build) or problems)
+    assert coq_check.main(["--build-dir", str(tmp_path)]) == (1 if problems else 0)
+    assert seen == [tmp_path]
+    out, err = capsys.readouterr()
+    if problems:
+        assert "a mutant was not refused" in err and "planted" in err
+    else:
+        assert "both mutants refused" in out
+    assert coq_check.main(["--build-dir", str(tmp_path), "--no-mutations"]) == 0
+    assert len(seen) == 1

@@ -14,8 +14,9 @@ from kvbound.cli import main
 from proofs import catalog as reg
 from proofs import registry as records
 from proofs.blueprint import render
-from proofs.catalog import graph_problems, registry, run_all
+from proofs.catalog import graph_problems, registry
 from proofs.registry import Check, CheckResult, Lemma
+from tests.shared_runs import registry_outcomes, share_registry_runs
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -27,7 +28,8 @@ THEOREM_LABELS = {"L1", "L2", "L3", "L4", "THM", "C1", "C2",
 
 @pytest.fixture(scope="module")
 def outcomes() -> tuple[records.LemmaOutcome, ...]:
-    return run_all()
+    """Every check of the registry, run once per test session (tests/shared_runs.py)."""
+    return registry_outcomes()
 
 
 def test_registry_covers_theorem_md() -> None:
@@ -229,8 +231,11 @@ def test_removed_check_makes_blueprint_stale(
     assert render(trimmed) != render(outcomes)
 
 
-def test_check_blueprint_flag(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """--write-blueprint writes a file that --check-blueprint accepts; an edit is caught."""
+def test_check_blueprint_flag(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """--write-blueprint writes a file that --check-blueprint accepts; an edit is caught
+    (the checks behind it are the session's run, tests/shared_runs.py)."""
+    share_registry_runs(monkeypatch)
     path = tmp_path / "docs" / "blueprint.md"
     assert main(["proofs", "--write-blueprint", str(path), "--check-blueprint", str(path)]) == 0
     path.write_text(path.read_text(encoding="utf-8") + "edited\n", encoding="utf-8")
