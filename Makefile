@@ -1,8 +1,10 @@
 # kvbound: two commands do all set-up on a fresh machine with Python >= 3.10.
 #   make demo  -- venv, install (no test extras), run the default verification, write the
 #                 report to out/ (plus the compressor sweep: out/attack.md, .png, .svg)
-#   make test  -- venv, install with test extras, ruff + mypy + the whole pytest suite
-#   make coq   -- compile the Coq proofs in proofs/coq/ and audit their assumptions
+#   make test  -- venv, install with test extras, ruff + mypy + the whole pytest suite;
+#                 prints its wall time at the end
+#   make coq   -- compile the Coq proofs in proofs/coq/, audit their assumptions and check
+#                 that two wrong proofs are refused (proofs/coq_mutations.py)
 #                 (needs coqc: apt-get install coq libcoq-coquelicot libcoq-interval)
 #   make notebook -- the course notebook docs/course/notebook.py as out/notebook.ipynb
 PYTHON ?= python3
@@ -48,7 +50,12 @@ typecheck: $(STAMP)
 pytest: $(STAMP)
 	$(BIN)/python -m pytest -q
 
-test: lint typecheck pytest
+# The whole check, timed: its wall time is printed at the end, pass or fail (budget: under
+# 10 minutes on a loaded 2-core machine, under 4 on a quiet one).
+test: $(STAMP)
+	@start=$$(date +%s); \
+	$(MAKE) --no-print-directory lint typecheck pytest; status=$$?; \
+	echo "make test: $$(( $$(date +%s) - start )) s"; exit $$status
 
 test-quick: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not slow"
