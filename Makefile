@@ -5,6 +5,8 @@
 #   make coq   -- compile the Coq proofs in proofs/coq/ and audit their assumptions
 #                 (needs coqc: apt-get install coq libcoq-coquelicot libcoq-interval)
 #   make notebook -- the course notebook docs/course/notebook.py as out/notebook.ipynb
+#   make test-kvpress -- a second venv (.venv-kvpress) with torch and the extra kvbound[kvpress],
+#                 then the tests of NVIDIA kvpress's presses run unported (caches/kvpress)
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -12,7 +14,15 @@ STAMP  := $(VENV)/.installed
 BASE   := $(VENV)/.installed-base
 COURSE := $(VENV)/.installed-course
 
-.PHONY: demo test lint typecheck pytest test-quick docs bench coq notebook clean
+# The kvpress extra lives in its own venv: torch is large and the main suite must stay light.
+# torch is pinned first, to 2.13.0 (a CPU build that lies on this kind of machine's disk); an
+# unpinned torch would pull PyPI's default Linux wheel with the CUDA libraries.
+KVP_VENV  := .venv-kvpress
+KVP_BIN   := $(KVP_VENV)/bin
+KVP_STAMP := $(KVP_VENV)/.installed
+KVP_TORCH ?= torch==2.13.0
+
+.PHONY: demo test lint typecheck pytest test-quick test-kvpress docs bench coq notebook clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -53,6 +63,16 @@ test: lint typecheck pytest
 test-quick: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not slow"
 
+$(KVP_STAMP): pyproject.toml
+	$(PYTHON) -m venv $(KVP_VENV)
+	$(KVP_BIN)/python -m pip install --quiet --upgrade pip
+	$(KVP_BIN)/python -m pip install --quiet '$(KVP_TORCH)'
+	$(KVP_BIN)/python -m pip install --quiet -e '.[test,kvpress]'
+	touch $(KVP_STAMP)
+
+test-kvpress: $(KVP_STAMP)
+	$(KVP_BIN)/python -m pytest -q tests/caches/kvpress caches/kvpress
+
 docs: $(STAMP)
 	$(BIN)/kvbound proofs --write-blueprint docs/blueprint.md
 	$(BIN)/python -m kvbound.reports.docgen
@@ -72,5 +92,5 @@ coq:
 	$(PYTHON) -m proofs.coq_check
 
 clean:
-	rm -rf $(VENV) out .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(KVP_VENV) out .pytest_cache .mypy_cache .ruff_cache
 	cd proofs/coq && rm -f *.vo *.vok *.vos *.glob .*.aux .*.cache
