@@ -6,7 +6,7 @@ cache has none. ``press.compress(module, hidden_states, keys, values, attentions
 
 * ``module.config.num_attention_heads``, ``num_key_value_heads``, ``head_dim``,
   ``hidden_size``, ``num_hidden_layers`` and ``_attn_implementation`` (e.g.
-  ``presses/snapkv_press.py`` lines 47-50, ``presses/pyramidkv_press.py`` lines 84-86,
+  ``presses/snapkv_press.py`` lines 48-50, ``presses/pyramidkv_press.py`` lines 84-86,
   ``presses/adakv_press.py`` line 58), ``module.head_dim``, ``module.layer_idx`` and
   ``module.num_key_value_groups`` (``presses/criticalkv_press.py`` line 76);
 * ``q_proj`` / ``k_proj`` (``kvpress/utils.py`` lines 12-95: the queries and keys a

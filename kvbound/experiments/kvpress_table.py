@@ -33,8 +33,8 @@ from reduction.cache import CacheParams
 from reduction.protocol import SeedResult, open_parties, run_seed
 from reduction.schedule import Schedule
 
-__all__ = ["SCHEDULE", "D", "RATIOS", "TEMPLATES", "PORTS", "Point", "press_spec", "run_table",
-           "render", "splice", "main"]
+__all__ = ["SCHEDULE", "D", "RATIOS", "TEMPLATES", "PORTS", "Point", "RecordingParties",
+           "press_spec", "run_table", "render", "splice", "main"]
 
 SCHEDULE, D, EPS, ETA, SEED = "var-256", 64, 0.75, 0.25, 0
 RATIOS = (0.25, 0.5)
@@ -125,7 +125,7 @@ class Point:
     port_run: SeedResult | None
 
 
-class _Recording:
+class RecordingParties:
     """The parties, recording the states Alice's worker answered with."""
 
     def __init__(self, parties: Any) -> None:
@@ -152,7 +152,7 @@ def run_table(presses: Iterable[str] = RUNS, ratios: Iterable[float] = RATIOS,
     schedule = Schedule.parse(SCHEDULE)
     own = parties is None
     parties = open_parties("process") if own else parties
-    recording = _Recording(parties)
+    recording = RecordingParties(parties)
     points = []
     try:
         for name in presses:

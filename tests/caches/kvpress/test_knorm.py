@@ -2,7 +2,7 @@
 and lose the same bits on the same instance, modulo the tie rule.
 
 Both keep the tokens whose keys have the smallest L2 norm (kvpress
-``presses/knorm_press.py`` lines 41-46; caches/knorm.py). On the reduction's instance every
+``presses/knorm_press.py`` lines 32-46; caches/knorm.py). On the reduction's instance every
 key is a sign vector / sqrt(d): every norm is exactly 1, so every score ties and the kept
 set is decided by tie-breaking alone - kvbound breaks ties towards the more recent token
 (caches/_eviction.py), kvpress by whatever ``torch.topk`` returns (``scorer_press.py``
@@ -23,7 +23,7 @@ import numpy as np
 
 from caches.kvpress.adapter import cache_class
 from caches.registry import resolve_cache
-from kvbound.experiments.kvpress_table import _Recording
+from kvbound.experiments.kvpress_table import RecordingParties
 from reduction.cache import CacheParams
 from reduction.protocol import run_seed
 from reduction.schedule import Schedule
@@ -61,7 +61,7 @@ def test_same_token_sets_when_norms_do_not_tie() -> None:
 
 def test_same_bits_lost_on_the_hard_instance(parties: Any) -> None:
     schedule = Schedule.parse("var-256")
-    recording = _Recording(parties)
+    recording = RecordingParties(parties)
     runs, sets = {}, {}
     for ratio in (0.5, 0.25):
         press = run_seed(schedule, D, 0.75, 0.25, 0, recording,
