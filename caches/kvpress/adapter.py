@@ -253,7 +253,7 @@ class KvpressCache(KvpressMessageCache):
             return
         try:
             for layer in range(len(self.state.heads)):
-                self._compress_layer(layer, queries)
+                self._compress_layer(layer, queries[layer])
         except PressDeclined as exc:
             self.declined.append(str(exc))
             if self.scale == max(self.after) and len(self.declined) == len(self.after):
@@ -262,9 +262,10 @@ class KvpressCache(KvpressMessageCache):
 
     def _inputs(self, li: int, queries: np.ndarray) -> tuple[np.ndarray, ...]:
         """Positions, keys, values (heads, n, d), attention (heads, n, n) and hidden states
-        (n, 3 heads d) of layer ``li``: each head's older rows, padding, then the block."""
+        (n, 3 heads d) of layer ``li`` (``queries``: its (H, T, d) block queries): each
+        head's older rows, padding, then the block."""
         layer, d = self.state.heads[li], self.d
-        heads, t = len(layer), queries.shape[0]
+        heads, t = len(layer), queries.shape[1]
         n = max(r.positions.size for r in layer)
         pos = np.full((heads, n), _PAD, dtype=np.int64)
         k, v = np.zeros((heads, n, d)), np.zeros((heads, n, d))
@@ -275,9 +276,9 @@ class KvpressCache(KvpressMessageCache):
             order = np.r_[0 : m - t, n - t : n]
             pos[h, order], k[h, order], v[h, order] = rows.positions, rows.keys, rows.values
             block = np.zeros((t, n))
-            block[:, order] = softmax_rows(queries @ rows.keys.T)
+            block[:, order] = softmax_rows(queries[h] @ rows.keys.T)
             att[h, n - t :] = block
-            hidden[n - t :, 0, h] = queries
+            hidden[n - t :, 0, h] = queries[h]
         hidden[:, 1] = k.transpose(1, 0, 2)
         hidden[:, 2] = v.transpose(1, 0, 2)
         return pos, k, v, att, hidden.reshape(n, 3 * heads * d)

@@ -36,7 +36,7 @@ from reduction.cache import CacheParams
 from reduction.message import Reader, Writer, check_header_field, frame, unframe
 
 __all__ = ["SYNTHETIC", "DTYPES", "HeadRows", "KvpressState", "KvpressMessageCache",
-           "dtype_name", "dtype_option", "stored_channels"]
+           "dtype_name", "dtype_option", "grid", "stored_channels"]
 
 #: The position stored for a row a press wrote itself (no input row has its content).
 SYNTHETIC = 0xFFFFFFFF
@@ -160,22 +160,39 @@ class KvpressState:
         return cls(d, dtype, seen, grid)
 
 
+def grid(params: CacheParams) -> tuple[int, int]:
+    """(layers D, heads H) the cache serves: the multi-head instance's, or (1, 1).
+
+    >>> from reduction.schedule import Schedule
+    >>> grid(CacheParams(4, Schedule.parse("1,2")))
+    (1, 1)
+    """
+    return int(getattr(params, "layers", 1)), int(getattr(params, "heads", 1))
+
+
 class KvpressMessageCache:
     """A kvpress press's cache on Bob's side: the kept rows, attended block-causally.
 
     Alice's side (caches.kvpress.adapter.KvpressCache) subclasses it and adds the press.
     Options: ``dtype`` (float16, bfloat16, float32) and ``compress_after`` (read by
-    Alice's side only).
+    Alice's side only). With D layers of H heads (``CacheParams.heads``, ``layers``,
+    where the construction has them) a block is a (D, H, T, d) array and every head keeps
+    its own rows; with one head a block is (T, d).
     """
 
     OPTIONS: ClassVar[frozenset[str]] = frozenset({"dtype", "compress_after"})
     NAME: ClassVar[str] = "kvpress"
+    MULTI_HEAD: ClassVar[bool] = True
 
     def __init__(self, params: CacheParams, rng: np.random.Generator | None = None) -> None:
         self.params = params
         self.d = check_header_field(params.d, 16, "the kvpress cache's d")
+        layers, heads = grid(params)
+        check_header_field(layers, 16, "the kvpress cache's layers")
+        check_header_field(heads, 16, "the kvpress cache's heads")
         self.state = KvpressState(self.d, dtype_option(params), 0,
-                                  [[HeadRows.empty(self.d)]])
+                                  [[HeadRows.empty(self.d) for _ in range(heads)]
+                                   for _ in range(layers)])
 
     def _round(self, a: np.ndarray) -> np.ndarray:
         """``a`` rounded to the storage dtype, as float64."""
@@ -186,54 +203,58 @@ class KvpressMessageCache:
         return np.asarray(a).astype("<f2" if self.state.dtype == "float16" else "<f4"
                                     ).astype(np.float64)
 
-    def _append(self, keys: np.ndarray, values: np.ndarray) -> int:
-        """Add a block to every head at the storage dtype; returns its first position."""
-        first = self.state.seen
-        t = keys.shape[0]
-        pos = np.arange(first, first + t, dtype=np.int64)
-        k, v = self._round(keys), self._round(values)
-        for layer in self.state.heads:
-            for i, rows in enumerate(layer):
-                layer[i] = HeadRows(np.concatenate([rows.positions, pos]),
-                                    np.concatenate([rows.keys, k]),
-                                    np.concatenate([rows.values, v]))
-        self.state.seen += t
-        return first
-
     def _check_block(self, queries: np.ndarray, keys: np.ndarray,
                      values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        q = np.asarray(queries, dtype=np.float64)
-        k = np.asarray(keys, dtype=np.float64)
-        v = np.asarray(values, dtype=np.float64)
-        t = k.shape[0] if k.ndim == 2 else -1
-        if t < 1 or k.shape != (t, self.d) or v.shape != (t, self.d):
-            raise ValueError(f"keys and values must both have shape (T, d) with T >= 1 and "
-                             f"d={self.d}; got {k.shape} and {v.shape}")
-        if q.ndim != 2 or q.shape[1] != self.d:
-            raise ValueError(f"queries must have shape (T_q, {self.d}), got {q.shape}")
+        """The block as float64 (D, H, T, d) arrays, shapes checked."""
+        layers, heads = len(self.state.heads), len(self.state.heads[0])
+        lead = () if layers * heads == 1 else (layers, heads)
+        q, k, v = (np.asarray(a, dtype=np.float64) for a in (queries, keys, values))
+        t = k.shape[len(lead)] if k.ndim == len(lead) + 2 else -1
+        want = (*lead, t, self.d)
+        if t < 1 or k.shape != want or v.shape != want:
+            raise ValueError(f"keys and values must both have shape {(*lead, 'T', self.d)} "
+                             f"with T >= 1; got {k.shape} and {v.shape}")
+        if q.ndim != len(lead) + 2 or q.shape[: len(lead)] != lead or q.shape[-1] != self.d:
+            raise ValueError(f"queries must have shape {(*lead, 'T_q', self.d)}, got {q.shape}")
         total = self.params.schedule.total_tokens
         if self.state.seen + t > total:
             raise ValueError(f"{self.state.seen} tokens seen plus a block of {t} exceed the "
                              f"schedule's {total}")
-        return q, k, v
+        grid_shape = (layers, heads)
+        return (q.reshape(*grid_shape, *q.shape[-2:]), k.reshape(*grid_shape, t, self.d),
+                v.reshape(*grid_shape, t, self.d))
 
     def process(self, queries: np.ndarray, keys: np.ndarray, values: np.ndarray) -> np.ndarray:
-        """Append the block, then the block's queries attend to the head's rows."""
+        """Append the block to every head at the storage dtype, then each head's queries
+        attend to that head's rows (the block's own included)."""
+        shape = np.shape(queries)
         q, k, v = self._check_block(queries, keys, values)
-        self._append(k, v)
-        rows = self.state.heads[0][0]
-        out = attend(q, rows.keys, rows.values)
+        t = k.shape[2]
+        pos = np.arange(self.state.seen, self.state.seen + t, dtype=np.int64)
+        k, v = self._round(k), self._round(v)
+        out = np.empty(q.shape)
+        for li, layer in enumerate(self.state.heads):
+            for h, rows in enumerate(layer):
+                rows = HeadRows(np.concatenate([rows.positions, pos]),
+                                np.concatenate([rows.keys, k[li, h]]),
+                                np.concatenate([rows.values, v[li, h]]))
+                layer[h] = rows
+                out[li, h] = attend(q[li, h], rows.keys, rows.values)
+        self.state.seen += t
         self._after_block(q)
-        return out
+        return out.reshape(shape)
 
     def _after_block(self, queries: np.ndarray) -> None:
-        """Alice's side compresses here; Bob's side never does."""
+        """Alice's side compresses here, given the block's (D, H, T, d) queries; Bob's
+        side never does."""
 
     def to_bytes(self) -> bytes:
         return self.state.to_bytes()
 
     @classmethod
     def from_bytes(cls, data: bytes, params: CacheParams) -> Any:
+        """Bob's cache from the bytes and the public parameters (this class, never the
+        press: no torch)."""
         cache = KvpressMessageCache(params, None)
-        cache.state = KvpressState.from_bytes(data, params)
+        cache.state = KvpressState.from_bytes(data, params, *grid(params))
         return cache
