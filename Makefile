@@ -71,7 +71,7 @@ $(KVP_STAMP): pyproject.toml
 	touch $(KVP_STAMP)
 
 test-kvpress: $(KVP_STAMP)
-	$(KVP_BIN)/python -m pytest -q tests/caches/kvpress caches/kvpress
+	$(KVP_BIN)/python -m pytest -q -rs tests/caches/kvpress caches/kvpress
 
 docs: $(STAMP)
 	$(BIN)/kvbound proofs --write-blueprint docs/blueprint.md
