@@ -33,6 +33,14 @@ kept rows only (caches.kvpress.state). torch's global generator is seeded from t
 cache's own coins before every call (RandomPress, LeverageScorePress draw from it), and
 torch runs on one thread: the same seed gives the same bytes.
 
+Heads of one layer can hold different numbers of rows (a masking press ran at an earlier
+boundary): the shorter ones are padded with zero rows before their block rows, and no
+padding row is ever stored. A boundary where the press's own ``assert`` fails (too few
+rows for its window or its sinks, e.g. ``streaming_llm_press.py`` line 49) is left as it
+is; a press that declines every boundary it was asked to compress is bad input. A press
+whose rule lives in its forward hook is run the way that hook runs it (``run_press``), or
+refused by name (caches.kvpress.catalogue).
+
 Where a press is applied again to rows it already pruned, kvpress's ratio applies to
 what is left: compressing at every boundary with ``compression_ratio`` r keeps less than
 a fraction 1 − r of the tokens. ``compress_after=last`` is kvpress's own schedule (once,

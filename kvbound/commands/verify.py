@@ -57,7 +57,9 @@ def register(subparsers: Any) -> None:
     p.add_argument("--seed", type=whole_at_least(0), default=0, help="first seed (default: 0)")
     p.add_argument(
         "--cache", default="exact",
-        help="registered cache name (exact, exact-fp32, ...) or module:Class (default: exact)",
+        help="registered cache name (exact, exact-fp32, ...), module:Class, or a press of "
+             "NVIDIA kvpress as 'kvpress:SnapKVPress(compression_ratio=0.5)' (the extra "
+             "kvbound[kvpress]; options compress_after, dtype) (default: exact)",
     )
     p.add_argument(
         "--option", action="append", metavar="KEY=VALUE",

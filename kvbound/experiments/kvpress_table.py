@@ -19,7 +19,7 @@ from __future__ import annotations
 import argparse
 import re
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -85,19 +85,24 @@ TEMPLATES: dict[str, str] = {
     "TOVAPress": "TOVAPress(compression_ratio={r})",
 }
 
-#: kvbound's port of a press (registered name, options besides the budget), where one is
-#: registered: the same rule in numpy, evicting after every scale down to the budget.
-PORTS: dict[str, tuple[str, dict[str, Any]]] = {
-    "KnormPress": ("knorm", {}),
-    "StreamingLLMPress": ("streaming-llm", {}),
-    "RandomPress": ("random", {}),
-    "SnapKVPress": ("snapkv", {"window": 64, "kernel": 5, "pooling": "avg"}),
-    "TOVAPress": ("tova", {}),
-    "ObservedAttentionPress": ("h2o", {"recent": 0.0}),
-    "KeyDiffPress": ("keydiff", {}),
-    "AdaKVPress": ("adakv", {}),
-    "PyramidKVPress": ("pyramidkv", {}),
-    "ExpectedAttentionPress": ("expected-attention", {}),
+#: kvbound's port of a press, where one is registered: its name and its options at ratio r
+#: (budget = the kept fraction 1 - r unless said otherwise); the same rule in numpy,
+#: applied after every scale. A port not registered in this tree is left out of the table.
+PORTS: dict[str, tuple[str, Callable[[float], dict[str, Any]]]] = {
+    "KnormPress": ("knorm", lambda r: {"budget": 1 - r}),
+    "StreamingLLMPress": ("streaming-llm", lambda r: {"budget": 1 - r}),
+    "RandomPress": ("random", lambda r: {"budget": 1 - r}),
+    "SnapKVPress": ("snapkv", lambda r: {"budget": 1 - r, "window": 64, "kernel": 5,
+                                         "pooling": "avg"}),
+    "TOVAPress": ("tova", lambda r: {"budget": 1 - r}),
+    "ObservedAttentionPress": ("h2o", lambda r: {"budget": 1 - r, "recent": 0.0}),
+    "KeyDiffPress": ("keydiff", lambda r: {"budget": 1 - r}),
+    "ExpectedAttentionPress": ("expected-attention", lambda r: {"budget": 1 - r}),
+    "LagKVPress": ("lagkv", lambda r: {"budget": 1 - r}),
+    "CriticalKVPress": ("criticalkv", lambda r: {"budget": 1 - r, "scorer": "snapkv"}),
+    "AdaKVPress": ("adakv", lambda r: {"budget": 1 - r, "scorer": "snapkv"}),
+    "PyramidKVPress": ("pyramidkv", lambda r: {"budget": 1 - r}),
+    "ThinKPress": ("think", lambda r: {"key_channels": 1 - r}),
 }
 
 
@@ -161,11 +166,11 @@ def run_table(presses: Iterable[str] = RUNS, ratios: Iterable[float] = RATIOS,
                 run = run_seed(schedule, D, EPS, ETA, SEED, recording, cache=spec,
                                options={"compress_after": "last"})
                 kept = _kept_fraction(recording.states[-1], schedule)
-                port, options = PORTS.get(name, (None, {}))
+                port, options = PORTS.get(name, (None, lambda r: {}))
                 port_run = None
                 if port is not None and port in CACHES:
                     port_run = run_seed(schedule, D, EPS, ETA, SEED, parties, cache=port,
-                                        options={**options, "budget": 1 - ratio})
+                                        options=options(ratio))
                 points.append(Point(name, ratio, spec, kept, run,
                                     port if port_run else None, port_run))
     finally:
@@ -179,8 +184,9 @@ def render(points: list[Point], refused: Iterable[str] = sorted(REFUSED)) -> str
     lines = [
         f"Measured on {SCHEDULE}, d = {D}, seed {SEED}, kvpress {KVPRESS_VERSION}, "
         "compress_after=last; f = rows kept / rows cached, read from the message; p = bit "
-        "error rate; port: kvbound's own version of the rule at budget 1 − r; feasible: "
-        "the message carries at least what Bob decoded (no leak).",
+        "error rate; port: kvbound's own version of the rule, where one is registered, at "
+        "budget 1 − r (ThinK: key channels 1 − r), same seed; feasible: the message "
+        "carries at least what Bob decoded (no leak).",
         "",
         "| press | spec (kvpress:...) | r | f | p | (1 − f)/2 | port: p | message bits "
         "| memory bits | feasible |",
