@@ -13,7 +13,9 @@ import caches  # noqa: F401
 
 KVPRESS_INSTALLED = find_spec("torch") is not None and find_spec("kvpress") is not None
 _NEED_TORCH = ["caches/kvpress/standin.py", "tests/caches/kvpress"]
-collect_ignore = [] if KVPRESS_INSTALLED else _NEED_TORCH
+# collect_ignore_glob, not collect_ignore: pytest reads the nearest conftest's list, and
+# tests/conftest.py has a collect_ignore of its own.
+collect_ignore_glob = [] if KVPRESS_INSTALLED else _NEED_TORCH
 
 
 def pytest_terminal_summary(terminalreporter: object) -> None:
