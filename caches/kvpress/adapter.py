@@ -214,7 +214,7 @@ def run_press(press: Any, kvpress: Any, module: Any, hidden: Any, keys: Any, val
                                   f"compression_ratios for {module.config.num_hidden_layers} "
                                   "layers")
         saved = inner.compression_ratio
-        inner.compression_ratio = ratios[module.layer_idx]  # per_layer_..._press.py 56-61
+        inner.compression_ratio = ratios[module.layer_idx]  # per_layer_compression_press.py 56-61
         try:
             return run_press(inner, kvpress, module, hidden, keys, values, attentions, kwargs)
         finally:

@@ -104,7 +104,7 @@ def test_cli_malformed_spec_exits_2(spec: str, words: str) -> None:
 
 
 @pytest.mark.skipif(_kvpress_installed(), reason="the extra is installed here: "
-                    "tests/caches/kvpress/test_refusals.py runs these specs instead")
+                    "tests/caches/kvpress/test_presses.py runs these specs instead")
 @pytest.mark.parametrize("spec", ["kvpress:KnormPress(compression_ratio=0.5)", "kvpress:Nope()"])
 def test_cli_missing_extra_exits_2_saying_how_to_install(spec: str) -> None:
     proc = _verify(spec)

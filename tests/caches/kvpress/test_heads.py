@@ -1,5 +1,5 @@
-"""kvpress presses on the multi-head, multi-layer instance (docs/theorem.md#c2-run): one
-stand-in layer per layer with its own ``layer_idx``, every head its own rows.
+"""kvpress presses on the multi-head, multi-layer instance (issue 18): one stand-in layer
+per layer with its own ``layer_idx``, every head its own rows.
 
 Runs where the construction has ``CacheParams.heads`` and ``layers`` (issue 18); before
 that lands, one head is all there is and this module says so instead of running.
