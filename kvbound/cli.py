@@ -34,6 +34,7 @@ COMMAND_MODULES = (
     "kvbound.commands.check_cache",
     "kvbound.commands.figures",
     "kvbound.commands.structure",
+    "kvbound.commands.site",
 )
 
 

@@ -1,0 +1,118 @@
+"""Plain words for a verification: what happened, in two sentences, before any jargon.
+
+Purpose: the first lines of every ``verify`` report (terminal, markdown) and of the
+interactive page's "your cache" panel. They read the public JSON record of ``kvbound
+verify --json`` only, so the page (``kvbound/site/assets/kvbound.js``, ``verdictLines``)
+says exactly the same thing; ``tests/kvbound/site/test_site_numbers.py`` compares the two.
+
+The statement behind the words (docs/theorem.md#fano, #l4): a message of m bits carries at
+most m bits of information; Bob's decoded bits carry at least I = N(1 - H2(p)) bits when he
+gets a fraction p of them wrong (with a confidence allowance, ``information_bits_lcb``).
+I > m is a leak: the cache passed information outside its bytes. Otherwise nothing is
+wrong, whatever p is: the bound (1 - H2(delta)) N is a floor for caches that answer right,
+and a cache that answers wrong pays for its smaller message with the bits it loses.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+__all__ = ["verdict_lines", "group_digits", "fixed", "percent"]
+
+
+def group_digits(x: float) -> str:
+    """``x`` rounded half up to an integer, with thousands separators.
+
+    >>> group_digits(5011.5), group_digits(27136.0), group_digits(-1234)
+    ('5,012', '27,136', '-1,234')
+    """
+    return f"{math.floor(x + 0.5):,}"
+
+
+def fixed(x: float, digits: int) -> str:
+    """``x`` rounded half up to ``digits`` decimals (the same rule as the page's script).
+
+    >>> fixed(32.0049, 2), fixed(2.5, 0), fixed(0.125, 2)
+    ('32.00', '3', '0.13')
+    """
+    scale = 10**digits
+    n = math.floor(x * scale + 0.5)
+    whole, frac = divmod(n, scale)
+    return str(whole) if digits == 0 else f"{whole}.{frac:0{digits}d}"
+
+
+def percent(rate: float) -> str:
+    """A rate in [0, 1] as a percentage: one decimal below 10 %, none above.
+
+    >>> percent(0.25), percent(0.0123), percent(0.0), percent(0.0001)
+    ('25 %', '1.2 %', '0 %', 'under 0.1 %')
+    """
+    p = 100 * rate
+    if p == 0:
+        return "0 %"
+    if p < 0.05:
+        return "under 0.1 %"
+    return f"{fixed(p, 1 if p < 9.95 else 0)} %"
+
+
+_NEED = ("message_bits", "information_bits", "information_bits_lcb", "error_rate")
+
+
+def verdict_lines(record: Mapping[str, Any]) -> list[str]:
+    """The plain verdict of a ``verify --json`` record: what happened, then what it means.
+
+    The run closest to a leak (largest information lower bound minus message bits) speaks
+    for all seeds. Raises ValueError when ``record`` is not such a record.
+
+    >>> run = {"seed": 0, "message_bits": 5680, "information_bits": 5121.1,
+    ...        "information_bits_lcb": 5011.0, "error_rate": 0.25, "leak": False}
+    >>> first, second = verdict_lines({"cache": "h2o", "lower_bound_bits": 27136.0,
+    ...                                "runs": [run]})
+    >>> first  # doctest: +NORMALIZE_WHITESPACE
+    'No leak: Bob decoded 5,121 bits of information from a 5,680-bit message;
+     cache "h2o" gets 25 % of the bits wrong.'
+    >>> second.startswith("A cache that answers every query right needs at least 27,136")
+    True
+    """
+    runs = record.get("runs") if isinstance(record, Mapping) else None
+    if not isinstance(runs, list):
+        raise ValueError('not a `kvbound verify --json` record (no "runs" list)')
+    if not runs:
+        raise ValueError("the record has no runs")
+    worst: dict[str, Any] | None = None
+    worst_margin = -math.inf
+    for i, run in enumerate(runs):
+        for key in _NEED:
+            value = run.get(key) if isinstance(run, Mapping) else None
+            if not isinstance(value, (int, float)) or isinstance(value, bool):
+                raise ValueError(f'run {i} has no number "{key}"')
+        margin = run["information_bits_lcb"] - run["message_bits"]
+        if worst is None or margin > worst_margin:
+            worst, worst_margin = dict(run), margin
+    assert worst is not None
+    leak = any(run.get("leak") is True for run in runs)
+    name = record.get("cache")
+    cache = f'cache "{name}"' if isinstance(name, str) else "the cache"
+    msg = group_digits(worst["message_bits"])
+    if leak:
+        lines = [f"LEAK: Bob decoded at least {group_digits(worst['information_bits_lcb'])} "
+                 f"bits of information from a {msg}-bit message: more than the message "
+                 f"holds, so {cache} passed Bob information outside its bytes."]
+    else:
+        rate = worst["error_rate"]
+        how = "gets every bit right." if rate == 0 else f"gets {percent(rate)} of the bits wrong."
+        lines = [f"No leak: Bob decoded {group_digits(worst['information_bits'])} bits of "
+                 f"information from a {msg}-bit message; {cache} {how}"]
+    bound = record.get("lower_bound_bits")
+    if isinstance(bound, (int, float)) and not isinstance(bound, bool) and bound > 0:
+        if worst["error_rate"] == 0:
+            lines.append(f"It answers every query right, so it must keep at least "
+                         f"{group_digits(bound)} bits (the lower bound): its message is "
+                         f"{fixed(worst['message_bits'] / bound, 2)} times that.")
+        elif not leak:
+            lines.append(f"A cache that answers every query right needs at least "
+                         f"{group_digits(bound)} bits (the lower bound); one that answers "
+                         "wrong may keep less, and the bits it loses pay for it.")
+    return lines
