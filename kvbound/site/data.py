@@ -121,8 +121,8 @@ def headline(models: Sequence[Mapping[str, Any]] | None = None) -> dict[str, Any
     precise = _ratio(var, low_model["model"], Fraction(1, 4096))
     low, high, fine = fixed(min(quarter), 1), fixed(max(quarter), 1), fixed(precise, 2)
     text = (f"No compressor can shrink a released VAR cache (VAR-d16 at 256 px) more than "
-            f"{low}x, or {high}x at 512 px (VAR-d36), and still answer every attention query "
-            f"to relative error 1/4; to 2^-12 it can shrink it only {fine}x.")
+            f"{low}×, or {high}× at 512 px (VAR-d36), and still answer every attention query "
+            f"to relative error η = 1/4; to η = 2⁻¹² it can shrink it only {fine}×.")
     return {"low": low, "high": high, "precise": fine, "text": text,
             "model": low_model["model"]}
 

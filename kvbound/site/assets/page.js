@@ -170,7 +170,7 @@
     ys.forEach(function (v) { ctx.fillText(String(v), box.left - 6, box.y(v) + 4); });
   }
 
-  function vline(ctx, box, x, colour, label, dash) {
+  function vline(ctx, box, x, colour, label, dash, row) {
     if (x === null || x === undefined || x < box.x0 || x > box.x1) return;
     ctx.strokeStyle = colour;
     ctx.setLineDash(dash || []);
@@ -181,7 +181,20 @@
     ctx.setLineDash([]);
     ctx.fillStyle = colour;
     ctx.textAlign = "left";
-    ctx.fillText(label, box.x(x) + 3, box.top + 12);
+    ctx.fillText(label, box.x(x) + 3, box.top + 12 + 14 * (row || 0));
+  }
+
+  function legend(ctx, x, y, entries) {
+    ctx.font = "12px sans-serif";
+    var width = 0;
+    entries.forEach(function (e) { width = Math.max(width, ctx.measureText(e[0]).width); });
+    ctx.fillStyle = "rgba(255, 255, 255, 0.9)";
+    ctx.fillRect(x - 6, y - 14, width + 12, 18 * entries.length + 6);
+    ctx.textAlign = "left";
+    entries.forEach(function (e, i) {
+      ctx.fillStyle = e[1];
+      ctx.fillText(e[0], x, y + 18 * i);
+    });
   }
 
   /* ---------- section 3: the softmax ---------- */
@@ -238,7 +251,10 @@
     var cmin = target > 0 ? K.scaleForGamma(cdata.L, cdata.T, cdata.eps, target, 0) : null;
     vline(ctx, box, cmin, GREEN, "C_min " + num(cmin, 1), [4, 3]);
     vline(ctx, box, 100, GREY, "B = 100 (VAR heads)", [1, 3]);
-    vline(ctx, box, c, ORANGE, "C = " + num(c, 1));
+    vline(ctx, box, c, ORANGE, "C = " + num(c, 1), null, 1);
+    legend(ctx, box.x(62), box.bottom - 50, [
+      ["── the real keys: weight on token 0", BLUE],
+      ["- - - the guarantee 1/(1 + γ(C)) of L2", VERMILLION]]);
   }
 
   /* ---------- section 4: Bob's outputs ---------- */
@@ -296,12 +312,9 @@
     bars(run.counts_0, BLUE, true);
     bars(run.counts_1, VERMILLION, false);
     vline(ctx, box, run.tau, "#000000", "τ = " + num(run.tau, 3));
-    ctx.font = "12px sans-serif";
-    ctx.textAlign = "left";
-    ctx.fillStyle = BLUE;
-    ctx.fillText("■ outputs for 0 bits (L3: at most " + num(zr, 3) + ")", box.left + 8, box.top + 28);
-    ctx.fillStyle = VERMILLION;
-    ctx.fillText("□ outputs for 1 bits (L3: at least " + num(orng, 3) + ")", box.left + 8, box.top + 44);
+    legend(ctx, box.x(0.47), box.top + 40, [
+      ["■ outputs for 0 bits (L3: at most " + num(zr, 3) + ")", BLUE],
+      ["□ outputs for 1 bits (L3: at least " + num(orng, 3) + ")", VERMILLION]]);
   }
 
   /* ---------- section 5: the student's cache ---------- */

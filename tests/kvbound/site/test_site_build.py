@@ -60,7 +60,7 @@ def test_the_headline_is_the_schedules_ratio(built_site: tuple[Path, list[Path]]
     for schedule, key in (("var-256", "low"), ("var-512", "high")):
         s = Schedule.preset(schedule)
         assert h[key] == f"{32 * s.total_tokens / s.cached_tokens:.1f}"
-        assert h[key] + "x" in h["text"]
+        assert h[key] + "×" in h["text"]
     s = Schedule.preset("var-256")
     assert h["precise"] == f"{32 * s.total_tokens / (11 * s.cached_tokens):.2f}"
 
