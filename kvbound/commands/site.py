@@ -40,7 +40,7 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Build the page and say where it is."""
-    from kvbound.site import build_site
+    from kvbound.site.build import build_site
 
     start = time.monotonic()
 

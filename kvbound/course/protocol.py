@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from kvbound.course.data import SlideParams
-from kvbound.course.style import OKABE_ITO, new_figure
+from kvbound.plots.style import OKABE_ITO, new_figure
 from reduction.protocol import run_verification
 
 __all__ = ["protocol_data", "draw_protocol", "PROTOCOL_CACHE"]

@@ -5,9 +5,5 @@ the bound and the real fp16 cache's ratio; the softmax of Bob's query as C grows
 measured outputs around tau; a student's ``verify --json`` record in plain words. The
 closed forms run in the browser (``assets/kvbound.js``, mirrored from :mod:`lowerbound`
 and checked against :mod:`kvbound.site.reference`); the rest is precomputed
-(:mod:`kvbound.site.data`).
+(:mod:`kvbound.site.data`); :mod:`kvbound.site.build` writes the files.
 """
-
-from kvbound.site.build import ASSETS, build_site, read_result
-
-__all__ = ["ASSETS", "build_site", "read_result"]

@@ -21,8 +21,9 @@ from typing import Any
 
 from kvbound import __version__
 from kvbound.outputs import check_output_dir, finite_or_none
-from kvbound.plain_words import verdict_lines
+from kvbound.reports.plain import verdict_lines
 from kvbound.site.data import page_data
+from lowerbound.validation import InvalidArgument
 
 __all__ = ["ASSETS", "build_site", "read_result", "MAX_RESULT_BYTES"]
 
@@ -33,26 +34,26 @@ MAX_RESULT_BYTES = 64 * 2**20
 
 
 def read_result(path: Path) -> dict[str, Any]:
-    """A ``kvbound verify --json`` record from ``path``, validated (ValueError otherwise)."""
+    """A ``kvbound verify --json`` record from ``path``, validated (InvalidArgument otherwise)."""
     if not path.is_file():
-        raise ValueError(f"--result={path}: no such file; write one with "
+        raise InvalidArgument(f"--result={path}: no such file; write one with "
                          "`kvbound verify --json > result.json`")
     size = path.stat().st_size
     if size > MAX_RESULT_BYTES:
-        raise ValueError(f"--result={path} is {size} bytes, more than the "
+        raise InvalidArgument(f"--result={path} is {size} bytes, more than the "
                          f"{MAX_RESULT_BYTES} a verify record can need")
     try:
         record = json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ValueError(f"--result={path} is not JSON ({exc}); give the output of "
+        raise InvalidArgument(f"--result={path} is not JSON ({exc}); give the output of "
                          "`kvbound verify --json`") from None
     if not isinstance(record, dict):
-        raise ValueError(f"--result={path} holds a JSON {type(record).__name__}, not the "
+        raise InvalidArgument(f"--result={path} holds a JSON {type(record).__name__}, not the "
                          "object `kvbound verify --json` prints")
     try:
         verdict_lines(record)
-    except ValueError as exc:
-        raise ValueError(f"--result={path}: {exc}; give the output of "
+    except InvalidArgument as exc:
+        raise InvalidArgument(f"--result={path}: {exc}; give the output of "
                          "`kvbound verify --json`") from None
     return dict(finite_or_none(record))
 

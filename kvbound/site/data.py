@@ -10,7 +10,7 @@ JSON file, so the data is a script) and ``data.json`` (the same, for reading):
 - ``etas``: the values of its eta slider (exact fractions and floats);
 - ``models``: the released models of :mod:`lowerbound.models`, and for every eta the
   bound per head with the best b under the model's own cap, against its fp16 cache
-  (:func:`kvbound.constants_cap.precision_table`, Lemma PREC and Corollary C2);
+  (:func:`kvbound.reports.constants_cap.precision_table`, Lemma PREC and Corollary C2);
 - ``headline``: the sentence README and ``make demo`` print, from those rows;
 - ``concentration``: one real key family of the running example (the verifier's key seed
   for seed 0): the inner products of token 0's key with the other keys, so the page can
@@ -29,8 +29,8 @@ from typing import Any
 
 import numpy as np
 
-from kvbound.constants_cap import precision_table
-from kvbound.plain_words import fixed, verdict_lines
+from kvbound.reports.constants_cap import precision_table
+from kvbound.reports.plain import fixed, verdict_lines
 from lowerbound.models import MODELS
 from reduction.keys import sample_keys
 from reduction.protocol import run_verification

@@ -292,7 +292,7 @@
     return { target: w[0], others: other, largestOther: top, zeroKeys: zero };
   }
 
-  /* kvbound.plain_words (the plain verdict of a `verify --json` record): numbers are
+  /* kvbound.reports.plain (the plain verdict of a `verify --json` record): numbers are
    * rounded half up on integers in both languages, so the two texts agree exactly. */
   function groupDigits(n) {
     var s = String(Math.floor(n + 0.5));

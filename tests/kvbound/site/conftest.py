@@ -14,7 +14,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.fixture(scope="session")
 def built_site(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[Path]]:
-    from kvbound.site import build_site
+    from kvbound.site.build import build_site
 
     out = tmp_path_factory.mktemp("site")
     return out, build_site(out)

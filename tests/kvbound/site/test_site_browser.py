@@ -3,7 +3,7 @@
 What must hold: the page loads with no console error, no exception and no request beyond
 its own files; moving a slider with the keyboard changes the numbers, to the values
 :func:`kvbound.site.reference.page_numbers` computes; choosing a ``verify --json`` file
-shows the verdict :func:`kvbound.plain_words.verdict_lines` writes; the screenshots and
+shows the verdict :func:`kvbound.reports.plain.verdict_lines` writes; the screenshots and
 both drawings are not blank.
 
 Skipped when no Chromium is installed, unless KVBOUND_REQUIRE_BROWSER=1 (``make
@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from kvbound.plain_words import verdict_lines
+from kvbound.reports.plain import verdict_lines
 from kvbound.site.reference import page_numbers
 from reduction.protocol import run_verification
 from reduction.schedule import Schedule

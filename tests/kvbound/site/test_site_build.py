@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from kvbound.cli import main
-from kvbound.site import ASSETS
+from kvbound.site.build import ASSETS
 from kvbound.site.data import ETAS, OUTPUT_RUNS
 from lowerbound.bound import fp16_cache_bits
 from reduction.schedule import Schedule

@@ -7,7 +7,7 @@ b = 1 and b > 1, b too large for eta) and every number is compared with
 :func:`kvbound.site.reference.page_numbers`: relative 1e-9, integers exactly. The
 reference itself is tied to the objects the verifier runs (``PublicParams``,
 ``plan_under_cap``), the softmax to ``reduction.attention.softmax_rows``, and the plain
-verdict to :func:`kvbound.plain_words.verdict_lines` on real ``verify`` records.
+verdict to :func:`kvbound.reports.plain.verdict_lines` on real ``verify`` records.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from kvbound.plain_words import verdict_lines
+from kvbound.reports.plain import verdict_lines
 from kvbound.site.reference import page_numbers
 from lowerbound.logit_cap import plan_under_cap
 from reduction.attention import softmax_rows
@@ -180,7 +180,6 @@ def test_the_softmax_is_the_attention_kernels() -> None:
 @pytest.fixture(scope="module")
 def records() -> list[dict[str, Any]]:
     """Real verify records: exact, a lossy cache, several seeds, and a leaking cache."""
-    from tests.leaky_cache import GlobalLeakyCache  # noqa: F401  (registers nothing)
 
     s = Schedule.parse("1,2,3,4")
     out = []

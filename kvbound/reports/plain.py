@@ -19,6 +19,8 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+from lowerbound.validation import InvalidArgument
+
 __all__ = ["verdict_lines", "group_digits", "fixed", "percent"]
 
 
@@ -64,7 +66,7 @@ def verdict_lines(record: Mapping[str, Any]) -> list[str]:
     """The plain verdict of a ``verify --json`` record: what happened, then what it means.
 
     The run closest to a leak (largest information lower bound minus message bits) speaks
-    for all seeds. Raises ValueError when ``record`` is not such a record.
+    for all seeds. Raises InvalidArgument when ``record`` is not such a record.
 
     >>> run = {"seed": 0, "message_bits": 5680, "information_bits": 5121.1,
     ...        "information_bits_lcb": 5011.0, "error_rate": 0.25, "leak": False}
@@ -78,16 +80,16 @@ def verdict_lines(record: Mapping[str, Any]) -> list[str]:
     """
     runs = record.get("runs") if isinstance(record, Mapping) else None
     if not isinstance(runs, list):
-        raise ValueError('not a `kvbound verify --json` record (no "runs" list)')
+        raise InvalidArgument('not a `kvbound verify --json` record (no "runs" list)')
     if not runs:
-        raise ValueError("the record has no runs")
+        raise InvalidArgument("the record has no runs")
     worst: dict[str, Any] | None = None
     worst_margin = -math.inf
     for i, run in enumerate(runs):
         for key in _NEED:
             value = run.get(key) if isinstance(run, Mapping) else None
             if not isinstance(value, (int, float)) or isinstance(value, bool):
-                raise ValueError(f'run {i} has no number "{key}"')
+                raise InvalidArgument(f'run {i} has no number "{key}"')
         margin = run["information_bits_lcb"] - run["message_bits"]
         if worst is None or margin > worst_margin:
             worst, worst_margin = dict(run), margin
