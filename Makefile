@@ -4,7 +4,9 @@
 #   make test  -- venv, install with test extras, ruff + mypy + the whole pytest suite
 #   make coq   -- compile the Coq proofs in proofs/coq/ and audit their assumptions
 #                 (needs coqc: apt-get install coq libcoq-coquelicot libcoq-interval)
-#   make notebook -- the course notebook docs/course/notebook.py as out/notebook.ipynb
+#   make test-site -- the interactive page (kvbound site) in headless chromium; make test
+#                 runs it when chromium is installed and says so when it is not
+#   make notebook -- the course notebook as out/notebook.ipynb, executed, figures included
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -12,7 +14,8 @@ STAMP  := $(VENV)/.installed
 BASE   := $(VENV)/.installed-base
 COURSE := $(VENV)/.installed-course
 
-.PHONY: demo test lint typecheck pytest test-quick docs bench coq notebook clean
+.PHONY: demo test lint typecheck pytest test-quick test-site site-if-chromium docs bench \
+	coq notebook clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -46,12 +49,24 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 pytest: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -m "not browser"
 
-test: lint typecheck pytest
+test: lint typecheck pytest site-if-chromium
 
 test-quick: $(STAMP)
-	$(BIN)/python -m pytest -q -m "not slow"
+	$(BIN)/python -m pytest -q -m "not slow and not browser"
+
+# The page's browser test is optional: it needs Debian's chromium (apt-get install chromium).
+test-site: $(STAMP)
+	KVBOUND_REQUIRE_BROWSER=1 $(BIN)/python -m pytest -q -m browser tests/kvbound/site
+
+site-if-chromium:
+	@if command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1; \
+	then $(MAKE) --no-print-directory test-site; \
+	else echo "make test: SKIPPED the interactive page's browser test: chromium is not" \
+		"installed (apt-get install chromium, then make test-site)"; fi
+	@command -v node >/dev/null 2>&1 || echo "make test: SKIPPED the page's JavaScript" \
+		"cross-check: node is not installed (apt-get install nodejs)"
 
 docs: $(STAMP)
 	$(BIN)/kvbound proofs --write-blueprint docs/blueprint.md
@@ -62,7 +77,9 @@ docs: $(STAMP)
 notebook: $(COURSE)
 	mkdir -p out
 	$(BIN)/jupytext --to ipynb --output out/notebook.ipynb docs/course/notebook.py
-	@echo "notebook written to out/notebook.ipynb (open it with Jupyter)"
+	$(BIN)/jupytext --to ipynb --execute --output out/executed.ipynb docs/course/notebook.py
+	@echo "wrote out/notebook.ipynb (to run) and out/executed.ipynb (run, figures included);"
+	@echo "open either with Jupyter"
 
 bench: $(STAMP)
 	$(BIN)/python bench/run_all.py

@@ -13,10 +13,10 @@ import numpy as np
 
 from kvbound.plots.style import (
     OKABE_ITO,
+    cache_style,
     label_points,
     legend_outside,
     new_figure,
-    series_style,
     takeaway,
 )
 
@@ -91,11 +91,12 @@ def draw_frontier(data: dict[str, Any]) -> Any:
     ax.plot(xs, ps, color=VERMILLION, linewidth=2,
             label="Fano: N(1 - H2(p)) = bits")
     caches = list(dict.fromkeys(q["cache"] for q in data["points"]))
-    for i, cache in enumerate(caches):
+    for cache in caches:
         pts = [q for q in data["points"] if q["cache"] == cache]
         ax.plot([q["bits_per_N"] for q in pts], [q["error_rate"] for q in pts],
                 linestyle="-" if len(pts) > 1 else "none", linewidth=0.8, markersize=8,
-                markeredgecolor=BLACK, markeredgewidth=0.5, label=cache, **series_style(i))
+                markeredgecolor=BLACK, markeredgewidth=0.5, label=cache,
+                **cache_style(cache, tuple(caches)))
     ax.axvline(1.0, color=BLACK, linestyle=":", linewidth=1, label="message bits = N")
     ax.set_xscale("log")
     ax.set_xlim(min(xs), 5 * max(q["bits_per_N"] for q in data["points"]))

@@ -142,11 +142,11 @@ def attack_figure(result: SweepResult, path: str | Path,
     format follows the suffix of ``path`` (png, svg, pdf); returns the Figure.
     """
     from kvbound.plots.style import (
+        cache_style,
         label_points,
         legend_outside,
         new_figure,
         save_figure,
-        series_style,
         takeaway,
     )
 
@@ -169,9 +169,9 @@ def attack_figure(result: SweepResult, path: str | Path,
     ax.axvline(exact, color="0.5", linestyle="--", linewidth=1,
                label=f"exact fp16 cache ({exact / n:.0f} x N)")
     labels: list[tuple[float, float, str]] = []
-    for i, cache in enumerate(shown):
+    for cache in shown:
         pts = [p for p in ok if p.cache == cache]
-        st = series_style(i)
+        st = cache_style(cache, tuple(shown))
         x = [max(p.message_bits, 1) for p in pts]
         y = [max(p.information_bits, floor) for p in pts]
         leaky = any(p.leak for p in pts)

@@ -1,15 +1,10 @@
-"""One page built for every test of the page (it takes a few seconds), and the marker of
-the browser test (``make test-site`` runs it alone)."""
+"""One page built for every test of the page (it takes a few seconds)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "browser: drives a headless chromium (make test-site)")
 
 
 @pytest.fixture(scope="session")
