@@ -19,6 +19,7 @@ __all__ = [
     "parse_cache_options",
     "add_precision_arguments",
     "resolve_precision",
+    "add_renamed_flag",
     "DEFAULT_ETA",
 ]
 
@@ -160,3 +161,21 @@ def parse_cache_options(items: list[str] | None) -> dict[str, Any]:
                 f"cache option {item!r} must look like KEY=VALUE, e.g. budget=0.5")
         out[key.strip()] = _scalar(value.strip())
     return out
+
+
+def add_renamed_flag(parser: argparse.ArgumentParser, old: str, new: str, what: str) -> None:
+    """Refuse the old spelling ``old`` of the flag ``new``, naming the new one (exit 2).
+
+    Kept as a hidden flag so argparse does not read ``old`` as an abbreviation of a
+    longer flag (``--seed`` would otherwise mean ``--seeds``).
+    """
+
+    class Renamed(argparse.Action):
+        def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                     values: Any, option_string: str | None = None) -> None:
+            shown = values if isinstance(values, str) else " ".join(map(str, values or []))
+            raise argparse.ArgumentError(
+                self, f"{old} is now {new} ({what}): write {new} {shown}".rstrip())
+
+    parser.add_argument(old, action=Renamed, nargs="?", default=argparse.SUPPRESS,
+                        help=argparse.SUPPRESS)

@@ -133,7 +133,7 @@ figure(3)
 
 # %%
 noisy = {eta: run_verification(var256, PARAMS.d, PARAMS.eps, PARAMS.eta, [PARAMS.seed],
-                               cache="noisy", options={"eta": eta}).bit_errors
+                               cache="noisy", options={"noise": eta}).bit_errors
          for eta in (0.25, 0.9)}
 RESULTS.update(noisy_errors=noisy,
                separates_at_boundary=separates(Fraction(1, 2), Fraction(1, 3)),

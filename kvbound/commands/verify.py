@@ -23,6 +23,7 @@ from kvbound.options import (
     add_head_arguments,
     add_instance_arguments,
     add_precision_arguments,
+    add_renamed_flag,
     add_run_arguments,
     check_seeds,
     parse_cache_options,
@@ -53,7 +54,10 @@ def register(subparsers: Any) -> None:
     add_head_arguments(p)
     add_run_arguments(p, seeds_default=1)
     add_precision_arguments(p)
-    p.add_argument("--seed", type=int, default=0, help="first seed (default: 0)")
+    p.add_argument("--first-seed", type=int, default=0, dest="first_seed",
+                   help="the first seed; --seeds K runs seeds first .. first + K - 1 "
+                   "(default: 0)")
+    add_renamed_flag(p, "--seed", "--first-seed", "the first of the --seeds seeds")
     p.add_argument(
         "--cache", default="exact",
         help="registered cache name (exact, exact-fp32, ...) or module:Class (default: exact)",
@@ -97,13 +101,13 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     schedule = parse_schedule(args.schedule)
     check_seeds(args.seeds)
-    if args.seed < 0:
-        raise InvalidArgument(f"--seed={args.seed} must be >= 0")
+    if args.first_seed < 0:
+        raise InvalidArgument(f"--first-seed={args.first_seed} must be >= 0")
     for path, flag in ((args.out, "--out"), (args.report, "--report"),
                        (args.figure, "--figure")):
         check_output_file(path, flag)
     check_run_fits(schedule, args.d, args.seeds)
-    seeds = range(args.seed, args.seed + args.seeds)
+    seeds = range(args.first_seed, args.first_seed + args.seeds)
     bar = Progress(args.seeds, "verify", enabled=not args.quiet)
 
     def on_seed(done: int, total: int, r: SeedResult) -> None:

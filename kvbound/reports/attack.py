@@ -163,11 +163,11 @@ def attack_figure(result: SweepResult, path: str | Path,
     grid = [x_lo * (x_hi / x_lo) ** (i / 200) for i in range(201)]
     ax.fill_between(grid, grid, y_hi, where=[g < y_hi for g in grid], color="#D55E00",
                     alpha=0.12, linewidth=0, label="infeasible: information > bits")
-    ax.plot(grid, grid, color="#D55E00", linewidth=1.5, label="bound y = x (Lemma L4)")
-    ax.axhline(n, color="0.4", linestyle=":", linewidth=1, label=f"all N = {n} bits")
+    ax.plot(grid, grid, color="#D55E00", linewidth=1.5, label=r"bound $y = x$ (Lemma L4)")
+    ax.axhline(n, color="0.4", linestyle=":", linewidth=1, label=f"all $N = {n}$ bits")
     exact = exact_cache_bits(result.schedule.cached_tokens, result.d, "float16")
     ax.axvline(exact, color="0.5", linestyle="--", linewidth=1,
-               label=f"exact fp16 cache ({exact / n:.0f} x N)")
+               label=f"exact fp16 cache ({exact / n:.0f} × $N$)")
     labels: list[tuple[float, float, str]] = []
     for cache in shown:
         pts = [p for p in ok if p.cache == cache]
@@ -190,11 +190,11 @@ def attack_figure(result: SweepResult, path: str | Path,
     y_min = min([max(p.information_bits_lcb, floor) for p in ok] + [n / 10])
     ax.set_ylim(y_min / 2, y_hi)
     label_points(ax, labels)
-    ax.set_xlabel("message bits [bits, log scale] (8 x len(to_bytes()); max over seeds)")
-    ax.set_ylabel("information recovered N(1 - H2(p)) [bits, log scale]")
+    ax.set_xlabel(r"message bits [bits, log scale] ($8 \times$ len(to_bytes()); max over seeds)")
+    ax.set_ylabel(r"information recovered $N(1 - H_2(p))$ [bits, log scale]")
     s = result.schedule
     hidden = len({p.cache for p in result.measured}) - len(shown)
-    ax.set_title(f"kvbound attack: {s.name}, d = {result.d}, N = {n}, "
+    ax.set_title(f"kvbound attack: {s.name}, $d = {result.d}$, $N = {n}$, "
                  f"{len(result.seeds)} seed(s)" + ("" if result.all_feasible else " - LEAK"))
     ax.grid(True, which="major", alpha=0.3)
     legend_outside(ax)

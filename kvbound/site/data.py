@@ -51,7 +51,7 @@ RUNNING_EXAMPLE: dict[str, Any] = {"schedule": "var-256", "d": 64, "eps": 0.75, 
 OUTPUT_RUNS: tuple[tuple[str, dict[str, Any], str], ...] = (
     ("exact", {}, "every key and value kept: the outputs sit at 0 and 1"),
     ("noisy", {}, "every output times (1 + u), |u| <= 1/4: Bob's eta"),
-    ("noisy", {"eta": 0.5}, "noise 1/2, twice Bob's eta: still every bit, since the real "
+    ("noisy", {"noise": 0.5}, "noise 1/2, twice Bob's eta: still every bit, since the real "
      "outputs sit far from tau"),
     ("adversarial-eta", {}, "every output moved by exactly eta towards tau: the worst an "
      "eta-correct cache may do"),

@@ -133,7 +133,7 @@ def test_outputs_data_is_a_measured_run(pngs: Path) -> None:
     assert data["counts_0"] == np.histogram(z[t == 0], edges)[0].tolist()
     assert data["counts_1"] == np.histogram(z[t == 1], edges)[0].tolist()
     assert data["zero_range_top"] < data["tau"] < data["one_range_bottom"]
-    assert data["options"] == {"eta": 0.25, "dtype": "float64"}
+    assert data["options"] == {"noise": 0.25, "dtype": "float64"}
 
 
 @pytest.mark.slow
