@@ -29,6 +29,7 @@ from kvbound.options import (
     parse_cache_options,
     parse_schedule,
     resolve_precision,
+    whole_at_least,
 )
 from kvbound.outputs import check_output_file, strict_json
 from kvbound.plots.levels import levels_figure
@@ -54,7 +55,7 @@ def register(subparsers: Any) -> None:
     add_head_arguments(p)
     add_run_arguments(p, seeds_default=1)
     add_precision_arguments(p)
-    p.add_argument("--first-seed", type=int, default=0, dest="first_seed",
+    p.add_argument("--first-seed", type=whole_at_least(0), default=0, dest="first_seed",
                    help="the first seed; --seeds K runs seeds first .. first + K - 1 "
                    "(default: 0)")
     add_renamed_flag(p, "--seed", "--first-seed", "the first of the --seeds seeds")
@@ -78,7 +79,7 @@ def register(subparsers: Any) -> None:
         "[0, 1/2); the bound reported is (1 - H2(delta)) N (default: 0)",
     )
     p.add_argument(
-        "--multi-index", type=int, metavar="T", dest="multi_index",
+        "--multi-index", type=whole_at_least(1), metavar="T", dest="multi_index",
         help="Multi-Index: Bob asks for T random bits instead of all N",
     )
     p.add_argument("--json", action="store_true",
@@ -90,7 +91,7 @@ def register(subparsers: Any) -> None:
         help="also draw Bob's outputs for 0 and 1 bits against tau (.png, .svg or .pdf)",
     )
     p.add_argument(
-        "--workers", type=int, default=1,
+        "--workers", type=whole_at_least(1), default=1,
         help="threads sharing Bob's passes (results are bit-identical for every value; "
         "default: 1)",
     )
