@@ -90,6 +90,9 @@ def register(subparsers: Any) -> None:
     p.add_argument("--precision-table", action="store_true",
                    help="bound per head against eta = 1/4 ... 2^-12 for the VAR presets "
                    "(cap 100 unless --logit-cap), next to the real fp16 cache")
+    p.add_argument("--headline", action="store_true",
+                   help="the headline fact: the most any compressor can shrink a released "
+                   "VAR cache at eta = 1/4 and 2^-12 (the real models, their own cap)")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=run)
 
@@ -113,6 +116,12 @@ def run(args: argparse.Namespace) -> int:
 
     eps = DEFAULTS.eps if args.eps is None else args.eps
     cap_mode = args.logit_cap is not None or args.bits_per_value is not None
+    if args.headline:
+        from kvbound.reports.headline import headline
+
+        fact = headline()
+        _emit([fact], args.json, lambda r: print(r["text"]))
+        return 0
     if args.precision_table:
         from kvbound.reports.constants_cap import precision_table
 

@@ -31,7 +31,7 @@ from kvbound.options import (
     resolve_precision,
     whole_at_least,
 )
-from kvbound.outputs import check_output_file, strict_json
+from kvbound.outputs import check_output_file, say_wrote, strict_json
 from kvbound.plots.levels import levels_figure
 from kvbound.plots.outputs import outputs_histogram
 from kvbound.plots.style import check_format
@@ -95,6 +95,9 @@ def register(subparsers: Any) -> None:
         help="threads sharing Bob's passes (results are bit-identical for every value; "
         "default: 1)",
     )
+    p.add_argument("--explain", action="store_true",
+                   help="name, beside every row of the report, the section of "
+                   "docs/theorem.md that proves it")
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
     p.set_defaults(func=run)
 
@@ -153,13 +156,20 @@ def run(args: argparse.Namespace) -> int:
                           eta=float(pub.eta), additive=pub.additive,
                           thresholds=pub.thresholds, title=title, path=args.figure)
     record = result.to_json()
+    written: list[tuple[Path, str]] = []
+    if args.figure:
+        written.append((args.figure, "Bob's outputs against the threshold"))
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(strict_json(record, indent=2) + "\n")
+        written.append((args.out, "the run as JSON"))
     if args.report:
         args.report.parent.mkdir(parents=True, exist_ok=True)
         args.report.write_text(verify_markdown(result))
-    print(strict_json(record, indent=2) if args.json else verify_table(result))
+        written.append((args.report, "the report in plain words, then the details"))
+    print(strict_json(record, indent=2) if args.json
+          else verify_table(result, explain=args.explain))
+    say_wrote("verify", written, to_stderr=args.json)
     if not result.logit_cap_respected:
         print(f"kvbound: a logit outside [-B, B] with B={result.public.effective_cap:g} was "
               "computed (see 'logits' in the JSON)", file=sys.stderr)

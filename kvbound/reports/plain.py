@@ -118,3 +118,48 @@ def verdict_lines(record: Mapping[str, Any]) -> list[str]:
                          f"{group_digits(bound)} bits (the lower bound); one that answers "
                          "wrong may keep less, and the bits it loses pay for it.")
     return lines
+
+
+#: Where each row of a verify report is proved: (start of the row's label, the section of
+#: docs/theorem.md). ``--explain`` prints the link beside the row.
+ROW_ANCHORS: tuple[tuple[str, str], ...] = (
+    ("schedule", "model"), ("head dimension", "model"), ("cached tokens", "model"),
+    ("cache", "reduction"), ("last-scale tokens", "reduction"),
+    ("instance bits", "index"), ("eps; d_min", "l1"), ("max <k_i,k_j>", "l1"),
+    ("regime", "c1"), ("eps run", "cap"), ("L'_guaranteed", "c1"),
+    ("L'_witnessed", "witness"), ("largest |logit|", "cap"), ("C_min", "l3"),
+    ("C used", "subtleties"), ("gamma at C used; tau", "l3"),
+    ("gamma at C used; thresholds", "prec"), ("seeds", "reduction"),
+    ("bits checked", "multi"), ("bit errors", "l3"), ("symbol errors", "prec"),
+    ("information", "fano"), ("memory", "mem"), ("exact fp16", "c2"),
+    ("lower bound", "thm"), ("leak", "feasible"), ("bound respected", "feasible"),
+)
+THEOREM = "docs/theorem.md"
+
+
+def row_anchor(label: str) -> str | None:
+    """The docs/theorem.md section a report row's label points to (None: none known).
+
+    >>> row_anchor("eps; d_min Hoeffding / exact"), row_anchor("nothing like it")
+    ('l1', None)
+    """
+    return next((anchor for start, anchor in ROW_ANCHORS if label.startswith(start)), None)
+
+
+def plain_report(lines: list[str], rows: list[tuple[str, str]], *,
+                 explain: bool = False) -> str:
+    """The plain lines first, then the detail rows; with ``explain`` each row names the
+    section of docs/theorem.md that proves it.
+
+    >>> print(plain_report(["No leak."], [("seeds", "0")], explain=True))
+    No leak.
+    <BLANKLINE>
+    details:
+      seeds  0  [docs/theorem.md#reduction]
+    """
+    width = max(len(a) for a, _ in rows)
+    table = [f"  {a.ljust(width)}  {b}" + (f"  [{THEOREM}#{row_anchor(a)}]"
+                                            if explain and row_anchor(a) else "")
+             for a, b in rows]
+    head = "details:" if explain else "details (--explain: where each row is proved):"
+    return "\n".join([*lines, "", head, *(t.rstrip() for t in table)])

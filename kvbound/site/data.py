@@ -8,10 +8,9 @@ JSON file, so the data is a script) and ``data.json`` (the same, for reading):
 - ``schedules``: the schedules its slider walks through (presets and geometric(n, 2)),
   with L_{K-1}, T_K and L_K from :class:`reduction.schedule.Schedule`;
 - ``etas``: the values of its eta slider (exact fractions and floats);
-- ``models``: the released models of :mod:`lowerbound.models`, and for every eta the
-  bound per head with the best b under the model's own cap, against its fp16 cache
-  (:func:`kvbound.reports.constants_cap.precision_table`, Lemma PREC and Corollary C2);
-- ``headline``: the sentence README and ``make demo`` print, from those rows;
+- ``models``: the released models, and for every eta the bound per head with the best b
+  under the model's own cap, against its fp16 cache, and ``headline``: the sentence
+  README and ``make demo`` print (:mod:`kvbound.reports.headline`);
 - ``concentration``: one real key family of the running example (the verifier's key seed
   for seed 0): the inner products of token 0's key with the other keys, so the page can
   show the softmax of Bob's query C k_0 as C grows (Lemma L2);
@@ -29,15 +28,14 @@ from typing import Any
 
 import numpy as np
 
-from kvbound.reports.constants_cap import precision_table
-from kvbound.reports.plain import fixed, verdict_lines
-from lowerbound.models import MODELS
+from kvbound.reports.headline import headline, models_data
+from kvbound.reports.plain import verdict_lines
 from reduction.keys import sample_keys
 from reduction.protocol import run_verification
 from reduction.schedule import PRESETS, Schedule
 
-__all__ = ["ETAS", "OUTPUT_RUNS", "page_data", "schedules_data", "models_data",
-           "headline", "concentration_data", "outputs_data", "RUNNING_EXAMPLE"]
+__all__ = ["ETAS", "OUTPUT_RUNS", "page_data", "schedules_data", "concentration_data",
+           "outputs_data", "RUNNING_EXAMPLE"]
 
 #: The eta slider: 0, 2^-12 ... 2^-2, then 3/8, 1/2, 3/4.
 ETAS: tuple[Fraction, ...] = (Fraction(0), *(Fraction(1, 2**k) for k in range(12, 1, -1)),
@@ -74,57 +72,6 @@ def schedules_data() -> list[dict[str, Any]]:
 
 def _eta_json(eta: Fraction) -> dict[str, Any]:
     return {"text": str(eta), "value": float(eta)}
-
-
-def models_data(etas: Sequence[Fraction] = ETAS) -> list[dict[str, Any]]:
-    """Each released model with, per eta, the best bound per head against its fp16 cache."""
-    rows = []
-    tables: dict[tuple[str, int, Fraction | None], list[dict[str, Any]]] = {}
-    for spec in MODELS.values():
-        if not spec.released:
-            continue
-        s = Schedule.from_sides(spec.patch_nums, name=spec.schedule)
-        key = (spec.schedule, spec.head_dim, spec.logit_cap)  # heads of one shape agree
-        if key not in tables:
-            tables[key] = precision_table([s], spec.head_dim, spec.logit_cap, etas=tuple(etas))
-        table = tables[key]
-        rows.append({
-            "model": spec.name, "resolution": spec.resolution, "depth": spec.depth,
-            "heads": spec.heads, "head_dim": spec.head_dim, "schedule": spec.schedule,
-            "L": spec.cached_tokens, "T": spec.last_scale_tokens, "LK": spec.total_tokens,
-            "logit_cap": None if spec.logit_cap is None else float(spec.logit_cap),
-            "by_eta": [{"eta": r["eta"], "bits_per_value": r["bits_per_value"],
-                        "carrying_tokens": r["carrying_tokens"],
-                        "bound_bits_per_head": r["bound_bits_per_head"],
-                        "fp16_bits_per_head": r["fp16_cache_bits_per_head"],
-                        "ratio": r["fp16_over_bound"]} for r in table],
-        })
-    return rows
-
-
-def _ratio(models: Sequence[Mapping[str, Any]], name: str, eta: Fraction) -> float:
-    row = next(m for m in models if m["model"] == name)
-    return float(next(e["ratio"] for e in row["by_eta"] if e["eta"] == str(eta)))
-
-
-def headline(models: Sequence[Mapping[str, Any]] | None = None) -> dict[str, Any]:
-    """The headline fact: how far a released VAR cache can shrink at eta = 1/4 and 2^-12.
-
-    >>> h = headline(models_data((Fraction(1, 4), Fraction(1, 4096))))
-    >>> h["low"], h["high"], h["precise"]
-    ('51.3', '58.9', '4.67')
-    """
-    rows = models_data((Fraction(1, 4), Fraction(1, 4096))) if models is None else models
-    var = [m for m in rows if m["model"].startswith("var-")]
-    quarter = [_ratio(var, m["model"], Fraction(1, 4)) for m in var]
-    low_model = min(var, key=lambda m: _ratio(var, m["model"], Fraction(1, 4)))
-    precise = _ratio(var, low_model["model"], Fraction(1, 4096))
-    low, high, fine = fixed(min(quarter), 1), fixed(max(quarter), 1), fixed(precise, 2)
-    text = (f"No compressor can shrink a released VAR cache (VAR-d16 at 256 px) more than "
-            f"{low}×, or {high}× at 512 px (VAR-d36), and still answer every attention query "
-            f"to relative error η = 1/4; to η = 2⁻¹² it can shrink it only {fine}×.")
-    return {"low": low, "high": high, "precise": fine, "text": text,
-            "model": low_model["model"]}
 
 
 def concentration_data(example: Mapping[str, Any] = RUNNING_EXAMPLE) -> dict[str, Any]:
@@ -188,7 +135,7 @@ def page_data(*, student: Mapping[str, Any] | None = None,
     """Everything the page reads besides its script, as one JSON-ready dict."""
     step = progress or (lambda _: None)
     step("schedules and the real models (bound per head for every eta)")
-    models = models_data()
+    models = models_data(ETAS)
     data = {
         "version": 1,
         "example": dict(RUNNING_EXAMPLE),
