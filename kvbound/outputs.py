@@ -19,7 +19,7 @@ from typing import Any
 from lowerbound.validation import InvalidArgument
 
 __all__ = ["check_output_file", "check_output_dir", "strict_json", "finite_or_none",
-           "say_wrote"]
+           "say_wrote", "new_run_dir"]
 
 
 def _writable_ancestor(path: Path, flag: str, shown: Path) -> None:
@@ -131,3 +131,25 @@ def say_wrote(command: str, written: list[tuple[Path, str]], *, to_stderr: bool 
     stream = sys.stderr if to_stderr else sys.stdout
     for path, what in written:
         print(f"kvbound {command}: wrote {path} ({what})", file=stream)
+
+
+def new_run_dir(parent: Path, stem: str) -> Path:
+    """A new folder ``parent/stem-NNN`` (the first free number from 001), created here:
+    a run never overwrites an earlier run's files.
+
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     [new_run_dir(Path(tmp), "attack").name for _ in range(2)]
+    ['attack-001', 'attack-002']
+    """
+    parent.mkdir(parents=True, exist_ok=True)
+    taken = [p.name for p in parent.glob(f"{stem}-*")]
+    number = 1 + max((int(n.rsplit("-", 1)[1]) for n in taken
+                      if n.rsplit("-", 1)[1].isdigit()), default=0)
+    while True:
+        candidate = parent / f"{stem}-{number:03d}"
+        try:
+            candidate.mkdir()
+            return candidate
+        except FileExistsError:  # another run took it meanwhile
+            number += 1
