@@ -1,6 +1,6 @@
 # kvbound: two commands do all set-up on a fresh machine with Python >= 3.10.
-#   make demo  -- venv, install (no test extras), run the default verification, write the
-#                 report to out/ (plus the compressor sweep: out/attack.md, .png, .svg)
+#   make demo  -- venv, install (no test extras), print the headline fact, run the default
+#                 verification (report in out/) and the compressor sweep (out/attack-NNN/)
 #   make test  -- venv, install with test extras, ruff + mypy + the whole pytest suite
 #   make coq   -- compile the Coq proofs in proofs/coq/ and audit their assumptions
 #                 (needs coqc: apt-get install coq libcoq-coquelicot libcoq-interval)
@@ -36,11 +36,14 @@ $(COURSE): $(BIN)/python pyproject.toml
 
 demo: $(BASE)
 	mkdir -p out
+	@$(BIN)/kvbound constants --headline
+	@echo
 	$(BIN)/kvbound verify --seeds 3 --out out/verify.json --report out/report.md \
 		--figure out/verify.png
-	$(BIN)/kvbound attack --seeds 2 --out out/ --quiet > /dev/null
-	@echo "report written to out/report.md (record out/verify.json, figure out/verify.png);"
-	@echo "real compressors against the bound: out/attack.md, out/attack.png, out/attack.svg"
+	@echo
+	$(BIN)/kvbound attack --seeds 2 --out out/
+	@echo
+	@echo "Next: open out/report.md; kvbound site --out out/site writes the interactive page."
 
 lint: $(STAMP)
 	$(BIN)/ruff check lowerbound reduction caches variants proofs kvbound tests bench examples docs/course

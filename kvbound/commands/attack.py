@@ -190,10 +190,10 @@ def run(args: argparse.Namespace) -> int:
             attack_figure(result, run_dir / f"attack.{suffix}", plot_caches)
             written.append((run_dir / f"attack.{suffix}", "every cache against the bound"))
     print(strict_json(record, indent=2) if args.json else attack_table(result))
-    say_wrote("attack", written, to_stderr=args.json)
     packer = result.packer()
     if packer is not None and not args.json:
         print(f"packer message_bits/N = {packer.ratio:.4f}")
+    say_wrote("attack", written, to_stderr=args.json)
     for p in result.skipped:
         print(f"kvbound: attack: skipped {p.label}: {p.skipped}", file=sys.stderr)
     for p in result.failures:

@@ -119,8 +119,14 @@ def run(args: argparse.Namespace) -> int:
     if args.headline:
         from kvbound.reports.headline import headline
 
+        import textwrap
+
         fact = headline()
-        _emit([fact], args.json, lambda r: print(r["text"]))
+        def wrapped(r: dict[str, Any]) -> None:  # no line break inside "η = 1/4"
+            text = r["text"].replace("η = ", "η\u00a0=\u00a0")
+            print(textwrap.fill(text, width=92).replace("\u00a0", " "))
+
+        _emit([fact], args.json, wrapped)
         return 0
     if args.precision_table:
         from kvbound.reports.constants_cap import precision_table

@@ -122,7 +122,8 @@ def test_every_figure_cell_shows_its_image(notebook_run: dict[str, Any]) -> None
 def test_notebook_follows_the_unit() -> None:
     text = NOTEBOOK.read_text()
     assert text.startswith("# ---\n# jupyter:") and "format_name: percent" in text
-    unit_sections = re.findall(r"^## (\d)\. (.+?) \(\d+ min\)$", UNIT.read_text(), re.M)
+    unit_sections = re.findall(r"^## (\d)\. (.+?) \(\d+ min; core \d+\)$", UNIT.read_text(),
+                               re.M)
     notebook_sections = re.findall(r"^# ## (\d)\. (.+)$", text, re.M)
     assert [n for n, _ in notebook_sections] == [n for n, _ in unit_sections]
     assert len(unit_sections) == 9
