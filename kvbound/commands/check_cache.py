@@ -61,10 +61,17 @@ def run(args: argparse.Namespace) -> int:
         raise InvalidArgument(f"cache {args.cache!r} refused its options "
                               f"{dict(params.options)}: {exc}") from None
     outcomes = run_contract(entry.cls, params, fuzz_cases=args.fuzz, seed=args.seed)
+    from kvbound.reports.plain import contract_fix
+
     print(f"cache contract of {args.cache} on schedule {schedule}, d={args.d}")
     for o in outcomes:
         print(f"  {'ok  ' if o.passed else 'FAIL'}  {o.name}"
               + ("" if o.passed else f": {o.detail}"))
+        fix = None if o.passed else contract_fix(o.name)
+        if fix is not None:
+            print(f"        fix: {fix}")
     failed = [o for o in outcomes if not o.passed]
-    print(f"{len(outcomes) - len(failed)} of {len(outcomes)} checks passed")
+    print(f"{len(outcomes) - len(failed)} of {len(outcomes)} checks passed"
+          + ("" if not failed else "; the contract is in docs/caches.md, a cache that keeps "
+             "it in examples/every_other.py"))
     return EXIT_CONTRACT_BROKEN if failed else 0

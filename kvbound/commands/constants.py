@@ -117,9 +117,9 @@ def run(args: argparse.Namespace) -> int:
     eps = DEFAULTS.eps if args.eps is None else args.eps
     cap_mode = args.logit_cap is not None or args.bits_per_value is not None
     if args.headline:
-        from kvbound.reports.headline import headline
-
         import textwrap
+
+        from kvbound.reports.headline import headline
 
         fact = headline()
         def wrapped(r: dict[str, Any]) -> None:  # no line break inside "η = 1/4"

@@ -163,3 +163,33 @@ def plain_report(lines: list[str], rows: list[tuple[str, str]], *,
              for a, b in rows]
     head = "details:" if explain else "details (--explain: where each row is proved):"
     return "\n".join([*lines, "", head, *(t.rstrip() for t in table)])
+
+
+#: How to fix each failed check of ``kvbound check-cache`` (by the start of its name);
+#: docs/caches.md states the contract, examples/every_other.py follows it.
+CONTRACT_FIXES: tuple[tuple[str, str], ...] = (
+    ("stream outputs", "process(queries, keys, values) must return one finite row of d "
+     "numbers per query (shape (tokens, d)), and to_bytes() a non-empty bytes object"),
+    ("round trip", "from_bytes(to_bytes()) must rebuild the state Bob needs: write every "
+     "field process() reads into to_bytes and read them back in the same order"),
+    ("same seed", "draw every random choice from the rng passed to __init__ (never "
+     "np.random.* or the clock), so the same seed gives the same message"),
+    ("builds without an rng", "__init__(params, rng=None) must work: start with "
+     "rng = np.random.default_rng(rng)"),
+    ("rejects foreign bytes", "from_bytes must raise ValueError on bytes it did not write: "
+     "wrap the message with reduction.message.frame(TAG, ...) and open it with unframe"),
+    ("rejects truncations", "from_bytes must raise ValueError on a truncated or altered "
+     "message: frame() adds a CRC-32 that unframe() checks, and Reader checks every length"),
+    ("fuzz from_bytes", "on corrupted bytes from_bytes must raise ValueError, not another "
+     "exception, never hang, and never allocate by a length it has not checked against the "
+     "bytes left (reduction.message.Reader does both)"),
+)
+
+
+def contract_fix(check: str) -> str | None:
+    """How to fix the failed check named ``check`` (None when no advice is known).
+
+    >>> contract_fix("round trip").startswith("from_bytes(to_bytes())")
+    True
+    """
+    return next((fix for start, fix in CONTRACT_FIXES if check.startswith(start)), None)

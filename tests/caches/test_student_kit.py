@@ -99,6 +99,10 @@ def test_check_cache_fails_a_broken_cache(capsys: pytest.CaptureFixture[str]) ->
     out = capsys.readouterr().out
     assert code == 4  # a broken contract is the cache's fault
     assert "FAIL  rejects foreign bytes" in out and "checks passed" in out
+    # every failure comes with how to fix it
+    fails = [i for i, line in enumerate(out.splitlines()) if "FAIL" in line]
+    assert fails and all(out.splitlines()[i + 1].strip().startswith("fix: ") for i in fails)
+    assert "reduction.message.frame" in out and "docs/caches.md" in out
 
 
 def test_check_cache_bad_input_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
