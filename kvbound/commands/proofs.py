@@ -37,6 +37,7 @@ def register(subparsers: Any) -> None:
         ),
     )
     p.add_argument("--json", action="store_true", help="print the full results as JSON")
+    p.add_argument("--quiet", action="store_true", help="no progress on stderr")
     p.add_argument("--lemma", action="append", metavar="LABEL",
                    help="run only this lemma (repeatable), e.g. --lemma L4")
     p.add_argument("-v", "--verbose", action="store_true",
@@ -103,8 +104,9 @@ def _to_json(outcomes: Any, problems: list[str], seconds: float) -> dict[str, An
 
 def run(args: argparse.Namespace) -> int:
     """Run the checks; print the table or JSON; handle the blueprint options."""
+    from kvbound.progress import Progress
     from proofs.blueprint import render
-    from proofs.catalog import graph_problems, registry, run_all
+    from proofs.catalog import graph_problems, registry, run_lemma
 
     lemmas = registry()
     problems = graph_problems(lemmas)
@@ -116,7 +118,11 @@ def run(args: argparse.Namespace) -> int:
                              f"{', '.join(sorted(known))}")
         lemmas = tuple(lemma for lemma in lemmas if lemma.label in args.lemma)
     start = time.perf_counter()
-    outcomes = run_all(lemmas)
+    bar = Progress(len(lemmas), "proofs", enabled=not args.quiet)
+    outcomes = []
+    for lemma in lemmas:
+        outcomes.append(run_lemma(lemma))
+        bar.step(f"{lemma.label}: {outcomes[-1].status}")
     seconds = time.perf_counter() - start
     report = _to_json(outcomes, problems, seconds)
     ok = bool(report["ok"])
@@ -148,7 +154,8 @@ def run(args: argparse.Namespace) -> int:
             path = Path(args.write_blueprint)
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text, encoding="utf-8")
-            print(f"wrote {path}", file=sys.stderr)
+            print(f"kvbound proofs: wrote {path} (the blueprint: every lemma, its checks and "
+                  "their status)", file=sys.stderr)
         if args.check_blueprint:
             path = Path(args.check_blueprint)
             current = path.read_text(encoding="utf-8") if path.exists() else ""
