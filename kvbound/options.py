@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import math
+import re
+from collections.abc import Sequence
 from typing import Any
 
 from lowerbound.defaults import DEFAULTS
@@ -23,6 +25,7 @@ __all__ = [
     "add_precision_arguments",
     "resolve_precision",
     "add_renamed_flag",
+    "describe",
     "DEFAULT_ETA",
 ]
 
@@ -221,3 +224,25 @@ def add_renamed_flag(parser: argparse.ArgumentParser, old: str, new: str, what: 
 
     parser.add_argument(old, action=Renamed, nargs="?", default=argparse.SUPPRESS,
                         help=argparse.SUPPRESS)
+
+
+_ROLE = re.compile(r":(?:mod|func|class|data|attr|meth):`~?([^`]+)`")
+
+
+def plain_text(doc: str) -> str:
+    """A docstring as ``--help`` shows it: no reStructuredText markup.
+
+    >>> plain_text("``kvbound verify``: see :mod:`caches.contract` and `x`.")
+    'kvbound verify: see caches.contract and x.'
+    """
+    text = _ROLE.sub(r"\1", doc)
+    return text.replace("``", "").replace("`", "")
+
+
+def describe(doc: str | None, examples: Sequence[str]) -> dict[str, Any]:
+    """The ``add_parser`` keywords of a command: its docstring in plain text as the
+    description, and an "examples:" epilog, laid out as written."""
+    lines = [f"  {e}" for e in examples]
+    return {"description": plain_text((doc or "").strip()),
+            "epilog": "examples:\n" + "\n".join(lines),
+            "formatter_class": argparse.RawDescriptionHelpFormatter}

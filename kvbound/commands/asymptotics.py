@@ -16,10 +16,16 @@ from pathlib import Path
 from typing import Any
 
 from kvbound.commands.constants import parse_fraction
+from kvbound.options import describe
 from kvbound.outputs import strict_json
 from lowerbound.defaults import DEFAULTS
 
 __all__ = ["register", "run"]
+
+EXAMPLES = (
+    'kvbound asymptotics --json',
+    'kvbound asymptotics --logit-cap 100 --out out/   # figure and JSON in out/',
+)
 
 
 def register(subparsers: Any) -> None:
@@ -27,8 +33,7 @@ def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "asymptotics",
         help="the bound for geometric schedules as n grows (table, figure, JSON)",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        **describe(__doc__, EXAMPLES),
     )
     p.add_argument("--ratio", type=parse_fraction, default=Fraction(2),
                    help="geometric ratio rho > 1 of the side lengths (default 2)")

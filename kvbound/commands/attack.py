@@ -33,6 +33,7 @@ from kvbound.options import (
     add_precision_arguments,
     add_run_arguments,
     check_seeds,
+    describe,
     parse_schedule,
     resolve_precision,
 )
@@ -43,6 +44,11 @@ from reduction.isolation.resources import check_run_fits
 from reduction.isolation.threads import check_workers
 
 __all__ = ["register", "run", "parse_budgets", "parse_caches", "EXIT_CACHE_FAILED"]
+
+EXAMPLES = (
+    'kvbound attack --seeds 1 --workers 2                        # every cache, 2 processes',
+    'kvbound attack --caches exact,h2o,packer --budgets 0.25,0.5  # a few caches',
+)
 
 
 
@@ -97,8 +103,7 @@ def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "attack",
         help="sweep every compressor and budget through the reduction; check the bound",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        **describe(__doc__, EXAMPLES),
     )
     add_instance_arguments(p)
     add_head_arguments(p)

@@ -14,9 +14,14 @@ import argparse
 from typing import Any
 
 from kvbound.exit_codes import EXIT_CACHE_FAILED
-from kvbound.options import parse_cache_options, parse_schedule
+from kvbound.options import describe, parse_cache_options, parse_schedule
 
 __all__ = ["register", "run", "EXIT_CONTRACT_BROKEN"]
+
+EXAMPLES = (
+    'cd examples && kvbound check-cache every_other:EveryOtherCache',
+    'kvbound check-cache noisy --option noise=0.5',
+)
 
 EXIT_CONTRACT_BROKEN = EXIT_CACHE_FAILED  # a broken contract is the cache's fault
 
@@ -25,8 +30,7 @@ def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "check-cache",
         help="run the cache contract and the corrupt-message fuzz on a cache (module:Class)",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        **describe(__doc__, EXAMPLES),
     )
     p.add_argument("cache", help="module:Class (current directory first) or a registered name")
     p.add_argument("--option", action="append", metavar="KEY=VALUE",

@@ -16,6 +16,7 @@ import argparse
 from fractions import Fraction
 from typing import Any
 
+from kvbound.options import describe
 from kvbound.reports.constants_table import (
     check_params,
     model_constants,
@@ -28,6 +29,14 @@ from lowerbound.validation import InvalidArgument
 from reduction.schedule import PRESETS
 
 __all__ = ["register", "run", "parse_fraction"]
+
+EXAMPLES = (
+    'kvbound constants                                # var-256, d = 64, eps = 3/4, eta = 1/4',
+    'kvbound constants --headline                     # how far a released VAR cache can shrink',
+    'kvbound constants --model var-d16                # per head and per model, vs the fp16 cache',
+    'kvbound constants --logit-cap 100 --d 16         # L* tokens, eps and C under a cap',
+    'kvbound constants --precision-table              # the bound per head as eta falls',
+)
 
 
 
@@ -49,10 +58,8 @@ def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "constants",
         help="print every constant of the theorem (d_min, C_min, gamma, tau, bound)",
-        description=(
-            "Print the constants of the explicit theorem for a schedule, or per head and "
-            "per model for a real VAR/Infinity model, each with a rigorous enclosure."
-        ),
+        **describe("Print the constants of the explicit theorem for a schedule, or per head and "
+            "per model for a real VAR/Infinity model, each with a rigorous enclosure.", EXAMPLES),
     )
     p.add_argument("--schedule", action="append", metavar="NAME|LIST",
                    help=f"preset ({', '.join(PRESETS)}), geometric(n,ratio) or "

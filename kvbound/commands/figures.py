@@ -9,10 +9,6 @@ caches; (7) the bound against d; (8) d_min against n. With --deck, also deck.htm
 title slide with the headline fact, then one slide per figure with its caption (arrow
 keys to move; print it to get a PDF).
 
-examples:
-  kvbound figures --out out/slides
-  kvbound figures --out out/slides --deck
-  kvbound figures --out out/slides --only 0,3 --format svg
 """
 
 from __future__ import annotations
@@ -23,18 +19,23 @@ import time
 from pathlib import Path
 from typing import Any
 
-from kvbound.options import DEFAULT_ETA, add_instance_arguments, parse_cache_options
+from kvbound.options import DEFAULT_ETA, add_instance_arguments, describe, parse_cache_options
 from lowerbound.validation import InvalidArgument
 
 __all__ = ["register", "run"]
+
+EXAMPLES = (
+    'kvbound figures --out out/slides',
+    'kvbound figures --out out/slides --deck     # and deck.html',
+    'kvbound figures --out out/slides --only 0,3 --format svg',
+)
 
 
 def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "figures",
         help="write the nine slide figures of the course, their data, and a slide deck",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        **describe(__doc__, EXAMPLES),
     )
     p.add_argument("--out", type=Path, required=True, help="directory to write into")
     p.add_argument("--format", default="png", choices=("png", "svg", "pdf"),

@@ -18,9 +18,15 @@ import time
 from pathlib import Path
 from typing import Any
 
+from kvbound.options import describe
 from lowerbound.validation import InvalidArgument
 
 __all__ = ["register", "run", "coq_lines", "EXIT_CHECK_FAILED"]
+
+EXAMPLES = (
+    'kvbound proofs                                   # every lemma and the status of its checks',
+    'kvbound proofs --lemma L3 -v                     # one lemma, every check shown',
+)
 
 EXIT_CHECK_FAILED = 1
 
@@ -30,11 +36,9 @@ def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "proofs",
         help="run every check of the lemma registry (L1-L4, theorem, C1, C2, section 5)",
-        description=(
-            "Run every check of every lemma of docs/theorem.md (kinds: proved, certified, "
+        **describe("Run every check of every lemma of docs/theorem.md (kinds: proved, certified, "
             "exhaustive, sampled, consistency, bookkeeping) and print the lemma table with "
-            "statuses. Exits 1 if a check fails."
-        ),
+            "statuses. Exits 1 if a check fails.", EXAMPLES),
     )
     p.add_argument("--json", action="store_true", help="print the full results as JSON")
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")

@@ -6,9 +6,6 @@ Bob's query as C grows; Bob's measured outputs around tau for a few caches; and 
 student's `kvbound verify --json` record in plain words (load it in the page, or build it
 in with --result). No server and no network: open DIR/index.html.
 
-examples:
-  kvbound site --out out/site
-  kvbound verify --json > result.json && kvbound site --out out/site --result result.json
 """
 
 from __future__ import annotations
@@ -19,7 +16,14 @@ import time
 from pathlib import Path
 from typing import Any
 
+from kvbound.options import describe
+
 __all__ = ["register", "run"]
+
+EXAMPLES = (
+    'kvbound site --out out/site',
+    'kvbound verify --json > result.json && kvbound site --out out/site --result result.json',
+)
 
 
 def register(subparsers: Any) -> None:
@@ -27,8 +31,7 @@ def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "site",
         help="write the interactive page (static files: sliders, softmax, Bob's outputs)",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        **describe(__doc__, EXAMPLES),
     )
     p.add_argument("--out", type=Path, required=True, help="directory to write the page into")
     p.add_argument("--result", type=Path, default=None, metavar="FILE",

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from kvbound.exit_codes import EXIT_BOUND_VIOLATED
-from kvbound.options import DEFAULT_ETA, add_instance_arguments, parse_schedule
+from kvbound.options import DEFAULT_ETA, add_instance_arguments, describe, parse_schedule
 from kvbound.outputs import check_output_dir, say_wrote, strict_json
 from lowerbound.validation import InvalidArgument
 from variants import SPARSITY_VARIANTS
@@ -34,6 +34,11 @@ from variants.runner import VariantReport
 __all__ = ["register", "run", "run_variant", "check_arguments", "report_table",
            "EXIT_CHECK_FAILED"]
 
+EXAMPLES = (
+    'kvbound structure --variant s3 --w 2             # attention to the last two scales',
+    'kvbound structure --variant s2 --out out/        # s-sparse values, figure in out/',
+)
+
 EXIT_CHECK_FAILED = 1
 
 
@@ -41,8 +46,7 @@ def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "structure",
         help="sparsity priors S1-S4: each variant's bound, matching cache and attack suite",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        **describe(__doc__, EXAMPLES),
     )
     p.add_argument("--variant", choices=SPARSITY_VARIANTS, action="append",
                    help="variant to run (repeatable; default: all four)")

@@ -26,6 +26,7 @@ from kvbound.options import (
     add_renamed_flag,
     add_run_arguments,
     check_seeds,
+    describe,
     parse_cache_options,
     parse_schedule,
     resolve_precision,
@@ -43,13 +44,21 @@ from reduction.protocol import PublicParams, SeedResult, run_verification
 
 __all__ = ["register", "run"]
 
+EXAMPLES = (
+    'kvbound verify                                   # var-256, d = 64, the exact cache',
+    'kvbound verify --cache h2o --option budget=0.5   # a compressor that loses bits',
+    'kvbound verify --seeds 5 --first-seed 10         # seeds 10, 11, ..., 14',
+    'kvbound verify --explain                         # where each row of the report is proved',
+    'kvbound verify --json --out out/verify.json      # the run as JSON',
+    'cd examples && kvbound verify --cache every_other:EveryOtherCache   # your own cache',
+)
+
 
 def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "verify",
         help="run Alice -> bytes -> Bob on random instances and check the bound",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        **describe(__doc__, EXAMPLES),
     )
     add_instance_arguments(p)
     add_head_arguments(p)
