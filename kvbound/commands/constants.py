@@ -13,6 +13,7 @@ enclosures); nothing numeric is typed here.
 from __future__ import annotations
 
 import argparse
+import sys
 from fractions import Fraction
 from typing import Any
 
@@ -142,6 +143,9 @@ def run(args: argparse.Namespace) -> int:
             raise InvalidArgument("--precision-table uses the VAR presets; drop --model")
         cap = Fraction(100) if args.logit_cap is None else args.logit_cap
         schedules = [Schedule.parse(t) for t in (args.schedule or ["var-256", "var-512"])]
+        if not args.json:
+            print(f"kvbound constants: the precision table, {len(schedules)} schedule(s) x "
+                  "11 values of eta (a few seconds)", file=sys.stderr, flush=True)
         rows = precision_table(schedules, DEFAULTS.d if args.d is None else args.d, cap,
                                args.value_dtype)
         _emit([rows], args.json, print_precision_table)

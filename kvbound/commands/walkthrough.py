@@ -39,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
                                 DEFAULT_ETA if args.eta is None else args.eta)
     if args.write:
         args.write.write_text(text)
-        print(f"wrote {args.write}")
+        print(f"kvbound walkthrough: wrote {args.write} (the walk-through as markdown)")
     else:
         print(text, end="")
     return 0
