@@ -101,13 +101,13 @@ def draw_frontier(data: dict[str, Any]) -> Any:
     ax.set_xscale("log")
     ax.set_xlim(min(xs), 5 * max(q["bits_per_N"] for q in data["points"]))
     ax.set_ylim(-0.01, 0.55)
-    label_points(ax, [(q["bits_per_N"], q["error_rate"], q["setting"])
-                      for q in data["points"] if q["setting"]])
     ax.set_xlabel(r"message bits $/\, N$ [ratio, log scale]")
     ax.set_ylabel(r"bit error rate $p$ [fraction]")
     ax.set_title(f"Every cache against Fano's frontier ({data['schedule']}, $d = {data['d']}$, "
                  f"$N = {data['n_bits']}$)")
     legend_outside(ax)
+    label_points(ax, [(q["bits_per_N"], q["error_rate"], q["setting"])  # once laid out
+                      for q in data["points"] if q["setting"]])
     verdict = ("every point is on the feasible side" if data["all_feasible"]
                else "a point is on the infeasible side: a LEAK")
     takeaway(ax, f"{verdict};\nlosing bits is the only way below $N$", loc="lower left")

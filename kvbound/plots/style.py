@@ -115,6 +115,7 @@ def label_points(ax: Any, points: list[tuple[float, float, str]], fontsize: int 
     place is left out, so settings stay readable where points crowd. Call after the axis
     limits and scales are set. Returns how many labels were written."""
     fig = ax.figure
+    fig.tight_layout()  # the layout first: save_figure's tight_layout then moves nothing
     renderer = fig.canvas.get_renderer()
     placed: list[Any] = []
     written = 0

@@ -189,7 +189,6 @@ def attack_figure(result: SweepResult, path: str | Path,
     ax.set_xlim(x_lo, x_hi)
     y_min = min([max(p.information_bits_lcb, floor) for p in ok] + [n / 10])
     ax.set_ylim(y_min / 2, y_hi)
-    label_points(ax, labels)
     ax.set_xlabel(r"message bits [bits, log scale] ($8 \times$ len(to_bytes()); max over seeds)")
     ax.set_ylabel(r"information recovered $N(1 - H_2(p))$ [bits, log scale]")
     s = result.schedule
@@ -198,6 +197,7 @@ def attack_figure(result: SweepResult, path: str | Path,
                  f"{len(result.seeds)} seed(s)" + ("" if result.all_feasible else " - LEAK"))
     ax.grid(True, which="major", alpha=0.3)
     legend_outside(ax)
+    label_points(ax, labels)  # once the legend has taken its place
     packer = result.packer()
     lines = [f"{len(result.measured)} points: " + (
         "all on the feasible side" if result.all_feasible else
