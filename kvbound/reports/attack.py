@@ -16,6 +16,7 @@ from typing import Any
 
 from caches.exact import exact_cache_bits
 from kvbound.experiments import SweepPoint, SweepResult
+from kvbound.reports.plain import attack_lines
 from lowerbound.validation import InvalidArgument
 
 __all__ = ["attack_rows", "attack_table", "attack_markdown", "attack_figure", "HEADERS",
@@ -82,19 +83,29 @@ def _summary(result: SweepResult) -> list[str]:
     return lines
 
 
+def _plain(result: SweepResult) -> list[str]:
+    """What happened, in plain words (kvbound.reports.plain)."""
+    lossless = [(p.label, p.message_bits) for p in result.measured
+                if p.bit_errors == 0 and not p.leak]
+    return attack_lines(len(result.measured), [p.label for p in result.leaks],
+                        [p.label for p in result.failures], result.n_bits, lossless)
+
+
 def attack_table(result: SweepResult) -> str:
-    """A plain-text table with the summary lines under it."""
+    """The table, then what happened in plain words, then the summary lines."""
     rows = [HEADERS, *attack_rows(result)]
     widths = [max(len(r[i]) for r in rows) for i in range(len(HEADERS))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines + [""] + _summary(result))
+    return "\n".join(lines + [""] + _plain(result) + [""] + _summary(result))
 
 
 def attack_markdown(result: SweepResult) -> str:
     """The markdown report: what was run, the table, the summary."""
     lines = [
         "# kvbound attack report",
+        "",
+        *(f"**{line}**" if i == 0 else line for i, line in enumerate(_plain(result))),
         "",
         "Every compressor at every budget ran the reduction of arXiv 2503.14881: Alice",
         "streamed the hard instance into the cache, Bob rebuilt it from its bytes alone and",

@@ -193,3 +193,34 @@ def contract_fix(check: str) -> str | None:
     True
     """
     return next((fix for start, fix in CONTRACT_FIXES if check.startswith(start)), None)
+
+
+def attack_lines(points: int, leaks: list[str], failures: list[str], n_bits: int,
+                 lossless: list[tuple[str, int]]) -> list[str]:
+    """The plain summary of an attack sweep: did any cache leak, which caches kept every
+    bit and how small they were (``lossless``: (label, message bits) of the points with no
+    error).
+
+    >>> first, second = attack_lines(3, [], [], 100, [("packer", 113), ("exact", 3200)])
+    >>> first
+    'No leak: every one of the 3 points kept at least the information Bob decoded.'
+    >>> second[:66]
+    'The smallest cache that got every bit right is packer, at 113 bits'
+    >>> second[66:]
+    ' (1.13 times the 100-bit lower bound); every smaller one loses bits.'
+    """
+    if leaks:
+        first = (f"LEAK: {', '.join(leaks)} decoded more information than their messages "
+                 "hold: they keep state outside their bytes.")
+    else:
+        first = (f"No leak: every one of the {points} points kept at least the information "
+                 "Bob decoded.")
+    lines = [first]
+    if lossless:
+        label, bits = min(lossless, key=lambda x: x[1])
+        lines.append(f"The smallest cache that got every bit right is {label}, at "
+                     f"{group_digits(bits)} bits ({fixed(bits / n_bits, 2)} times the "
+                     f"{group_digits(n_bits)}-bit lower bound); every smaller one loses bits.")
+    if failures:
+        lines.append(f"{len(failures)} point(s) failed to run: {', '.join(failures)}.")
+    return lines
