@@ -78,11 +78,7 @@ docs: $(STAMP)
 	$(BIN)/python -m kvbound.reports.reference
 
 notebook: $(COURSE)
-	mkdir -p out
-	$(BIN)/jupytext --to ipynb --output out/notebook.ipynb docs/course/notebook.py
-	$(BIN)/jupytext --to ipynb --execute --output out/executed.ipynb docs/course/notebook.py
-	@echo "wrote out/notebook.ipynb (to run) and out/executed.ipynb (run, figures included);"
-	@echo "open either with Jupyter"
+	$(BIN)/python -m kvbound.course.run_notebook --source docs/course/notebook.py --out out
 
 bench: $(STAMP)
 	$(BIN)/python bench/run_all.py
