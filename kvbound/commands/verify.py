@@ -23,14 +23,16 @@ from kvbound.options import (
     add_head_arguments,
     add_instance_arguments,
     add_precision_arguments,
+    add_renamed_flag,
     add_run_arguments,
     check_seeds,
+    describe,
     parse_cache_options,
     parse_schedule,
     resolve_precision,
     whole_at_least,
 )
-from kvbound.outputs import check_output_file, strict_json
+from kvbound.outputs import check_output_file, say_wrote, strict_json
 from kvbound.plots.levels import levels_figure
 from kvbound.plots.outputs import outputs_histogram
 from kvbound.plots.style import check_format
@@ -42,19 +44,30 @@ from reduction.protocol import PublicParams, SeedResult, run_verification
 
 __all__ = ["register", "run"]
 
+EXAMPLES = (
+    'kvbound verify                                   # var-256, d = 64, the exact cache',
+    'kvbound verify --cache h2o --option budget=0.5   # a compressor that loses bits',
+    'kvbound verify --seeds 5 --first-seed 10         # seeds 10, 11, ..., 14',
+    'kvbound verify --explain                         # where each row of the report is proved',
+    'kvbound verify --json --out out/verify.json      # the run as JSON',
+    'cd examples && kvbound verify --cache every_other:EveryOtherCache   # your own cache',
+)
+
 
 def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "verify",
         help="run Alice -> bytes -> Bob on random instances and check the bound",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        **describe(__doc__, EXAMPLES),
     )
     add_instance_arguments(p)
     add_head_arguments(p)
     add_run_arguments(p, seeds_default=1)
     add_precision_arguments(p)
-    p.add_argument("--seed", type=whole_at_least(0), default=0, help="first seed (default: 0)")
+    p.add_argument("--first-seed", type=whole_at_least(0), default=0, dest="first_seed",
+                   help="the first seed; --seeds K runs seeds first .. first + K - 1 "
+                   "(default: 0)")
+    add_renamed_flag(p, "--seed", "--first-seed", "the first of the --seeds seeds")
     p.add_argument(
         "--cache", default="exact",
         help="registered cache name (exact, exact-fp32, ...), module:Class, or a press of "
@@ -93,6 +106,9 @@ def register(subparsers: Any) -> None:
         help="threads sharing Bob's passes (results are bit-identical for every value; "
         "default: 1)",
     )
+    p.add_argument("--explain", action="store_true",
+                   help="name, beside every row of the report, the section of "
+                   "docs/theorem.md that proves it")
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
     p.set_defaults(func=run)
 
@@ -100,13 +116,13 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     schedule = parse_schedule(args.schedule)
     check_seeds(args.seeds)
-    if args.seed < 0:
-        raise InvalidArgument(f"--seed={args.seed} must be >= 0")
+    if args.first_seed < 0:
+        raise InvalidArgument(f"--first-seed={args.first_seed} must be >= 0")
     for path, flag in ((args.out, "--out"), (args.report, "--report"),
                        (args.figure, "--figure")):
         check_output_file(path, flag)
     check_run_fits(schedule, args.d, args.seeds)
-    seeds = range(args.seed, args.seed + args.seeds)
+    seeds = range(args.first_seed, args.first_seed + args.seeds)
     bar = Progress(args.seeds, "verify", enabled=not args.quiet)
 
     def on_seed(done: int, total: int, r: SeedResult) -> None:
@@ -151,13 +167,20 @@ def run(args: argparse.Namespace) -> int:
                           eta=float(pub.eta), additive=pub.additive,
                           thresholds=pub.thresholds, title=title, path=args.figure)
     record = result.to_json()
+    written: list[tuple[Path, str]] = []
+    if args.figure:
+        written.append((args.figure, "Bob's outputs against the threshold"))
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(strict_json(record, indent=2) + "\n")
+        written.append((args.out, "the run as JSON"))
     if args.report:
         args.report.parent.mkdir(parents=True, exist_ok=True)
         args.report.write_text(verify_markdown(result))
-    print(strict_json(record, indent=2) if args.json else verify_table(result))
+        written.append((args.report, "the report in plain words, then the details"))
+    print(strict_json(record, indent=2) if args.json
+          else verify_table(result, explain=args.explain))
+    say_wrote("verify", written, to_stderr=args.json)
     if not result.logit_cap_respected:
         print(f"kvbound: a logit outside [-B, B] with B={result.public.effective_cap:g} was "
               "computed (see 'logits' in the JSON)", file=sys.stderr)
