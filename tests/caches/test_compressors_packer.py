@@ -9,9 +9,10 @@ from hypothesis import strategies as st
 
 from caches._bitstream import BitReader, BitWriter, leb128, read_leb128
 from caches._mph import build_mph, decode_mph, fingerprints
+from caches._routing import Router
 from caches.matching.packer import PackerCache, pack_ratio
 from reduction.cache import CacheParams
-from reduction.message import CorruptMessageError, frame
+from reduction.message import CorruptMessageError, frame, unframe
 from reduction.protocol import run_verification
 from reduction.schedule import Schedule
 from tests.corruption import assert_rejects_corruption
@@ -176,3 +177,38 @@ def test_rice_codes_round_trip(pairs):
 @given(st.integers(0, 2**35 - 1))
 def test_leb128_round_trips(value):
     assert read_leb128(leb128(value)) == (value, len(leb128(value)))
+
+
+def _payload_with_bit_set(message: bytes, bit: int) -> bytes:
+    """The packer message with payload bit ``bit`` (most significant first) set, re-framed."""
+    payload = bytearray(unframe(message, PackerCache.TAG))
+    payload[bit // 8] |= 0x80 >> (bit % 8)
+    return frame(PackerCache.TAG, bytes(payload))
+
+
+@pytest.mark.parametrize("d", [5, 7, 13])
+def test_packer_rejects_a_set_padding_bit_right_after_the_values_and_the_routing(d):
+    """The values end mid-byte (n d not a multiple of 8): the first padding bit after the
+    values, and the first after the routing bits, must each be refused, as must every
+    later one; the message itself parses."""
+    params = CacheParams(d, Schedule.from_sides([1, 2, 3]))
+    rng = np.random.default_rng(d)
+    cache = PackerCache(params)
+    for start, stop in params.schedule.block_bounds[:-1]:
+        t = stop - start
+        keys = rng.choice([-1.0, 1.0], size=(t, d))
+        cache.process(np.zeros((t, d)), keys, rng.integers(0, 2, size=(t, d)).astype(float))
+    message = cache.to_bytes()
+    PackerCache.from_bytes(message, params)
+    payload = unframe(message, PackerCache.TAG)
+    seen, used = read_leb128(payload)
+    reader = BitReader(payload[used:])
+    Router.read(reader, seen)
+    routing_end = 8 * used + reader.position
+    routing_bytes = -(-reader.position // 8)
+    values_end = 8 * (used + routing_bytes) + cache.cached_tokens * d
+    assert routing_end % 8 and values_end % 8, "the test needs padding in both places"
+    for first in (routing_end, values_end):
+        for bit in range(first, -(-first // 8) * 8):
+            with pytest.raises(CorruptMessageError):
+                PackerCache.from_bytes(_payload_with_bit_set(message, bit), params)
