@@ -48,7 +48,7 @@ from reduction.schedule import Schedule
 from reduction.var_head import VAR_MAX_SCALE, clamped_scale, l2_normalise
 from reduction.witnessed import witnessed_prefix
 
-__all__ = ["PublicParams", "SIMULATION_GAMMA_FRACTION", "SIMULATION_CAP_FRACTION",
+__all__ = ["PublicParams", "SIMULATION_GAMMA_FRACTION", "SIMULATION_CAP_FRACTION", "run_cap",
            "decoding_gamma_target", "is_registered_cache"]
 
 # The simulation runs Bob's queries at the C that makes gamma at most half of what Lemma
@@ -57,11 +57,21 @@ __all__ = ["PublicParams", "SIMULATION_GAMMA_FRACTION", "SIMULATION_CAP_FRACTION
 # would sit on the boundary. Both C's are reported (docs/theorem.md#subtleties).
 SIMULATION_GAMMA_FRACTION = Fraction(1, 2)
 
-# Under a logit cap B Bob runs at C <= B (1 - 2^-9) when C_min allows it: keys stored at
-# float16 round by <= 2^-11 relative per coordinate, so the logits actually computed stay
-# inside [-B, B] (docs/theorem.md#cap). When C_min lies above that, C is the midpoint of
-# [C_min, B], which leaves room on both sides unless B = C_min to float precision.
+# Under a logit cap B Bob always runs at C <= B' = B (1 - 2^-9) (the knife-edge rule):
+# keys (and queries) stored at float16 round by <= 2^-11 relative per coordinate, so a
+# logit a cache computes is at most C (1 + 2^-11)^2 (1 + d 2^-24) < B. The run is planned
+# against B' (reduction.regime), so C_min <= B' always; parameters with C_min in (B', B]
+# are refused rather than run at a C the rule does not protect (docs/theorem.md#cap).
 SIMULATION_CAP_FRACTION = Fraction(511, 512)
+
+
+def run_cap(cap: float) -> float:
+    """B' = B (1 - 2^-9), a double: the cap the run plans against and keeps C below.
+
+    >>> run_cap(100.0)
+    99.8046875
+    """
+    return float(cap) * float(SIMULATION_CAP_FRACTION)
 
 
 def is_registered_cache(spec: str) -> bool:
@@ -135,13 +145,14 @@ class PublicParams:
                     f"their scale at {VAR_MAX_SCALE:g}; give a cap <= {VAR_MAX_SCALE:g}"
                 )
         cap = self.effective_cap
-        if cap is not None and self.c_min > cap:
+        if cap is not None and self.c_min > run_cap(cap):
             raise InvalidArgument(
                 f"L'={self.n_carriers} carrying tokens, T_K={self.schedule.last_scale_tokens} "
                 f"and {self.zero_key_tokens} zero-key tokens at eps={self.eps:g}, "
-                f"eta={self.eta:g} need C_min = {self.c_min:.4g} > the logit cap B={cap:g}; "
-                "raise B, or lower eps or the number of carrying tokens "
-                "(reduction.regime.plan_regime picks both)"
+                f"eta={self.eta:g} need C_min = {self.c_min:.6g} > B(1 - 2^-9) = "
+                f"{run_cap(cap):.6g} for the logit cap B={cap:g} (the knife-edge rule keeps "
+                "float16 logits inside [-B, B]); raise B, or lower eps or the number of "
+                "carrying tokens (reduction.regime.plan_regime picks both)"
             )
         object.__setattr__(self, "options", dict(self.options))
 
@@ -234,15 +245,13 @@ class PublicParams:
     def scale(self) -> float:
         """Bob's query scale C: C_min itself with ``at_c_min`` (the theorem's worst case);
         else gamma(C) < SIMULATION_GAMMA_FRACTION * L3's bound, and under a cap B at most
-        B' = B * SIMULATION_CAP_FRACTION, or (C_min + B)/2 if C_min > B'."""
+        B' = :func:`run_cap` (B); C_min <= B' is checked on construction, so in every case
+        C_min <= C <= B'."""
         if self.at_c_min:
             return self.c_min
         c = self._scale_for(SIMULATION_GAMMA_FRACTION)
         cap = self.effective_cap
-        if cap is None:
-            return c
-        room = cap * float(SIMULATION_CAP_FRACTION)
-        return min(c, room) if self.c_min <= room else (self.c_min + cap) / 2
+        return c if cap is None else min(c, run_cap(cap))
 
     @property
     def gamma(self) -> float:
