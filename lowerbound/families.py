@@ -218,7 +218,8 @@ def distinct_keys_scale(
 
     Distinct sigma != sigma' in {+-1}^d differ in a coordinate, so <sigma, sigma'> <= d - 2
     and <k_i, k_j> <= 1 - 2/d =: eps. With C = C_min(L, T_K, eps, eta), about
-    (d/2) ln((L-1)/target), every bit decodes: unbounded queries need only d >= log2 L.
+    (d/2) ln((L-1)/target), every bit decodes: unbounded queries need d >= log2 L, still
+    Omega(log n) (docs/theorem.md#cap, CAP-1); a cap changes the constant, not the order.
 
     Notes: Lemma CAP (docs/theorem.md#cap), "unbounded queries"; the distance-1 case of
     the Gilbert-Varshamov family above.
