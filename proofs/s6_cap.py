@@ -298,7 +298,7 @@ LEMMAS = (
               "lowerbound.families.distinct_keys_scale",
               "reduction.regime.plan_regime",
               "reduction.var_head.var_head_attention",
-              "reduction.var_head.max_abs_logit",
+              "reduction.public.PublicParams.max_abs_logit",
               "reduction.public.PublicParams.scale"),
         tests=_TESTS_CAP,
         checks=(

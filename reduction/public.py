@@ -267,6 +267,16 @@ class PublicParams:
                 "tau is the one-bit threshold; with bits_per_value use thresholds")
         return decoding_tau(self.gamma, self.eta, additive=self.additive)
 
+    @property
+    def max_abs_logit(self) -> float:
+        """The largest |logit| Bob's queries form against the cached keys, in closed form:
+        the query scale s (C, or for a VAR head its clamped scale). Every cached key is a
+        unit sign vector or 0 and Bob's query for token i is s k_i, so |<s k_i, k_j>| <= s
+        by Cauchy-Schwarz, with equality at j = i (docs/theorem.md#cap). No L x L pass."""
+        if self.var_head:
+            return clamped_scale(math.log(self.scale))
+        return self.scale
+
     def key_family(self) -> KeyFamily:
         """The carriers' public keys, regenerated from ``key_seed``: sampled and repaired
         (Lemma L1), or with ``carriers`` the first L' of the witnessed search (#witness)."""
