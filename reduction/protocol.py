@@ -269,7 +269,8 @@ def run_seed(
                          var_head=var_head, bits_per_value=bits_per_value)
     public = replace(regime.public(key_seed, cache, options), at_c_min=at_c_min, delta=delta)
     key_seed = public.key_seed
-    family = public.key_family()
+    family = public.key_family()  # sampled and certified once, here; the parties replay it
+    public = public.with_key_certificate()
     if instance is None:
         instance = make_instance(public.n_carriers, d, instance_rng, num_queries=num_queries,
                                  bits_per_value=public.symbol_bits)

@@ -24,7 +24,7 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import Any
 
@@ -43,7 +43,7 @@ from lowerbound.validation import (
 from reduction import cachespec
 from reduction.cache import CacheParams
 from reduction.instance import MAX_BITS_PER_VALUE
-from reduction.keys import KeyFamily, sample_keys
+from reduction.keys import KeyFamily, replay_keys, sample_keys
 from reduction.schedule import Schedule
 from reduction.var_head import VAR_MAX_SCALE, clamped_scale, l2_normalise
 from reduction.witnessed import witnessed_prefix
@@ -106,6 +106,8 @@ class PublicParams:
     bits_per_value: int | None = None
     at_c_min: bool = False
     delta: float = 0.0
+    key_repairs: tuple[tuple[int, ...], ...] | None = None
+    key_max_inner_product: float | None = None
 
     def __post_init__(self) -> None:
         check_int_at_least(self.d, "d", 1)
@@ -155,6 +157,11 @@ class PublicParams:
                 "carrying tokens (reduction.regime.plan_regime picks both)"
             )
         object.__setattr__(self, "options", dict(self.options))
+        if (self.key_repairs is None) != (self.key_max_inner_product is None):
+            raise InvalidArgument("a key certificate needs both key_repairs and "
+                                  "key_max_inner_product")
+        if self.key_repairs is not None:
+            object.__setattr__(self, "key_repairs", _repairs(self.key_repairs))
 
     @property
     def levels(self) -> int:
@@ -279,12 +286,31 @@ class PublicParams:
 
     def key_family(self) -> KeyFamily:
         """The carriers' public keys, regenerated from ``key_seed``: sampled and repaired
-        (Lemma L1), or with ``carriers`` the first L' of the witnessed search (#witness)."""
+        (Lemma L1), or with ``carriers`` the first L' of the witnessed search (#witness).
+        With a key certificate (:meth:`with_key_certificate`, how the workers receive the
+        family) the sampled family is replayed from its repair log, without the Gram pass
+        the verifier already made."""
         if self.carriers is None:
+            if self.key_repairs is not None and self.key_max_inner_product is not None:
+                return _key_family_replayed(self.schedule.cached_tokens, self.d,
+                                            float(self.eps), self.key_seed, self.key_repairs,
+                                            float(self.key_max_inner_product))
             return _key_family_cached(self.schedule.cached_tokens, self.d, float(self.eps),
                                       self.key_seed)
         return witnessed_prefix(self.schedule.cached_tokens, self.d, float(self.eps),
                                 self.key_seed, self.n_carriers)
+
+    def with_key_certificate(self) -> PublicParams:
+        """These parameters with the sampled family's certificate attached (its repair log
+        and certified max inner product), so the parties replay the family instead of
+        sampling and certifying it again. The verifier calls it once per seed; with
+        ``carriers`` (a witnessed family, fixed for the whole run) nothing is attached."""
+        if self.carriers is not None:
+            return self
+        family = self.key_family()
+        # one key has no pair (-inf); -1, the least <k_i, k_j>, keeps the frame valid JSON
+        return replace(self, key_repairs=family.repairs,
+                       key_max_inner_product=max(family.max_inner_product, -1.0))
 
     def cached_keys(self) -> np.ndarray:
         """The L x d keys Alice's cache receives: k_i = sigma_i / sqrt(d) for the carriers
@@ -321,6 +347,9 @@ class PublicParams:
             "bits_per_value": self.bits_per_value,
             "at_c_min": self.at_c_min,
             "delta": float(self.delta),
+            "key_repairs": (None if self.key_repairs is None
+                            else [list(r) for r in self.key_repairs]),
+            "key_max_inner_product": self.key_max_inner_product,
         }
 
     @classmethod
@@ -344,6 +373,9 @@ class PublicParams:
             bits_per_value=_optional_int(obj.get("bits_per_value")),
             at_c_min=bool(obj.get("at_c_min", False)),
             delta=float(obj.get("delta", 0.0)),
+            key_repairs=_optional_repairs(obj.get("key_repairs")),
+            key_max_inner_product=(None if obj.get("key_max_inner_product") is None
+                                   else float(obj["key_max_inner_product"])),
         )
 
 
@@ -372,6 +404,31 @@ def _optional_int(value: Any) -> int | None:
     if type(value) is not int:
         raise InvalidArgument(f"bits_per_value must be null or an integer, got {value!r}")
     return value
+
+
+def _repairs(value: Any) -> tuple[tuple[int, ...], ...]:
+    """A repair log as a tuple of tuples of ints (each row index an int, not a bool)."""
+    try:
+        rounds = tuple(tuple(r) for r in value)
+    except TypeError:
+        raise InvalidArgument(f"key_repairs must be a list of lists of row indices, got "
+                              f"{value!r:.80}") from None
+    if any(type(i) is not int for r in rounds for i in r):
+        raise InvalidArgument("key_repairs must hold integer row indices")
+    return rounds
+
+
+def _optional_repairs(value: Any) -> tuple[tuple[int, ...], ...] | None:
+    return None if value is None else _repairs(value)
+
+
+@functools.lru_cache(maxsize=8)
+def _key_family_replayed(n_keys: int, d: int, eps: float, key_seed: int,
+                         repairs: tuple[tuple[int, ...], ...],
+                         max_inner: float) -> KeyFamily:
+    family = replay_keys(n_keys, d, eps, np.random.default_rng(key_seed), repairs, max_inner)
+    family.signs.setflags(write=False)
+    return family
 
 
 @functools.lru_cache(maxsize=8)
