@@ -19,6 +19,7 @@ __all__ = [
     "parse_cache_options",
     "add_precision_arguments",
     "resolve_precision",
+    "workers_option",
     "DEFAULT_ETA",
 ]
 
@@ -125,6 +126,17 @@ def add_run_arguments(parser: argparse.ArgumentParser, seeds_default: int) -> No
         help="longest wait for one answer of a party's process before the cache is "
         f"declared hung (default: {DEFAULT_TIMEOUT:g})",
     )
+
+
+def workers_option(text: str) -> int | str:
+    """``--workers``: 'auto' or a whole number (argparse type; the command checks >= 1)."""
+    if text.strip().lower() == "auto":
+        return "auto"
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--workers={text!r}: give 'auto' or a whole "
+                                         "number >= 1") from None
 
 
 def check_seeds(seeds: int) -> int:

@@ -28,6 +28,7 @@ from kvbound.options import (
     parse_cache_options,
     parse_schedule,
     resolve_precision,
+    workers_option,
 )
 from kvbound.outputs import check_output_file, strict_json
 from kvbound.plots.levels import levels_figure
@@ -37,6 +38,7 @@ from kvbound.progress import Progress
 from kvbound.reports.verify import verify_markdown, verify_table
 from lowerbound.validation import InvalidArgument
 from reduction.isolation.resources import check_run_fits
+from reduction.isolation.threads import auto_workers, check_workers
 from reduction.protocol import PublicParams, SeedResult, run_verification
 
 __all__ = ["register", "run"]
@@ -86,9 +88,10 @@ def register(subparsers: Any) -> None:
         help="also draw Bob's outputs for 0 and 1 bits against tau (.png, .svg or .pdf)",
     )
     p.add_argument(
-        "--workers", type=int, default=1,
-        help="threads sharing Bob's passes (results are bit-identical for every value; "
-        "default: 1)",
+        "--workers", type=workers_option, default="auto",
+        help="threads sharing Bob's passes, or 'auto': every core when Bob's work is "
+        "large (4 L^2 d >= 2e9 flops), else 1 (results are bit-identical for every value; "
+        "default: auto)",
     )
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
     p.set_defaults(func=run)
@@ -120,13 +123,15 @@ def run(args: argparse.Namespace) -> int:
             observed.append((outputs, truth))
 
     eta, bits_per_value = resolve_precision(args)
+    workers = (auto_workers(schedule.cached_tokens, args.d) if args.workers == "auto"
+               else check_workers(args.workers, "--workers"))
     result = run_verification(
         schedule, args.d, args.eps, eta, seeds, bits_per_value=bits_per_value,
         cache=args.cache, options=parse_cache_options(args.option), additive=args.additive,
         isolation=args.isolation, timeout=args.timeout, progress=on_seed,
         num_queries=args.multi_index, observe=observe,
         logit_cap=args.logit_cap, var_head=args.var_head,
-        at_c_min=args.at_c_min, delta=args.delta, workers=args.workers,
+        at_c_min=args.at_c_min, delta=args.delta, workers=workers,
     )
     if args.figure:
         pub = result.public
