@@ -108,12 +108,17 @@ def _gamma(n: int) -> float:
 
 
 def _norms_up(rows: np.ndarray) -> np.ndarray:
-    """Euclidean norm of each row, rounded up (float64): never below the exact norm."""
-    r = np.asarray(rows, dtype=np.float64)
-    if r.shape[1] >= 2**12:
-        raise InvalidArgument(f"rows of {r.shape[1]} coordinates: the float32 kernel "
+    """Euclidean norm of each row, rounded up (float64): never below the exact norm.
+    Computed 4096 rows at a time, so a float16 cache is never copied whole to float64."""
+    rows = np.asarray(rows)
+    if rows.shape[1] >= 2**12:
+        raise InvalidArgument(f"rows of {rows.shape[1]} coordinates: the float32 kernel "
                               "takes d < 4096")
-    return np.sqrt(np.einsum("ij,ij->i", r, r)) * (1 + _NORM_SLACK)
+    out = np.empty(rows.shape[0])
+    for a in range(0, rows.shape[0], 4096):
+        r = np.asarray(rows[a : a + 4096], dtype=np.float64)
+        out[a : a + 4096] = np.sqrt(np.einsum("ij,ij->i", r, r))
+    return out * (1 + _NORM_SLACK)
 
 
 def exp_within(exp: Callable[[np.ndarray], np.ndarray], tolerance: float) -> bool:
@@ -203,13 +208,13 @@ class Float32KV:
         keys1[:, :-1] = k
         values1 = np.ones((v.shape[0], v.shape[1] + 1), dtype=np.float32)
         values1[:, :-1] = v
-        v64 = v.astype(np.float64)
-        spread = (float(np.max(np.maximum(v64.max(axis=0), 0) - np.minimum(v64.min(axis=0), 0)))
-                  if v.size else 0.0)
+        hi = v.max(axis=0).astype(np.float64) if v.size else np.zeros(1)
+        lo = v.min(axis=0).astype(np.float64) if v.size else np.zeros(1)
+        spread = float(np.max(np.maximum(hi, 0) - np.minimum(lo, 0)))
         return cls(
             keys=k, values=v, keys1=keys1, values1=values1,
             key_norm=float(_norms_up(k).max(initial=0.0)),
-            value_max=float(np.max(np.abs(v64))) if v.size else 0.0,
+            value_max=float(max(np.abs(hi).max(), np.abs(lo).max())) if v.size else 0.0,
             value_spread=spread,
             key_rounding=0.0 if np.array_equal(keys1[:, :-1], k) else U32,
             value_rounding=0.0 if np.array_equal(values1[:, :-1], v) else U32,
@@ -322,9 +327,15 @@ def attend_float32(
     return Float32Attention(out, bound, redo)
 def _rows_to_recompute(out: np.ndarray, bound: np.ndarray,
                        threshold: float | Sequence[float] | None) -> np.ndarray:
-    bad = ~np.isfinite(bound) | ~np.isfinite(out).all(axis=1)
-    for t in () if threshold is None else np.atleast_1d(np.asarray(threshold, float)):
-        bad |= (np.abs(out - t) <= bound[:, None]).any(axis=1)
+    """Rows with a non-finite output or bound, or a coordinate within its bound of a
+    threshold (4096 rows at a time: temporaries stay small)."""
+    bad = ~np.isfinite(bound)
+    thresholds = () if threshold is None else np.atleast_1d(np.asarray(threshold, float))
+    for a in range(0, out.shape[0], 4096):
+        rows, b = out[a : a + 4096], bound[a : a + 4096, None]
+        bad[a : a + 4096] |= ~np.isfinite(rows).all(axis=1)
+        for t in thresholds:
+            bad[a : a + 4096] |= (np.abs(rows - t) <= b).any(axis=1)
     return np.flatnonzero(bad)
 
 

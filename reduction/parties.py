@@ -195,13 +195,13 @@ def bob_answer(
     wanted_record = public.effective_cap is not None or active_record() is not None
     with (record_logits() if wanted_record else nullcontext()) as record, blas_threads(1):
         if fast or workers == 1 or len(batches) < 2:
-            parts = [one_pass(b) for b in batches]
+            for i, b in enumerate(batches):  # each pass straight into its rows
+                out[i * t_last : i * t_last + b.size] = one_pass(b)
         else:  # each pass in a copy of this context, so the record sees its logits
             with ThreadPoolExecutor(max_workers=workers) as pool:
                 futures = [pool.submit(copy_context().run, one_pass, b) for b in batches]
-                parts = [f.result() for f in futures]
-    for i, part in enumerate(parts):
-        out[i * t_last : i * t_last + part.shape[0]] = part
+                for i, (b, f) in enumerate(zip(batches, futures)):
+                    out[i * t_last : i * t_last + b.size] = f.result()
     return BobAnswer(out, record.max_abs if record is not None and record.count else None)
 
 

@@ -298,7 +298,7 @@ def run_seed(
     b = public.symbol_bits
     wrong = int(np.count_nonzero(got != want))
     n_symbols = int(want.size)
-    wrong_bits = int(np.unpackbits((got ^ want).astype(">u2").view(np.uint8)).sum())
+    wrong_bits = int(np.bitwise_count(got ^ want).sum())
     if observe is not None:
         observe(public, z, truth)
     boundary_bits = tuple(8 * len(s) for s in states)

@@ -317,11 +317,10 @@ class PublicParams:
         (first L' rows), zero rows after; for a VAR head normalise(sigma_i), zeros kept."""
         signs = self.key_family().signs
         keys = np.zeros((self.schedule.cached_tokens, self.d))
+        keys[: signs.shape[0]] = signs
         if self.var_head:
-            keys[: signs.shape[0]] = signs
             return l2_normalise(keys)
-        keys[: signs.shape[0]] = signs / np.sqrt(self.d)
-        return keys
+        return np.divide(keys, np.sqrt(self.d), out=keys)  # sigma / sqrt(d), in place
 
     def bob_queries(self, tokens: np.ndarray) -> np.ndarray:
         """Bob's queries for carrying tokens: C * k_i, or for a VAR head
@@ -329,7 +328,8 @@ class PublicParams:
         signs = self.key_family().signs[np.asarray(tokens, dtype=np.int64)].astype(np.float64)
         if self.var_head:
             return clamped_scale(math.log(self.scale)) * l2_normalise(signs)
-        return self.scale * signs / np.sqrt(self.d)
+        np.multiply(signs, self.scale, out=signs)  # (C sigma) / sqrt(d), in place
+        return np.divide(signs, np.sqrt(self.d), out=signs)
 
     def to_json(self) -> dict[str, Any]:
         return {

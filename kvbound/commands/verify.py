@@ -18,6 +18,8 @@ from typing import Any
 
 import numpy as np
 
+from caches import CACHES
+from caches.exact import STORAGE_DTYPES, ExactCache
 from kvbound.exit_codes import EXIT_BOUND_VIOLATED
 from kvbound.options import (
     add_head_arguments,
@@ -37,11 +39,27 @@ from kvbound.plots.style import check_format
 from kvbound.progress import Progress
 from kvbound.reports.verify import verify_markdown, verify_table
 from lowerbound.validation import InvalidArgument
-from reduction.isolation.resources import check_run_fits
+from reduction.isolation.resources import check_run_fits, describe_bytes, describe_seconds
 from reduction.isolation.threads import auto_workers, check_workers
 from reduction.protocol import PublicParams, SeedResult, run_verification
 
-__all__ = ["register", "run"]
+__all__ = ["register", "run", "state_bytes_per_token", "LONG_RUN_SECONDS"]
+
+#: Runs estimated longer than this are announced on stderr before they start.
+LONG_RUN_SECONDS = 30.0
+
+
+def state_bytes_per_token(cache: str, options: list[str] | None, d: int) -> float | None:
+    """Bytes of the cache's state per cached token, where the cache says: the exact caches
+    keep keys and values at their dtype (2 d numbers); None (the float64 upper bound of
+    the estimate) for any other cache, third-party code included (never imported here)."""
+    entry = CACHES.get(cache.strip())
+    if entry is None or not issubclass(entry.cls, ExactCache):
+        return None
+    dtype = {**entry.options, **parse_cache_options(options)}.get("dtype", "float16")
+    if dtype not in STORAGE_DTYPES:
+        return None  # the cache itself refuses it, with its own message
+    return 2.0 * d * np.dtype(STORAGE_DTYPES[dtype]).itemsize
 
 
 def register(subparsers: Any) -> None:
@@ -105,7 +123,15 @@ def run(args: argparse.Namespace) -> int:
     for path, flag in ((args.out, "--out"), (args.report, "--report"),
                        (args.figure, "--figure")):
         check_output_file(path, flag)
-    check_run_fits(schedule, args.d, args.seeds)
+    workers = (auto_workers(schedule.cached_tokens, args.d) if args.workers == "auto"
+               else check_workers(args.workers, "--workers"))
+    estimate = check_run_fits(schedule, args.d, args.seeds, workers=workers,
+                              state_bytes_per_token=state_bytes_per_token(args.cache,
+                                                                          args.option, args.d))
+    if estimate.seconds > LONG_RUN_SECONDS:  # said before the run, whatever --quiet says
+        print(f"kvbound: this run needs about {describe_bytes(estimate.total)} and "
+              f"{describe_seconds(estimate.seconds)} (estimate; {workers} worker thread"
+              f"{'s' if workers > 1 else ''} for Bob)", file=sys.stderr, flush=True)
     seeds = range(args.seed, args.seed + args.seeds)
     bar = Progress(args.seeds, "verify", enabled=not args.quiet)
 
@@ -123,8 +149,6 @@ def run(args: argparse.Namespace) -> int:
             observed.append((outputs, truth))
 
     eta, bits_per_value = resolve_precision(args)
-    workers = (auto_workers(schedule.cached_tokens, args.d) if args.workers == "auto"
-               else check_workers(args.workers, "--workers"))
     result = run_verification(
         schedule, args.d, args.eps, eta, seeds, bits_per_value=bits_per_value,
         cache=args.cache, options=parse_cache_options(args.option), additive=args.additive,
