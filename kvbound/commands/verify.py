@@ -177,6 +177,9 @@ def run(args: argparse.Namespace) -> int:
                           eta=float(pub.eta), additive=pub.additive,
                           thresholds=pub.thresholds, title=title, path=args.figure)
     record = result.to_json()
+    record["estimate"] = {"bytes_total": estimate.total,
+                          "bytes_largest_process": estimate.largest_process,
+                          "seconds": estimate.seconds, "bob_workers": workers}
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(strict_json(record, indent=2) + "\n")

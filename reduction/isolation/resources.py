@@ -22,12 +22,13 @@ The state sizes come from the cache: ``state_bytes_per_token`` (the exact caches
 largest a registered cache keeps). The processes are alive together, so a run needs the
 sum; ``make bench`` compares the largest process with the measured peak RSS.
 
-Seconds: start-up (interpreter, imports, both workers: ``STARTUP_SECONDS``) plus, per seed,
-the key check (L^2 d flops at the measured float32 GEMM rate R), Bob's two GEMMs and his
-exponentials (L^2 (4 (d + 1) + ``EXP_FLOPS``) / (R w), w the workers) and the bytes moved
-(states, frames, decoding) at ``BYTES_PER_SECOND``. R is measured when the estimate is
-made (:func:`gemm_rate`), so the estimate follows the machine's load; it is an estimate,
-compared with measured runs in ``make bench`` (within 25% on every preset there).
+Seconds: start-up (both workers start as this process did: :func:`startup_seconds`)
+plus, per seed, the key check (L^2 d flops at the float32 GEMM rate R), Bob's two GEMMs
+and his exponentials (L^2 (4 (d + 1) + ``EXP_FLOPS``) / (R w), w the workers) and the
+bytes moved (states, frames, decoding) at ``BYTES_PER_SECOND``. R is measured when the
+estimate is made and scaled by this process's share of a loaded machine
+(:func:`gemm_rate`). It is an estimate: ``make bench`` prints it beside every measured
+run.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ import time
 import numpy as np
 
 from lowerbound.validation import InvalidArgument, check_int_at_least
-from reduction.isolation.threads import blas_threads
+from reduction.isolation.threads import available_cores, blas_threads
 from reduction.schedule import Schedule
 
 __all__ = [
@@ -48,6 +49,7 @@ __all__ = [
     "RunEstimate",
     "estimate_run",
     "gemm_rate",
+    "startup_seconds",
     "physical_memory_bytes",
     "check_run_fits",
     "describe_bytes",
@@ -105,29 +107,54 @@ def describe_seconds(s: float) -> str:
     return f"{s / 60:.0f} min" if s < 5400 else f"{s / 3600:.1f} h"
 
 
-def gemm_rate(d: int = 128, repeats: int = 3) -> float:
-    """float32 GEMM flops per second on one BLAS thread, measured now on the kernel's
-    shape (512 queries x (d + 1) x 2048 keys; the best of ``repeats``, ~10 ms)."""
+def gemm_rate(d: int = 128, repeats: int = 5) -> float:
+    """float32 GEMM flops per second one BLAS thread gets *now*: the kernel's shape (512
+    queries x (d + 1) x 2048 keys, the median of ``repeats``, ~15 ms) times this
+    thread's share of the machine, min(1, cores / (1 + the 1-minute load average)), since
+    a run of seconds shares the cores with whatever else is running."""
     rng = np.random.default_rng(0)
     a = rng.standard_normal((512, d + 1), dtype=np.float32)
     b = rng.standard_normal((2048, d + 1), dtype=np.float32)
     out = np.empty((512, 2048), dtype=np.float32)
-    best = float("inf")
+    times = []
     with blas_threads(1):
         np.matmul(a, b.T, out=out)
         for _ in range(repeats):
             t = time.perf_counter()
             np.matmul(a, b.T, out=out)
-            best = min(best, time.perf_counter() - t)
-    return 2.0 * 512 * 2048 * (d + 1) / max(best, 1e-9)
+            times.append(time.perf_counter() - t)
+    rate = 2.0 * 512 * 2048 * (d + 1) / max(float(np.median(times)), 1e-9)
+    return rate * min(1.0, available_cores() / (1.0 + _load_average()))
+
+
+def _load_average() -> float:
+    try:
+        return float(os.getloadavg()[0])
+    except (AttributeError, OSError):  # pragma: no cover - not POSIX
+        return 0.0
+
+
+def startup_seconds() -> float:
+    """Start-up of a run: the two workers start while the verifier plans, each about as
+    long as this process took to get here (its age, read from /proc), plus the frames;
+    :data:`STARTUP_SECONDS` where the platform does not say."""
+    try:
+        with open("/proc/self/stat") as f:
+            started = int(f.read().rsplit(")", 1)[1].split()[19])
+        with open("/proc/uptime") as f:
+            uptime = float(f.read().split()[0])
+        age = uptime - started / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return STARTUP_SECONDS
+    return max(STARTUP_SECONDS, 1.2 * age + 0.1)
 
 
 def estimate_run(schedule: Schedule, d: int, seeds: int = 1, *,
                  state_bytes_per_token: float | None = None, workers: int = 1,
-                 rate: float | None = None) -> RunEstimate:
+                 rate: float | None = None, startup: float | None = None) -> RunEstimate:
     """Peak bytes per process and seconds of a run on ``schedule`` at head dimension ``d``
-    (module docstring). ``rate`` (float32 GEMM flops/s on one thread) defaults to a
-    measurement now; pass it to make the estimate deterministic.
+    (module docstring). ``rate`` (float32 GEMM flops/s on one thread) and ``startup``
+    (seconds) default to measurements now; pass both to make the estimate deterministic.
 
     >>> est = estimate_run(Schedule.preset("var-256"), 64, rate=3e10)
     >>> 1e6 < est.total < 1e9, est.largest_process == est["verifier"] or True
@@ -151,7 +178,8 @@ def estimate_run(schedule: Schedule, d: int, seeds: int = 1, *,
     r = gemm_rate(d) if rate is None else float(rate)
     flops = n * n * d + n * n * (4 * (d + 1) + EXP_FLOPS) / workers
     moved = 2 * all_states + 40 * nd
-    est.seconds = STARTUP_SECONDS + seeds * (flops / r + moved / BYTES_PER_SECOND)
+    start = startup_seconds() if startup is None else float(startup)
+    est.seconds = start + seeds * (flops / r + moved / BYTES_PER_SECOND)
     return est
 
 
