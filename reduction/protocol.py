@@ -370,12 +370,12 @@ def run_verification(
         seeds, int) else [check_int_at_least(s, "seed", 0) for s in seeds]
     if not seed_list:
         raise InvalidArgument("no seeds given; pass seeds >= 1 or a non-empty list")
-    regime = plan_regime(schedule, d, eps, eta, additive=additive, logit_cap=logit_cap,
-                         var_head=var_head, bits_per_value=bits_per_value)
-    probe = replace(regime.public(0, cache, options), at_c_min=at_c_min, delta=delta)
     runs: list[SeedResult] = []
     with open_parties(isolation, timeout, workers) as parties:
         parties.start()  # both workers start while the verifier plans and checks
+        regime = plan_regime(schedule, d, eps, eta, additive=additive, logit_cap=logit_cap,
+                             var_head=var_head, bits_per_value=bits_per_value)
+        probe = replace(regime.public(0, cache, options), at_c_min=at_c_min, delta=delta)
         if is_registered_cache(cache):
             probe.cache_params  # noqa: B018  (validates the options before any work)
         else:
