@@ -15,8 +15,8 @@ For var-256, var-512, n128 and var-1024 at d = 64 and 128, with the exact fp16 c
 * ``kvbound verify`` in a subprocess (its default ``--workers auto``): wall seconds, the
   same as a multiple of the flop limit (minimum flops / matmul rate), peak RSS (the
   largest process of the tree, from ``getrusage(RUSAGE_CHILDREN)`` of a wrapper), the
-  verifier's own estimate of both (printed in its JSON before it ran) and the measured
-  over estimated ratios, and Bob's bit errors.
+  estimate of both that ``verify`` makes before it runs (made the same way in a fresh
+  process just before) and the measured over estimated ratios, and Bob's bit errors.
 
 Then ``kvbound verify`` alone on n192 and n256 at d = 64 and 128 (the same columns), the
 must-show lines (n128, d = 128: at most 2x the flop limit and 300 MiB; n256, d = 128: at
@@ -97,15 +97,35 @@ def verify_subprocess(args: list[str]) -> dict:  # type: ignore[type-arg]
     return json.loads(subprocess.run(cmd, capture_output=True, text=True, check=True).stdout)
 
 
+_ESTIMATE = (
+    "import json, sys\n"
+    "import kvbound.cli, kvbound.commands.verify as v\n"
+    "from reduction.isolation.resources import estimate_run\n"
+    "from reduction.isolation.threads import auto_workers\n"
+    "from reduction.schedule import Schedule\n"
+    "s, d = Schedule.preset(sys.argv[1]), int(sys.argv[2])\n"
+    "e = estimate_run(s, d, workers=auto_workers(s.cached_tokens, d),\n"
+    "                 state_bytes_per_token=v.state_bytes_per_token('exact-fp16', None, d))\n"
+    "print(json.dumps({'seconds': e.seconds, 'bytes_largest_process': e.largest_process}))\n"
+)
+
+
+def estimate_subprocess(name: str, d: int) -> dict:  # type: ignore[type-arg]
+    """The estimate ``kvbound verify`` makes before it runs, made the same way: in a fresh
+    process that has imported the command (its start-up term is that process's age)."""
+    cmd = [sys.executable, "-c", _ESTIMATE, name, str(d)]
+    return json.loads(subprocess.run(cmd, capture_output=True, text=True, check=True).stdout)
+
+
 def verify_columns(name: str, d: int, eps: float, rate: float) -> tuple[str, dict]:  # type: ignore[type-arg]
     """``kvbound verify`` on a preset (Bob on every core: --workers auto): wall, x flop
-    limit, peak RSS, the verifier's estimate of both and measured / estimated."""
+    limit, peak RSS, the estimate of both made just before and measured / estimated."""
+    est = estimate_subprocess(name, d)
     run = verify_subprocess(["--schedule", name, "--d", str(d), "--eps", str(eps), "--json",
                              "--quiet", "--cache", "exact-fp16"])
     record = json.loads(run["out"])
     n = Schedule.preset(name).cached_tokens
     limit = 4 * n * n * d / (rate * 1e9)
-    est = record["estimate"]
     rss = run["rss_kib"] * 1024
     row = (f"{run['wall']:>7.2f} {run['wall'] / limit:>7.2f} {rss / MiB:>7.0f} "
            f"{est['seconds']:>7.1f} {run['wall'] / est['seconds']:>6.2f} "

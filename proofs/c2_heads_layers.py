@@ -24,7 +24,7 @@ from lowerbound.intervals import IV, enclose, iv_binary_entropy, iv_fraction
 from lowerbound.jl import d_min
 from lowerbound.models import MODELS
 from proofs._perturb import all_caught
-from proofs.registry import Check, CheckResult, CoqProof, Lemma
+from proofs.registry import Check, CheckResult, Lemma
 from reduction.schedule import Schedule
 
 __all__ = ["LEMMAS"]
@@ -174,10 +174,6 @@ LEMMAS = (
             Check("heads and layers add", "bookkeeping", check_model_bound_adds),
             Check("C_min fits VAR's logit cap", "certified", check_var_cap_fits,
                   perturbed_var_cap_fits),
-        ),
-        coq=(
-            CoqProof("CERT_instances.v", "cert_var_cap_256"),
-            CoqProof("CERT_instances.v", "cert_var_cap_512"),
         ),
     ),
 )

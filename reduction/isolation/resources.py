@@ -8,9 +8,10 @@ dimension, S_k the cache's state after scale k, S = S_{K-1} the message, B0 the 
 with numpy and this package):
 
 * verifier: Alice's bits and the key signs (2 L d), the BLAS workspace; then the larger
-  of the key check (a float32 copy, 4 L d, and one 1024 x 4096 float32 tile with its mask) and the end of a
-  seed: every boundary state it received (sum S_k), Bob's float64 answer and the frame it
-  came in (16 L d), the decoded symbols, the truth and their difference (6 L d);
+  of the key check (a float32 copy, 4 L d, and one 1024 x 4096 float32 tile with its
+  mask) and the end of a seed: every boundary state it received (sum S_k), Bob's float64
+  answer and the frame it came in (16 L d), the decoded symbols, the truth and their
+  difference (6 L d);
 * Alice's worker: her bits, the float64 keys and values (17 L d), the cache and its copy
   while it grows (2 S), the states and the frame that carries them (2 sum S_k);
 * Bob's worker: the message and a pass's copy of the cache (2.5 S), the float32 keys and
@@ -134,19 +135,29 @@ def _load_average() -> float:
         return 0.0
 
 
-def startup_seconds() -> float:
-    """Start-up of a run: the two workers start while the verifier plans, each about as
-    long as this process took to get here (its age, read from /proc), plus the frames;
-    :data:`STARTUP_SECONDS` where the platform does not say."""
+def _process_age() -> float | None:
+    """Seconds since this process started (Linux /proc), or None."""
     try:
         with open("/proc/self/stat") as f:
             started = int(f.read().rsplit(")", 1)[1].split()[19])
         with open("/proc/uptime") as f:
             uptime = float(f.read().split()[0])
-        age = uptime - started / os.sysconf("SC_CLK_TCK")
+        return uptime - started / os.sysconf("SC_CLK_TCK")
     except (OSError, ValueError, IndexError):
+        return None
+
+
+#: This process's age when the module was imported: its interpreter and imports.
+_AGE_AT_IMPORT = _process_age()
+
+
+def startup_seconds() -> float:
+    """Start-up of a run: the two workers start while the verifier plans, each about as
+    long as this process took to import this module (its interpreter and imports, read
+    from /proc when the module was imported), between :data:`STARTUP_SECONDS` and 5 s."""
+    if _AGE_AT_IMPORT is None:
         return STARTUP_SECONDS
-    return max(STARTUP_SECONDS, 1.2 * age + 0.1)
+    return min(5.0, max(STARTUP_SECONDS, 1.2 * _AGE_AT_IMPORT + 0.1))
 
 
 def estimate_run(schedule: Schedule, d: int, seeds: int = 1, *,

@@ -96,8 +96,11 @@ CLI_CASES: list[tuple[list[str], str]] = [
     (["verify", "--schedule", "4,2"], "strictly increase"),
     (["verify", "--schedule", ""], "the schedule is empty"),
     (["verify", "--schedule", "geometric(1,2)"], "n=1 must be an integer >= 2"),
-    (["verify", "--seeds", "0"], "--seeds=0 must be >= 1"),
-    (["verify", "--seed", "-1"], "--seed=-1 must be >= 0"),
+    (["verify", "--seeds", "0"], "argument --seeds: 0 is not a whole number >= 1"),
+    (["verify", "--first-seed", "-1"], "argument --first-seed: -1 is not a whole number >= 0"),
+    (["verify", "--seed", "3"], "--seed is now --first-seed (the first of the --seeds seeds): "
+                                "write --first-seed 3"),
+    (["verify", "--cache", "noisy", "--option", "eta=0.5"], "'eta' is now 'noise'"),
     (["verify", "--cache", "nope"], "unknown cache 'nope'"),
     (["verify", "--option", "budget"], "must look like KEY=VALUE"),
     (["verify", "--d", "abc"], "invalid int value"),

@@ -239,7 +239,7 @@ def test_attack_json_is_strict(tmp_path: Path, capsys: pytest.CaptureFixture[str
                             capsys)
     assert code == 0
     _strict(printed)
-    _strict((tmp_path / "attack.json").read_text())
+    _strict((tmp_path / "attack-001" / "attack.json").read_text())
 
 
 # -- sizes that cannot fit ----------------------------------------------------------------
