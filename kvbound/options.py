@@ -24,6 +24,7 @@ __all__ = [
     "parse_cache_options",
     "add_precision_arguments",
     "resolve_precision",
+    "workers_option",
     "add_renamed_flag",
     "describe",
     "DEFAULT_ETA",
@@ -171,6 +172,20 @@ def positive_seconds(text: str) -> float:
     if not (math.isfinite(value) and value > 0):
         raise argparse.ArgumentTypeError(f"{text} is not a positive, finite number of seconds")
     return value
+
+
+def workers_option(text: str) -> int | str:
+    """``--workers``: 'auto' or a whole number >= 1 (an argparse ``type``).
+
+    >>> workers_option("auto"), workers_option("2")
+    ('auto', 2)
+    """
+    if text.strip().lower() == "auto":
+        return "auto"
+    try:
+        return whole_at_least(1)(text)
+    except argparse.ArgumentTypeError as exc:
+        raise argparse.ArgumentTypeError(f"{exc} (or 'auto')") from None
 
 
 def check_seeds(seeds: int) -> int:

@@ -18,6 +18,8 @@ from typing import Any
 
 import numpy as np
 
+from caches import CACHES
+from caches.exact import STORAGE_DTYPES, ExactCache
 from kvbound.exit_codes import EXIT_BOUND_VIOLATED
 from kvbound.options import (
     add_head_arguments,
@@ -31,6 +33,7 @@ from kvbound.options import (
     parse_schedule,
     resolve_precision,
     whole_at_least,
+    workers_option,
 )
 from kvbound.outputs import check_output_file, say_wrote, strict_json
 from kvbound.plots.levels import levels_figure
@@ -39,10 +42,27 @@ from kvbound.plots.style import check_format
 from kvbound.progress import Progress
 from kvbound.reports.verify import verify_markdown, verify_table
 from lowerbound.validation import InvalidArgument
-from reduction.isolation.resources import check_run_fits
+from reduction.isolation.resources import check_run_fits, describe_bytes, describe_seconds
+from reduction.isolation.threads import auto_workers, check_workers
 from reduction.protocol import PublicParams, SeedResult, run_verification
 
-__all__ = ["register", "run"]
+__all__ = ["register", "run", "state_bytes_per_token", "LONG_RUN_SECONDS"]
+
+#: Runs estimated longer than this are announced on stderr before they start.
+LONG_RUN_SECONDS = 30.0
+
+
+def state_bytes_per_token(cache: str, options: list[str] | None, d: int) -> float | None:
+    """Bytes of the cache's state per cached token, where the cache says: the exact caches
+    keep keys and values at their dtype (2 d numbers); None (the float64 upper bound of
+    the estimate) for any other cache, third-party code included (never imported here)."""
+    entry = CACHES.get(cache.strip())
+    if entry is None or not issubclass(entry.cls, ExactCache):
+        return None
+    dtype = {**entry.options, **parse_cache_options(options)}.get("dtype", "float16")
+    if dtype not in STORAGE_DTYPES:
+        return None  # the cache itself refuses it, with its own message
+    return 2.0 * d * np.dtype(STORAGE_DTYPES[dtype]).itemsize
 
 EXAMPLES = (
     'kvbound verify                                   # var-256, d = 64, the exact cache',
@@ -102,9 +122,10 @@ def register(subparsers: Any) -> None:
         help="also draw Bob's outputs for 0 and 1 bits against tau (.png, .svg or .pdf)",
     )
     p.add_argument(
-        "--workers", type=whole_at_least(1), default=1,
-        help="threads sharing Bob's passes (results are bit-identical for every value; "
-        "default: 1)",
+        "--workers", type=workers_option, default="auto",
+        help="threads sharing Bob's passes, or 'auto': every core when Bob's work is "
+        "large (4 L^2 d >= 2e9 flops), else 1 (results are bit-identical for every value; "
+        "default: auto)",
     )
     p.add_argument("--explain", action="store_true",
                    help="name, beside every row of the report, the section of "
@@ -121,7 +142,15 @@ def run(args: argparse.Namespace) -> int:
     for path, flag in ((args.out, "--out"), (args.report, "--report"),
                        (args.figure, "--figure")):
         check_output_file(path, flag)
-    check_run_fits(schedule, args.d, args.seeds)
+    workers = (auto_workers(schedule.cached_tokens, args.d) if args.workers == "auto"
+               else check_workers(args.workers, "--workers"))
+    estimate = check_run_fits(schedule, args.d, args.seeds, workers=workers,
+                              state_bytes_per_token=state_bytes_per_token(args.cache,
+                                                                          args.option, args.d))
+    if estimate.seconds > LONG_RUN_SECONDS:  # said before the run, whatever --quiet says
+        print(f"kvbound: this run needs about {describe_bytes(estimate.total)} and "
+              f"{describe_seconds(estimate.seconds)} (estimate; {workers} worker thread"
+              f"{'s' if workers > 1 else ''} for Bob)", file=sys.stderr, flush=True)
     seeds = range(args.first_seed, args.first_seed + args.seeds)
     bar = Progress(args.seeds, "verify", enabled=not args.quiet)
 
@@ -145,7 +174,7 @@ def run(args: argparse.Namespace) -> int:
         isolation=args.isolation, timeout=args.timeout, progress=on_seed,
         num_queries=args.multi_index, observe=observe,
         logit_cap=args.logit_cap, var_head=args.var_head,
-        at_c_min=args.at_c_min, delta=args.delta, workers=args.workers,
+        at_c_min=args.at_c_min, delta=args.delta, workers=workers,
     )
     if args.figure:
         pub = result.public

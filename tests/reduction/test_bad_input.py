@@ -89,7 +89,7 @@ def test_corrupt_instance_file(tmp_path: Path):
 
 
 CLI_CASES: list[tuple[list[str], str]] = [
-    (["verify", "--d", "8", "--logit-cap", "5"], "no eps fits; raise B to >= 7.03"),
+    (["verify", "--d", "8", "--logit-cap", "5"], "no eps fits; raise B to >= 7.04"),
     (["verify", "--var-head", "--logit-cap", "200"], "clamp their scale at 100"),
     (["verify", "--eps", "1.5"], "eps=1.5 must lie in the open interval"),
     (["verify", "--eta", "1"], "eta=1.0 must lie in the interval"),
