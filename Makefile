@@ -113,6 +113,7 @@ bench: $(STAMP)
 # Standard library only: runs with the system python3, no venv needed.
 coq:
 	$(PYTHON) -m proofs.coq_check
+	$(PYTHON) -m proofs.coq_mutations
 
 clean:
 	rm -rf $(VENV) $(KVP_VENV) out .pytest_cache .mypy_cache .ruff_cache

@@ -1,4 +1,5 @@
-"""Two wrong proofs the Coq audit must refuse: run by ``make coq`` after the real build.
+"""Two wrong proofs the Coq audit must refuse: ``make coq`` runs them after the real build
+(``python3 -m proofs.coq_mutations``, after ``python3 -m proofs.coq_check``).
 
 Purpose: :mod:`proofs.coq_check` accepts the proofs only if every file compiles, the pinned
 statements of ``STATEMENTS.v`` type-check and every constant rests on the allowed axioms.
@@ -13,24 +14,29 @@ Each half can only be trusted if it can fail, so ``make coq`` also builds two mu
   the pinned statement ``leak_pinned``, not somewhere else.
 
 Main statement: :func:`run_mutations` returns no problem iff both mutants are refused as
-described. They reuse the compiled tree (only the mutated files are compiled again), in a
-temporary directory, so the real build is untouched. Standard library only, as
-:mod:`proofs.coq_check`. (These ran in pytest before; CI runs ``make coq``, so the tests
-kept only what needs no Coq: that the mutants still apply to the current sources.)
+described; :func:`main` exits 0 then, 1 otherwise, 2 without ``coqc``. The mutants reuse
+the compiled tree (only the mutated files are compiled again) in a temporary directory, so
+the real build is untouched. Standard library only, as :mod:`proofs.coq_check`. (They ran
+in pytest before; CI runs ``make coq``, so tests/proofs/test_coq.py keeps what needs no
+Coq: the mutants still apply to the current sources, and make coq runs them.)
 """
 
 from __future__ import annotations
 
+import argparse
 import re
 import shutil
+import sys
 import tempfile
+import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from proofs import coq_check
 from proofs.coq_scan import COQ_DIR, scan
 
 __all__ = ["SNEAKY_SOURCE", "weakened_leak_source", "hidden_axiom_is_caught",
-           "weakened_statement_fails", "run_mutations"]
+           "weakened_statement_fails", "run_mutations", "main"]
 
 #: A file the source scan passes, with one lemma and one definition resting on choice.
 SNEAKY_SOURCE = (
@@ -118,3 +124,31 @@ def run_mutations(build_dir: Path = COQ_DIR) -> list[str]:
         with tempfile.TemporaryDirectory() as tmp:
             problems += [f"{mutant.__name__}: {p}" for p in mutant(build_dir, Path(tmp))]
     return problems
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Build both mutants against the compiled tree; exit 0 iff both are refused."""
+    parser = argparse.ArgumentParser(prog="python3 -m proofs.coq_mutations",
+                                     description=__doc__.splitlines()[0])
+    parser.add_argument("--build-dir", type=Path, default=COQ_DIR,
+                        help="the tree compiled by proofs.coq_check (default: proofs/coq/)")
+    args = parser.parse_args(argv)
+    start = time.perf_counter()
+    try:
+        problems = run_mutations(args.build_dir)
+    except FileNotFoundError as exc:
+        print(f"coq: {exc}", file=sys.stderr)
+        return 2
+    except (RuntimeError, ValueError) as exc:
+        problems = [str(exc)]
+    if problems:
+        print("coq: a mutant was not refused:\n  " + "\n  ".join(problems), file=sys.stderr)
+        return 1
+    print(f"coq: both mutants refused in {time.perf_counter() - start:.1f} s: an axiom the "
+          "scan cannot see (named by the audit) and a weakened leak_certificate_sound "
+          "(STATEMENTS.v fails at leak_pinned)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
