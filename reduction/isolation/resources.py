@@ -64,6 +64,7 @@ STARTUP_SECONDS = 0.6  # imports and both workers started (measured in make benc
 EXP_FLOPS = 48  # one float32 exp and its bookkeeping, in GEMM flops (measured)
 BYTES_PER_SECOND = 1.5e9  # copies, frames, to_bytes, decoding (measured)
 _RECORD_BYTES = 2048
+_PROBE_MAX_D = 512  # gemm_rate's largest inner dimension
 _TILE_BYTES = int(1024 * 4096 * 5)  # the key check's float32 tile and its bool mask
 _BLAS_BYTES = 10 << 20  # the BLAS workspace of the key check's large GEMMs (measured)
 
@@ -112,10 +113,14 @@ def gemm_rate(d: int = 128, repeats: int = 5) -> float:
     """float32 GEMM flops per second one BLAS thread gets *now*: the kernel's shape (512
     queries x (d + 1) x 2048 keys, the median of ``repeats``, ~15 ms) times this
     thread's share of the machine, min(1, cores / (1 + the 1-minute load average)), since
-    a run of seconds shares the cores with whatever else is running."""
+    a run of seconds shares the cores with whatever else is running. The inner dimension
+    is capped at :data:`_PROBE_MAX_D` + 1: past it the rate no longer grows, and a huge d
+    (``--d 70000``, refused a moment later) would make the probe itself take half a minute.
+    """
     rng = np.random.default_rng(0)
-    a = rng.standard_normal((512, d + 1), dtype=np.float32)
-    b = rng.standard_normal((2048, d + 1), dtype=np.float32)
+    k = min(d, _PROBE_MAX_D) + 1
+    a = rng.standard_normal((512, k), dtype=np.float32)
+    b = rng.standard_normal((2048, k), dtype=np.float32)
     out = np.empty((512, 2048), dtype=np.float32)
     times = []
     with blas_threads(1):
@@ -124,7 +129,7 @@ def gemm_rate(d: int = 128, repeats: int = 5) -> float:
             t = time.perf_counter()
             np.matmul(a, b.T, out=out)
             times.append(time.perf_counter() - t)
-    rate = 2.0 * 512 * 2048 * (d + 1) / max(float(np.median(times)), 1e-9)
+    rate = 2.0 * 512 * 2048 * k / max(float(np.median(times)), 1e-9)
     return rate * min(1.0, available_cores() / (1.0 + _load_average()))
 
 
