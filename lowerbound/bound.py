@@ -117,3 +117,19 @@ def fp16_cache_bits(depth: int, heads: int, head_dim: int, total_tokens: int) ->
               (total_tokens, "L_K"))]
     depth, heads, head_dim, total_tokens = parts
     return 2 * depth * total_tokens * heads * head_dim * 16
+
+
+def autocast_cache_bits(depth: int, heads: int, head_dim: int, total_tokens: int) -> int:
+    """Bits of the KV cache a released VAR model holds under float16 autocast: keys float32,
+    values float16, D * L_K * H * d_head * (32 + 16), i.e. 1.5 x :func:`fp16_cache_bits`.
+
+    Why: the head L2-normalises k with ``F.normalize``, whose norm runs in float32 under
+    autocast, so the normalised k (the tensor appended to the cache) is float32; v comes
+    out of the float16 linear layer unchanged (FoundationVision/VAR models/basic_var.py
+    L93, L104-L109 at 78b9539; the sampling demo runs under float16 autocast).
+    docs/theorem.md#c2.
+
+    >>> autocast_cache_bits(16, 16, 64, 680) / 8 / 2**20
+    63.75
+    """
+    return fp16_cache_bits(depth, heads, head_dim, total_tokens) * 3 // 2

@@ -50,7 +50,7 @@ from reduction.instance import MAX_BITS_PER_VALUE
 from reduction.isolation.threads import blas_threads
 from reduction.keys import KeyFamily, sample_key_families, sample_keys
 from reduction.schedule import Schedule
-from reduction.var_head import VAR_MAX_SCALE, clamped_scale, l2_normalise
+from reduction.var_head import VAR_MAX_SCALE, clamped_scale, l2_normalise, realisable_scale
 from reduction.witnessed import witnessed_prefix
 
 __all__ = ["PublicParams", "SIMULATION_GAMMA_FRACTION", "SIMULATION_CAP_FRACTION",
@@ -265,15 +265,18 @@ class PublicParams:
     def scale(self) -> float:
         """Bob's query scale C: C_min itself with ``at_c_min`` (the theorem's worst case);
         else gamma(C) < SIMULATION_GAMMA_FRACTION * L3's bound, and under a cap B at most
-        B' = B * SIMULATION_CAP_FRACTION, or (C_min + B)/2 if C_min > B'."""
+        B' = B * SIMULATION_CAP_FRACTION, or (C_min + B)/2 if C_min > B'. For a VAR head,
+        the least scale >= that C its float32 parameter realises
+        (reduction.var_head.realisable_scale; docs/theorem.md#var-head)."""
         if self.at_c_min:
-            return self.c_min
-        c = self._scale_for(SIMULATION_GAMMA_FRACTION)
-        cap = self.effective_cap
-        if cap is None:
-            return c
-        room = cap * float(SIMULATION_CAP_FRACTION)
-        return min(c, room) if self.c_min <= room else (self.c_min + cap) / 2
+            c = self.c_min
+        else:
+            c = self._scale_for(SIMULATION_GAMMA_FRACTION)
+            cap = self.effective_cap
+            if cap is not None:
+                room = cap * float(SIMULATION_CAP_FRACTION)
+                c = min(c, room) if self.c_min <= room else (self.c_min + cap) / 2
+        return realisable_scale(c) if self.var_head else c
 
     @property
     def gamma(self) -> float:
