@@ -184,8 +184,8 @@ class ExactCache:
         r.expect(d == params.d, f"stored d={d} differs from the public d={params.d}")
         r.expect(code < len(STORAGE_DTYPES), f"unknown dtype code {code}")
         if params.multi_head:
-            shape = (r.u16("layers"), r.u16("heads"))
-            r.expect(shape == params.block_prefix, f"{shape[0]} layers x {shape[1]} heads "
+            grid = (r.u16("layers"), r.u16("heads"))
+            r.expect(grid == params.block_prefix, f"{grid[0]} layers x {grid[1]} heads "
                      f"stored, the public parameters say {params.layers} x {params.heads}")
         dtype = list(STORAGE_DTYPES)[code]
         cache = cls(CacheParams(params.d, params.schedule, {**params.options, "dtype": dtype},

@@ -256,7 +256,7 @@ def _bob_answer_heads(message: bytes, public: PublicParams, tokens: Iterable[int
         raise InvalidArgument(f"Bob's rows must lie in [0, {n_rows}): L'={lp} carrier rows for "
                               f"each of {n_rows // lp} heads carrying bits")
     params = public.cache_params
-    cls = cache_class(resolve_cache(public.cache).cls, params)
+    cls: Any = cache_class(resolve_cache(public.cache).cls, params)
     t_last = public.schedule.last_scale_tokens
     thresholds = public.thresholds
     threshold = thresholds[0] if len(thresholds) == 1 else thresholds

@@ -444,8 +444,8 @@ def run_verification(
         raise InvalidArgument("no seeds given; pass seeds >= 1 or a non-empty list")
     regime = plan_regime(schedule, d, eps, eta, additive=additive, logit_cap=logit_cap,
                          var_head=var_head, bits_per_value=bits_per_value)
-    shape = {"heads": heads, "layers": layers, "unused_heads": unused_heads}
-    probe = replace(regime.public(0, cache, options), at_c_min=at_c_min, delta=delta, **shape)
+    probe = replace(regime.public(0, cache, options), at_c_min=at_c_min, delta=delta,
+                    heads=heads, layers=layers, unused_heads=unused_heads)
     runs: list[SeedResult] = []
     with open_parties(isolation, timeout, workers) as parties:
         parties.start()  # both workers start while the verifier plans and checks
@@ -459,9 +459,10 @@ def run_verification(
                                  num_queries=num_queries, observe=observe,
                                  logit_cap=logit_cap, var_head=var_head,
                                  bits_per_value=bits_per_value, at_c_min=at_c_min,
-                                 delta=delta, regime=regime, **shape))
+                                 delta=delta, regime=regime, heads=heads, layers=layers,
+                                 unused_heads=unused_heads))
             if progress:
                 progress(i + 1, len(seed_list), runs[-1])
     public = replace(regime.public(runs[0].key_seed, cache, options), at_c_min=at_c_min,
-                     delta=delta, **shape)
+                     delta=delta, heads=heads, layers=layers, unused_heads=unused_heads)
     return VerifyResult(public, tuple(runs), regime)

@@ -65,11 +65,6 @@ class PointJob:
             self.regime.bits_per_value or 1)
         return (self.heads * self.layers - self.unused_heads) * per_head
 
-    @property
-    def shape(self) -> dict[str, int]:
-        """heads, layers, unused_heads as keyword arguments of the protocol."""
-        return {"heads": self.heads, "layers": self.layers, "unused_heads": self.unused_heads}
-
 
 def _new_parties(isolation: str, timeout: float) -> Any:
     """Alice and Bob for a run of points, their worker processes on one BLAS thread."""
@@ -86,7 +81,8 @@ def run_point(job: PointJob, parties: Any, clock: Callable[[], float] = time.per
     params: CacheParams | None = None
     try:
         with blas_threads(1):
-            probe = replace(regime.public(0, task.cache, task.options), **job.shape)
+            probe = replace(regime.public(0, task.cache, task.options), heads=job.heads,
+                            layers=job.layers, unused_heads=job.unused_heads)
             if is_registered_cache(task.cache):
                 params = probe.cache_params
             else:  # third-party code is resolved in a worker, never here
@@ -98,7 +94,8 @@ def run_point(job: PointJob, parties: Any, clock: Callable[[], float] = time.per
                              additive=regime.additive, logit_cap=regime.logit_cap,
                              var_head=regime.var_head,
                              bits_per_value=regime.bits_per_value, regime=regime,
-                             **job.shape)
+                             heads=job.heads, layers=job.layers,
+                             unused_heads=job.unused_heads)
                     for s in job.seeds]
         return point_from_runs(task, params, runs, clock() - start)
     except Exception as exc:  # a broken cache is a finding, not a crash of the sweep
@@ -218,15 +215,15 @@ def run_sweep(
         raise InvalidArgument(f"give either workers={workers} (this machine) or dask={dask!r}")
     regime = plan_regime(schedule, d, eps, eta, additive=additive, logit_cap=logit_cap,
                          var_head=var_head, bits_per_value=bits_per_value)  # validates all
-    shape = {"heads": heads, "layers": layers, "unused_heads": unused_heads}
     tasks = plan_sweep(schedule, d, caches, budgets, bits_per_value, heads, layers)
     third_party = [t for t in tasks if t.skip is None and not is_registered_cache(t.cache)]
     if third_party:  # resolved and checked in a worker, up front
         with open_parties(isolation, timeout) as parties:
             for task in third_party:
-                parties.check(replace(regime.public(0, task.cache, task.options), **shape))
-    jobs = [PointJob(t, regime, tuple(seed_list), isolation, float(timeout), **shape)
-            for t in tasks]
+                parties.check(replace(regime.public(0, task.cache, task.options), heads=heads,
+                                      layers=layers, unused_heads=unused_heads))
+    jobs = [PointJob(t, regime, tuple(seed_list), isolation, float(timeout), heads, layers,
+                     unused_heads) for t in tasks]
     points: list[SweepPoint | None] = [None] * len(jobs)
     finished = _results(jobs, workers, dask, clock or time.perf_counter)
     for done, (i, point) in enumerate(finished, start=1):
@@ -235,4 +232,4 @@ def run_sweep(
             progress(done, len(jobs), point)
     return SweepResult(schedule, d, float(regime.eps), float(eta), additive,
                        tuple(seed_list), isolation, tuple(p for p in points if p is not None),
-                       regime, **shape)
+                       regime, heads, layers, unused_heads)

@@ -32,7 +32,7 @@ def _num(x: float | None, fmt: str = ".4f") -> str:
 
 def heads_rows(result: SweepResult) -> list[tuple[str, ...]]:
     """The three extra columns of every point, in :data:`HEADS_HEADERS` order."""
-    rows = []
+    rows: list[tuple[str, ...]] = []
     for p in result.points:
         ran = p.error is None and p.skipped is None
         rows.append((_num(p.kept_fraction), _num(p.predicted_error),
@@ -107,6 +107,12 @@ def _floors(ax: Any, points: list[SweepPoint], x_of: Any) -> None:
                 label="certificate floor H2^-1(1 - m/N)")
 
 
+def _knob(p: SweepPoint) -> float:
+    """The value of the option a point swept, as a number (0 if it is not one)."""
+    v = p.budget
+    return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else 0.0
+
+
 def _knob_panel(ax: Any, points: list[SweepPoint]) -> None:
     """The caches that sweep another option (ThinK's kept key channels): p against it."""
     from kvbound.plots.style import series_style
@@ -114,11 +120,11 @@ def _knob_panel(ax: Any, points: list[SweepPoint]) -> None:
     names = list(dict.fromkeys(p.cache for p in points))
     for i, cache in enumerate(names):
         st = series_style(i + 3)
-        pts = sorted((p for p in points if p.cache == cache), key=lambda p: float(p.budget))
-        ax.plot([float(p.budget) for p in pts], [p.error_rate for p in pts], "-" + st["marker"],
+        pts = sorted((p for p in points if p.cache == cache), key=_knob)
+        ax.plot([_knob(p) for p in pts], [p.error_rate for p in pts], "-" + st["marker"],
                 color=st["color"], markeredgecolor="black", markeredgewidth=0.5,
                 label=f"{cache} ({pts[0].option})")
-    _floors(ax, points, lambda p: float(p.budget))
+    _floors(ax, points, _knob)
     ax.set_ylim(-0.01, 0.55)
     ax.set_xlabel("the cache's own knob (value of the option swept)")
     ax.set_ylabel("bit error rate p")

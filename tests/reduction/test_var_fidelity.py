@@ -132,7 +132,11 @@ def test_one_real_layer_carries_h_minus_2_heads() -> None:
         alice[:, (h + 2) * d : (h + 3) * d] = bits[h]
     bob = np.zeros((n, heads * d))
     bob[:, d : 2 * d] = sig
-    split = (lambda w, x: (x @ w.T).reshape(len(x), heads, d))
+
+    def split(w: np.ndarray, x: np.ndarray) -> np.ndarray:
+        """The projection of each row, viewed as (rows, H, d) like the layer's qkv."""
+        return (x @ w.T).reshape(len(x), heads, d)
+
     c = 30.0
     for h in range(heads - 2):
         k = np.vstack([l2_normalise(split(wk, alice)[:, h]), split(wk, bob)[:, h]])
