@@ -16,6 +16,10 @@ refused (a one-head cache keeps at least one token).
 Randomness: the wrapper's generator spawns one child per head (``Generator.spawn``), so
 the run is a function of the one seed.
 
+One head: with D = H = 1 the wrapper takes (T_k, d) blocks and hands them to its one
+instance, so a registry entry may name ``per_head_class(cls)`` itself: it is then a
+multi-head cache (``attack --heads`` sweeps it) that runs anywhere the one-head class does.
+
 Message: ``tag PHD1 | layers (u16) | heads (u16) | D * H lengths (u32) | the heads' own
 messages, concatenated | CRC-32``. ``from_bytes`` checks the shape against the public
 parameters and the lengths against the bytes before it slices, then hands each head's
@@ -33,6 +37,7 @@ import numpy as np
 from caches.entry import declared_options
 from lowerbound.validation import InvalidArgument
 from reduction.cache import CacheParams, budget_rows, check_heads_block, uniform_split
+from reduction.cachespec import is_multi_head
 from reduction.message import Reader, Writer, frame, unframe
 
 __all__ = ["PerHeadCache", "per_head_class", "head_params"]
@@ -84,7 +89,10 @@ class PerHeadCache:
                                                       children, strict=True)]
 
     def process(self, queries: np.ndarray, keys: np.ndarray, values: np.ndarray) -> np.ndarray:
-        """Every head's slice through its own cache; the outputs stacked (D, H, T, d)."""
+        """Every head's slice through its own cache; the outputs stacked (D, H, T, d)
+        ((T, d) blocks straight to the one instance when D = H = 1)."""
+        if not self.params.multi_head:
+            return np.asarray(self.heads[0].process(queries, keys, values), dtype=np.float64)
         q, k, v = check_heads_block(queries, keys, values, self.params)
         out = np.empty(q.shape, dtype=np.float64)
         heads = self.params.heads
@@ -133,8 +141,12 @@ def per_head_class(cls: type) -> type:
     >>> per_head_class(SnapKVCache).__name__, per_head_class(SnapKVCache).MULTI_HEAD
     ('PerHead[SnapKVCache]', True)
     """
-    if getattr(cls, "MULTI_HEAD", False) is True:
+    if is_multi_head(cls):
         raise InvalidArgument(f"{cls.__name__} handles many heads itself; it needs no wrapper")
     name = f"PerHead[{cls.__name__}]"
-    return type(name, (PerHeadCache,), {"INNER": cls, "__doc__": f"{cls.__name__} on every "
-                                        "(layer, head), budget split uniformly."})
+    body: dict[str, object] = {"INNER": cls, "__doc__": f"{cls.__name__} on every "
+                               "(layer, head), budget split uniformly."}
+    options = getattr(cls, "OPTIONS", None)
+    if options is not None:
+        body["OPTIONS"] = options  # the registry validates options against the inner's
+    return type(name, (PerHeadCache,), body)

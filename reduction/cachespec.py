@@ -73,8 +73,23 @@ def worker_module() -> str | None:
 
 
 def is_multi_head(cls: Any) -> bool:
-    """Whether ``cls`` handles (D, H, T_k, d) blocks itself (``MULTI_HEAD = True``)."""
-    return getattr(cls, "MULTI_HEAD", False) is True
+    """Whether ``cls`` handles (D, H, T_k, d) blocks itself: the class that defines its
+    ``process`` sets ``MULTI_HEAD = True`` (a subclass that rewrites ``process`` does not
+    inherit the flag of a parent whose ``process`` handled many heads).
+
+    >>> class One:
+    ...     def process(self, q, k, v): return q
+    >>> class Many(One):
+    ...     MULTI_HEAD = True
+    ...     def process(self, q, k, v): return q
+    >>> class Again(Many):
+    ...     def process(self, q, k, v): return q
+    >>> class Same(Many): ...
+    >>> [is_multi_head(c) for c in (One, Many, Again, Same)]
+    [False, True, False, True]
+    """
+    owner = next((c for c in getattr(cls, "__mro__", ()) if "process" in vars(c)), None)
+    return owner is not None and vars(owner).get("MULTI_HEAD") is True
 
 
 def cache_class(cls: type, params: Any) -> type:

@@ -107,3 +107,23 @@ def test_uniform_baseline_per_head_law() -> None:
         tol = 6 * math.sqrt((n - b) * d) / 2
         assert abs(e - (n - b) * d / 2) <= tol
     assert abs(r.error_rate - (1 - 0.3) / 2) <= 0.01
+
+
+def test_a_registered_wrapper_runs_on_one_head_too() -> None:
+    """An entry may name per_head_class(cls): at D = H = 1 it decodes like cls itself."""
+    params = CacheParams(64, VAR256, {"budget": 0.5})
+    wrapped = per_head_class(StreamingLLMCache)
+    assert cache_class(wrapped, params) is wrapped
+    from caches.entry import CacheEntry
+    from caches.registry import _LOCAL, local_spec
+
+    spec = local_spec(wrapped)
+    _LOCAL[spec] = CacheEntry(wrapped, {}, "test", budgeted=True)
+    one = run_verification(VAR256, 64, 0.75, 0.25, [0], cache=spec, options={"budget": 0.5},
+                           isolation="inline")
+    plain = run_verification(VAR256, 64, 0.75, 0.25, [0], cache="streaming-llm",
+                             options={"budget": 0.5}, isolation="inline")
+    assert one.bit_errors == plain.bit_errors
+    # the PHD1 frame: tag, layers and heads (u16 each), one length (u32), CRC-32
+    assert one.message_bits == plain.message_bits + 8 * (4 + 2 + 2 + 4 + 4)
+    assert wrapped.OPTIONS == StreamingLLMCache.OPTIONS
