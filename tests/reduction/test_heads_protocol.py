@@ -199,3 +199,14 @@ def test_same_seed_same_run() -> None:
     a = run_verification(VAR256, 64, 0.75, 0.25, [3], **kw).to_json()
     b = run_verification(VAR256, 64, 0.75, 0.25, [3], **kw).to_json()
     assert a["runs"] == b["runs"]
+
+
+def test_multi_index_and_levels_on_many_heads() -> None:
+    """Multi-Index (Bob asks for T random bits of the stacked matrix) and 2^b value levels
+    go through the head grid unchanged."""
+    r = run_verification(SMALL, 24, 0.75, 0.25, [1], isolation="inline", heads=2, layers=2,
+                         num_queries=200)
+    assert r.bits_checked == 200 and r.bit_errors == 0 and r.n_bits == 4 * 14 * 24
+    r = run_verification(SMALL, 24, 0.75, 0.0, [1], isolation="inline", heads=2, layers=2,
+                         bits_per_value=2)
+    assert r.bit_errors == 0 and r.n_bits == 4 * 14 * 24 * 2
