@@ -13,8 +13,9 @@ key seed (the child of ``SeedSequence(key_seed)`` after the D * H children of th
 families), carry key 0 and value 0 in every row and no bits; Bob ignores them.
 
 Functions: :func:`unused_head_set`, :func:`carrying_heads`, :func:`heads_cached_keys`
-(D, H, L, d), :func:`heads_values` (Alice's values, (D, H, L, d)), and
-:func:`heads_bob_queries` (D, H, rows, d) for a list of carrier positions.
+(D, H, L, d), :func:`heads_values` (Alice's values, (D, H, L, d)),
+:func:`heads_bob_queries` (D, H, rows, d) for a list of carrier positions, and for the
+verifier :func:`head_errors` and :func:`recomputed_max_abs_logit`.
 """
 
 from __future__ import annotations
@@ -25,9 +26,11 @@ import numpy as np
 
 from lowerbound.validation import InvalidArgument
 from reduction.public import PublicParams
+from reduction.var_head import max_abs_logit
 
-__all__ = ["unused_head_set", "carrying_heads", "heads_cached_keys", "heads_values",
-           "heads_bob_queries", "split_rows"]
+__all__ = ["unused_head_set", "carrying_heads", "carrying_or_one", "heads_cached_keys",
+           "heads_values", "heads_bob_queries", "split_rows", "head_errors",
+           "recomputed_max_abs_logit"]
 
 
 @functools.lru_cache(maxsize=16)
@@ -107,3 +110,43 @@ def split_rows(public: PublicParams, rows: np.ndarray) -> tuple[np.ndarray, np.n
     r = np.asarray(rows, dtype=np.int64)
     stacked, position = np.divmod(r, public.n_carriers)
     return carrying_heads(public)[stacked], position
+
+
+def carrying_or_one(public: PublicParams) -> np.ndarray:
+    """The heads carrying bits; the one head (index 0) of a one-head run."""
+    if not public.multi_head:
+        return np.zeros(1, dtype=np.int64)
+    return carrying_heads(public)
+
+
+def recomputed_max_abs_logit(public: PublicParams, rows: np.ndarray) -> float:
+    """The largest |logit| Bob's queries for ``rows`` create against the cached keys,
+    recomputed by the verifier from the public keys (#cap, #var-head).
+
+    With D * H heads, per head carrying bits, max_i ||q_i|| * max_j ||k_j||: by
+    Cauchy-Schwarz no logit of that head exceeds it, and it is attained, since Bob's query
+    for token i is a positive multiple of the head's own key k_i and all its nonzero keys
+    have one norm (sign vectors, scaled or normalised). O(L d) per head instead of a
+    Gram matrix; ``tests/reduction/test_heads_protocol.py`` compares it with the full
+    product.
+    """
+    if not public.multi_head:
+        return max_abs_logit(public.bob_queries(rows), public.cached_keys())
+    head_of, position = split_rows(public, rows)
+    best = 0.0
+    for j in np.unique(head_of):
+        q = public.bob_queries(position[head_of == j], int(j))
+        k = public.cached_keys(int(j))
+        q_norm = float(np.sqrt(np.einsum("ij,ij->i", q, q).max(initial=0.0)))
+        k_norm = float(np.sqrt(np.einsum("ij,ij->i", k, k).max(initial=0.0)))
+        best = max(best, q_norm * k_norm)
+    return best
+
+
+def head_errors(public: PublicParams, row_errors: np.ndarray) -> tuple[int | None, ...]:
+    """Symbol errors per head, (layer, head) order; None for an unused head."""
+    per_carrying = row_errors.reshape(-1, public.n_carriers).sum(axis=1)
+    out: list[int | None] = [None] * public.n_heads
+    for j, count in zip(carrying_or_one(public), per_carrying, strict=True):
+        out[int(j)] = int(count)
+    return tuple(out)

@@ -178,8 +178,7 @@ def offers_fast_path(cls: type) -> bool:
     does not inherit a fast path that would bypass its change).
 
     >>> import caches
-    >>> from reduction.cachespec import cache_class
-from reduction.cachespec import resolve as resolve_cache
+    >>> from reduction.cachespec import resolve as resolve_cache
     >>> offers_fast_path(resolve_cache("exact").cls), offers_fast_path(resolve_cache("h2o").cls)
     (True, False)
     """

@@ -38,13 +38,13 @@ from lowerbound.fano import fano_information_bits, fano_information_lower_confid
 from lowerbound.precision import multilevel_bound_bits
 from lowerbound.validation import InvalidArgument, check_int_at_least
 from reduction.decode import decode_symbols, symbol_margin
+from reduction.heads import carrying_or_one, head_errors, recomputed_max_abs_logit
 from reduction.instance import IndexInstance, make_instance
 from reduction.isolation.parties import DEFAULT_TIMEOUT, InlineParties, ProcessParties
 from reduction.isolation.threads import check_workers
 from reduction.public import SIMULATION_GAMMA_FRACTION, PublicParams, is_registered_cache
 from reduction.regime import Regime, plan_regime, variant_json
 from reduction.schedule import Schedule
-from reduction.var_head import max_abs_logit
 
 __all__ = [
     "PublicParams",
@@ -55,7 +55,6 @@ __all__ = [
     "run_seed",
     "run_verification",
     "leak_check",
-    "recomputed_max_abs_logit",
     "LEAK_ALPHA",
     "SIMULATION_GAMMA_FRACTION",
 ]
@@ -284,7 +283,7 @@ def run_seed(
     public = replace(regime.public(key_seed, cache, options), at_c_min=at_c_min, delta=delta,
                      heads=heads, layers=layers, unused_heads=unused_heads)
     key_seed = public.key_seed
-    families = [public.key_family(int(j)) for j in _carrying(public)]
+    families = [public.key_family(int(j)) for j in carrying_or_one(public)]
     if instance is None:
         instance = make_instance(public.bit_rows, d, instance_rng, num_queries=num_queries,
                                  bits_per_value=public.symbol_bits)
@@ -322,7 +321,7 @@ def run_seed(
     recomputed = recomputed_max_abs_logit(public, tokens)
     per_head = None
     if public.multi_head and instance.queries is None:
-        per_head = _head_errors(public, np.count_nonzero(got != want, axis=1))
+        per_head = head_errors(public, np.count_nonzero(got != want, axis=1))
     return SeedResult(
         seed=seed,
         key_seed=key_seed,
@@ -357,49 +356,6 @@ def leak_check(message_bits: int, wrong: int, n_symbols: int, b: int) -> tuple[f
     shorter than it. Every run, one head or many, is judged here."""
     lcb = fano_information_lower_confidence(wrong, n_symbols, b, LEAK_ALPHA)
     return lcb, message_bits < lcb
-
-
-def _carrying(public: PublicParams) -> np.ndarray:
-    if not public.multi_head:
-        return np.zeros(1, dtype=np.int64)
-    from reduction.heads import carrying_heads
-
-    return carrying_heads(public)
-
-
-def recomputed_max_abs_logit(public: PublicParams, rows: np.ndarray) -> float:
-    """The largest |logit| Bob's queries for ``rows`` create against the cached keys,
-    recomputed by the verifier from the public keys (#cap, #var-head).
-
-    With D * H heads, per head carrying bits, max_i ||q_i|| * max_j ||k_j||: by
-    Cauchy-Schwarz no logit of that head exceeds it, and it is attained, since Bob's query
-    for token i is a positive multiple of the head's own key k_i and all its nonzero keys
-    have one norm (sign vectors, scaled or normalised). O(L d) per head instead of a
-    Gram matrix; ``tests/reduction/test_heads_protocol.py`` compares it with the full
-    product.
-    """
-    if not public.multi_head:
-        return max_abs_logit(public.bob_queries(rows), public.cached_keys())
-    from reduction.heads import split_rows
-
-    head_of, position = split_rows(public, rows)
-    best = 0.0
-    for j in np.unique(head_of):
-        q = public.bob_queries(position[head_of == j], int(j))
-        k = public.cached_keys(int(j))
-        q_norm = float(np.sqrt(np.einsum("ij,ij->i", q, q).max(initial=0.0)))
-        k_norm = float(np.sqrt(np.einsum("ij,ij->i", k, k).max(initial=0.0)))
-        best = max(best, q_norm * k_norm)
-    return best
-
-
-def _head_errors(public: PublicParams, row_errors: np.ndarray) -> tuple[int | None, ...]:
-    """Symbol errors per head, (layer, head) order; None for an unused head."""
-    per_carrying = row_errors.reshape(-1, public.n_carriers).sum(axis=1)
-    out: list[int | None] = [None] * public.n_heads
-    for j, count in zip(_carrying(public), per_carrying, strict=True):
-        out[int(j)] = int(count)
-    return tuple(out)
 
 
 def run_verification(

@@ -23,11 +23,12 @@ from reduction.heads import (
     heads_bob_queries,
     heads_cached_keys,
     heads_values,
+    recomputed_max_abs_logit,
     unused_head_set,
 )
 from reduction.keys import sample_key_families, sample_keys
 from reduction.parties import alice_states, bob_answer
-from reduction.protocol import PublicParams, recomputed_max_abs_logit, run_verification
+from reduction.protocol import PublicParams, run_verification
 from reduction.schedule import Schedule
 from reduction.var_head import max_abs_logit
 
