@@ -32,7 +32,7 @@ from caches import (
 from caches.adversaries import adversarial
 from caches.entry import PROTOCOL_OPTIONS, CacheEntry, declared_options
 from caches.kvpress import is_kvpress_spec, kvpress_entry
-from caches.matching import cluster, packer, support, topk_attention, window
+from caches.matching import allocation, cluster, packer, support, topk_attention, window
 from lowerbound.validation import InvalidArgument
 from reduction.isolation.cache_path import use_cache_import_path
 
@@ -41,11 +41,12 @@ __all__ = ["CacheEntry", "CACHES", "MODULES", "PROTOCOL_OPTIONS", "resolve_cache
 
 #: Every module of the zoo, in the order its names are listed (``kvbound attack`` and the
 #: reports keep this order): published compressors, the packer (TIGHT), the noisy and
-#: adversarial caches, then the matching caches of the sparsity variants S1-S4.
+#: adversarial caches, then the matching caches of the sparsity variants S1-S4 and of the
+#: allocation variant (#alloc).
 MODULES = (
     exact, streaming_llm, h2o, snapkv, tova, knorm, random_evict, scale_budget, subgen,
     quantize, kivi, lowrank, sketch, quest, packer, noisy, adversarial,
-    topk_attention, support, window, cluster,
+    topk_attention, support, window, cluster, allocation,
 )
 
 

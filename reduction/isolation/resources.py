@@ -30,6 +30,10 @@ bytes moved (states, frames, decoding) at ``BYTES_PER_SECOND``. R is measured wh
 estimate is made and scaled by this process's share of a loaded machine
 (:func:`gemm_rate`). It is an estimate: ``make bench`` prints it beside every measured
 run.
+
+With D * H heads at once (``heads``, docs/theorem.md#c2-run) every part but the key
+check's tile is D * H times larger, and Bob's stacked answers are copied twice more (the
+carrying heads, then the requested rows).
 """
 
 from __future__ import annotations
@@ -205,7 +209,7 @@ def physical_memory_bytes() -> int | None:
 def check_run_fits(schedule: Schedule, d: int, seeds: int = 1, *,
                    available: int | None = None, concurrent: int = 1,
                    state_bytes_per_token: float | None = None, workers: int = 1,
-                   rate: float | None = None) -> RunEstimate:
+                   rate: float | None = None, heads: int = 1) -> RunEstimate:
     """The estimate, or a ValueError naming it when the run cannot fit in memory.
 
     ``available`` defaults to the physical memory; runs above :data:`MEMORY_FRACTION` of
@@ -224,16 +228,16 @@ def check_run_fits(schedule: Schedule, d: int, seeds: int = 1, *,
         raise InvalidArgument(f"seeds={seeds} exceeds {MAX_SEEDS} (each seed is one protocol run, "
                          "kept in memory with its record); split the run into several")
     est = estimate_run(schedule, d, seeds, state_bytes_per_token=state_bytes_per_token,
-                       workers=workers, rate=rate)
+                       workers=workers, rate=rate, heads=heads)
     memory = physical_memory_bytes() if available is None else available
     need = est.total + (parallel - 1) * (est.total - est["records"])
     if memory is not None and need > MEMORY_FRACTION * memory:
         runs = "one run" if seeds == 1 else f"{seeds} runs"
         raise InvalidArgument(
-            f"schedule {schedule} with d={d} needs about {describe_bytes(need)} "
-            f"({est.describe()}) for {runs if parallel == 1 else f'{runs}, {parallel} at once'}"
-            f"; this machine has {describe_bytes(memory)} (runs above {MEMORY_FRACTION:.0%} are "
-            "refused): lower d or use a smaller schedule" + ("" if parallel == 1 else
-                                                           " or fewer workers")
+            f"schedule {schedule} with d={d}{f' on {heads} heads' if heads > 1 else ''} needs "
+            f"about {describe_bytes(need)} ({est.describe()}) for "
+            f"{runs if parallel == 1 else f'{runs}, {parallel} at once'}; this machine has "
+            f"{describe_bytes(memory)} (runs above {MEMORY_FRACTION:.0%} are refused): lower d "
+            "or use a smaller schedule" + ("" if parallel == 1 else " or fewer workers")
         )
     return est

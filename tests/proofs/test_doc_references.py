@@ -48,7 +48,8 @@ _OUTPUTS = {"attack.md", "report.md"}
 _SELF = "tests/proofs/test_doc_references.py"
 #: Files of other repositories that the code cites next to the repository's name.
 _EXTERNAL = {"models/__init__.py", "models/basic_var.py",  # FoundationVision/VAR
-             "utils/arg_util.py"}
+             "models/var.py", "utils/arg_util.py",
+             "infinity/models/basic.py"}  # FoundationVision/Infinity
 
 
 def _repo_files() -> list[str]:
