@@ -28,6 +28,7 @@ from kvbound.options import (
     parse_cache_options,
     parse_schedule,
     resolve_precision,
+    whole_at_least,
 )
 from kvbound.outputs import check_output_file, strict_json
 from kvbound.plots.levels import levels_figure
@@ -53,7 +54,7 @@ def register(subparsers: Any) -> None:
     add_head_arguments(p)
     add_run_arguments(p, seeds_default=1)
     add_precision_arguments(p)
-    p.add_argument("--seed", type=int, default=0, help="first seed (default: 0)")
+    p.add_argument("--seed", type=whole_at_least(0), default=0, help="first seed (default: 0)")
     p.add_argument(
         "--cache", default="exact",
         help="registered cache name (exact, exact-fp32, ...) or module:Class (default: exact)",
@@ -74,7 +75,7 @@ def register(subparsers: Any) -> None:
         "[0, 1/2); the bound reported is (1 - H2(delta)) N (default: 0)",
     )
     p.add_argument(
-        "--multi-index", type=int, metavar="T", dest="multi_index",
+        "--multi-index", type=whole_at_least(1), metavar="T", dest="multi_index",
         help="Multi-Index: Bob asks for T random bits instead of all N",
     )
     p.add_argument("--json", action="store_true",
@@ -86,7 +87,7 @@ def register(subparsers: Any) -> None:
         help="also draw Bob's outputs for 0 and 1 bits against tau (.png, .svg or .pdf)",
     )
     p.add_argument(
-        "--workers", type=int, default=1,
+        "--workers", type=whole_at_least(1), default=1,
         help="threads sharing Bob's passes (results are bit-identical for every value; "
         "default: 1)",
     )
