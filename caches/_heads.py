@@ -17,7 +17,7 @@ across heads, layers and scales.
 Conventions shared by every subclass:
 
 * **Budget**: ``budget`` is a kept fraction of all D*H*L_{K-1} rows (or a row count);
-  R = ``budget_tokens(budget, D*H*L_{K-1})``. Each policy turns R into per-head counts
+  R = ``budget_rows(budget, params)``. Each policy turns R into per-head counts
   its own way (:meth:`HeadsEvictionCache._select`).
 * **When**: attention first, eviction after, once per ``process()`` call (one scale).
   The block that completes the schedule (the last scale: Bob's) is attended and kept
@@ -41,7 +41,7 @@ import numpy as np
 from caches._eviction import DEFAULT_BUDGET, keep_top
 from lowerbound.validation import InvalidArgument
 from reduction.attention import attend
-from reduction.cache import CacheParams, budget_tokens
+from reduction.cache import CacheParams, budget_rows, uniform_split
 from reduction.message import Reader, Writer, check_header_field, frame, unframe
 
 __all__ = ["HeadsEvictionCache", "Candidates", "split_evenly", "row_budget"]
@@ -50,28 +50,23 @@ _H = TypeVar("_H", bound="HeadsEvictionCache")
 
 
 def split_evenly(total: int, parts: int) -> np.ndarray:
-    """``total`` split into ``parts`` counts differing by at most one, larger ones first.
+    """:func:`reduction.cache.uniform_split` as an int64 array (larger shares first).
 
     >>> split_evenly(10, 4).tolist()
     [3, 3, 2, 2]
     """
-    base, extra = divmod(int(total), int(parts))
-    return np.array([base + (1 if i < extra else 0) for i in range(int(parts))], dtype=np.int64)
+    return np.array(uniform_split(int(total), int(parts)), dtype=np.int64)
 
 
 def row_budget(params: CacheParams, default: float = DEFAULT_BUDGET) -> int:
-    """R, the rows kept after Alice's scales: ``budget_tokens(budget, D*H*L_{K-1})``."""
+    """R, the rows kept after Alice's scales: ``budget_rows(budget, params)``, a kept
+    fraction (or count) of all D*H*L_{K-1} cached rows."""
     budget = params.option("budget", default)
     if isinstance(budget, str) or budget is None:
         raise InvalidArgument(
             f"budget={budget!r} must be a kept fraction in (0, 1] or a whole row count >= 1"
         )
-    layers, heads = _shape(params)
-    return budget_tokens(budget, layers * heads * params.schedule.cached_tokens)
-
-
-def _shape(params: CacheParams) -> tuple[int, int]:
-    return int(getattr(params, "layers", 1)), int(getattr(params, "heads", 1))
+    return budget_rows(budget, params)
 
 
 @dataclass
@@ -108,7 +103,7 @@ class HeadsEvictionCache:
     def __init__(self, params: CacheParams, rng: np.random.Generator | None = None) -> None:
         self.params = params
         self.d = check_header_field(params.d, 16, f"the {self.NAME} cache's d")
-        self.layers, self.heads = _shape(params)
+        self.layers, self.heads = params.layers, params.heads
         check_header_field(self.layers, 16, "the number of layers")
         check_header_field(self.heads, 16, "the number of heads")
         self.n_slots = self.layers * self.heads
