@@ -18,11 +18,12 @@ kvpress's SnapKV fallback). The mean of the b_l is q f. Every head of layer l ke
 tokens by SnapKV's score: the window's mean softmax votes, average-pooled, the w newest
 forced.
 
-On the hard instance the pyramid exists only for f up to about 1/2 (var-256, D = 16:
-f = 1/2, w = 64 gives 360, 340, ..., 64; f >= 0.7 falls back to uniform). Alice's zero
-queries make SnapKV's votes uniform; average pooling with zero padding lowers the two
-ends of the sequence, so each head keeps its newest tokens and a few of the oldest:
-layer l loses (1 - b_l/L)/2, all layers together (1 - f)/2.
+On var-256 (D = 16, w = 64) the bottom layer stays above the window only for f >= 1/2:
+f = 1/2 gives 360, 340, ..., 64, f = 0.7 gives 360 ... 234, and any f < 1/2 falls back
+to round(424 f) per layer. On the hard instance Alice's zero queries make SnapKV's votes
+uniform; average pooling with zero padding lowers the two ends of the sequence, so each
+head keeps its newest tokens and a few of the oldest: layer l loses (1 - b_l/L)/2, all
+layers together (1 - f)/2.
 
 Ported exactly: the budget formula with its fallback and Python rounding, the defaults,
 SnapKV's score with average pooling. Our choices: b_l is computed once with q = L_{K-1}

@@ -106,8 +106,8 @@ def lattice_priority(schedule: Schedule) -> np.ndarray:
     parts = []
     for k, (h, w) in enumerate(schedule.shapes):
         rows, cols = np.divmod(np.arange(h * w, dtype=np.int64), w)
-        both = rows | cols
-        low_bit = np.where(both == 0, 1, both & -both)
+        both: np.ndarray = np.bitwise_or(rows, cols)
+        low_bit = np.where(both == 0, 1, np.bitwise_and(both, np.negative(both)))
         level = np.where(both == 0, _MAX_LEVEL, np.log2(low_bit).astype(np.int64))
         parts.append(k * 64 + level)
     return np.concatenate(parts).astype(np.int64)
