@@ -1,7 +1,7 @@
 """Shared mechanics of the head- and layer-aware eviction caches (AdaKV, PyramidKV, ...).
 
-Purpose: a VAR model has D layers of H heads; the multi-head instance (docs/theorem.md#c2)
-hands a cache one (D, H, T, d) block per scale. The policies of this round differ only in
+Purpose: a VAR model has D layers of H heads; the multi-head instance (docs/theorem.md#c2-run)
+hands a cache one (D, H, T, d) block per scale. The policies built on it differ only in
 how they split a budget of kept rows over the D*H heads and which rows each head keeps.
 This private module holds the rest: per head (a "slot", index l*H + h), append the block
 at float16, attend the block's queries to the slot's kept rows and the block (block-causal,
