@@ -44,7 +44,7 @@ from reduction.attention import attend
 from reduction.cache import CacheParams, budget_rows, uniform_split
 from reduction.message import Reader, Writer, check_header_field, frame, unframe
 
-__all__ = ["HeadsEvictionCache", "Candidates", "split_evenly", "row_budget"]
+__all__ = ["HeadsEvictionCache", "Candidates", "split_evenly", "row_budget", "joint_top"]
 
 _H = TypeVar("_H", bound="HeadsEvictionCache")
 
@@ -67,6 +67,26 @@ def row_budget(params: CacheParams, default: float = DEFAULT_BUDGET) -> int:
             f"budget={budget!r} must be a kept fraction in (0, 1] or a whole row count >= 1"
         )
     return budget_rows(budget, params)
+
+
+def joint_top(scores: list[np.ndarray], positions: list[np.ndarray], k: int) -> list[np.ndarray]:
+    """Per head, the (ascending) indices of its tokens among the ``k`` best of all heads'
+    scores, ties to the more recent token, then to the lower head.
+
+    >>> [a.tolist() for a in joint_top([np.array([1.0, 3.0]), np.array([2.0, 3.0])],
+    ...                                [np.arange(2), np.arange(2)], 3)]
+    [[1], [0, 1]]
+    """
+    flat = np.concatenate(scores) if scores else np.zeros(0)
+    if np.isnan(flat).any():
+        raise ValueError("eviction scores contain NaN")
+    pos = np.concatenate(positions) if positions else np.zeros(0, dtype=np.int64)
+    head = np.concatenate([np.full(s.size, h) for h, s in enumerate(scores)]) if scores else pos
+    order = np.lexsort((head, -pos, -flat))[: max(0, int(k))]
+    chosen = np.zeros(flat.size, dtype=bool)
+    chosen[order] = True
+    cuts = np.cumsum([s.size for s in scores])[:-1]
+    return [np.flatnonzero(part) for part in np.split(chosen, cuts)]
 
 
 @dataclass

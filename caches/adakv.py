@@ -31,34 +31,14 @@ from __future__ import annotations
 import numpy as np
 
 from caches._eviction import fraction_option, keep_top
-from caches._heads import Candidates, HeadsEvictionCache, split_evenly
+from caches._heads import Candidates, HeadsEvictionCache, joint_top, split_evenly
 from caches._scorers import Scored, scorer_option
 from caches.entry import CacheEntry, EntryList
 from reduction.cache import CacheParams
 
-__all__ = ["AdaKVCache", "joint_top", "ALPHA_SAFEGUARD"]
+__all__ = ["AdaKVCache", "ALPHA_SAFEGUARD"]
 
 ALPHA_SAFEGUARD = 0.2
-
-
-def joint_top(scores: list[np.ndarray], positions: list[np.ndarray], k: int) -> list[np.ndarray]:
-    """Per head, the (ascending) indices of its tokens among the ``k`` best of all heads'
-    scores, ties to the more recent token, then to the lower head.
-
-    >>> [a.tolist() for a in joint_top([np.array([1.0, 3.0]), np.array([2.0, 3.0])],
-    ...                                [np.arange(2), np.arange(2)], 3)]
-    [[1], [0, 1]]
-    """
-    flat = np.concatenate(scores) if scores else np.zeros(0)
-    if np.isnan(flat).any():
-        raise ValueError("eviction scores contain NaN")
-    pos = np.concatenate(positions) if positions else np.zeros(0, dtype=np.int64)
-    head = np.concatenate([np.full(s.size, h) for h, s in enumerate(scores)]) if scores else pos
-    order = np.lexsort((head, -pos, -flat))[: max(0, int(k))]
-    chosen = np.zeros(flat.size, dtype=bool)
-    chosen[order] = True
-    cuts = np.cumsum([s.size for s in scores])[:-1]
-    return [np.flatnonzero(part) for part in np.split(chosen, cuts)]
 
 
 class AdaKVCache(HeadsEvictionCache):

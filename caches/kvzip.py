@@ -38,8 +38,7 @@ import math
 import numpy as np
 
 from caches._eviction import int_option
-from caches._heads import Candidates, HeadsEvictionCache
-from caches.adakv import joint_top
+from caches._heads import Candidates, HeadsEvictionCache, joint_top
 from caches.entry import CacheEntry, EntryList
 from lowerbound.validation import InvalidArgument
 from reduction.attention import softmax_rows

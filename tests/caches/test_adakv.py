@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from caches.adakv import AdaKVCache, joint_top
+from caches._heads import joint_top
+from caches.adakv import AdaKVCache
 from lowerbound.validation import InvalidArgument
 from reduction.cache import CacheParams
 from reduction.schedule import Schedule
