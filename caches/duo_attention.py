@@ -10,8 +10,9 @@ rows only.
 Main statement: the n_s heads with the lowest scores (ties: the lower (layer, head)
 index) are streaming heads and keep the first ``sink`` and the last ``recent`` tokens
 seen; the other heads keep every token. Given the row budget R, n_s is the least number
-of streaming heads with (D H - n_s) L + n_s (sink + recent) <= R (:func:`streaming_plan`);
-if even n_s = D H does not fit, the recent window shrinks to fit.
+of streaming heads with (D H - n_s) L + n_s (sink + recent) <= R and the rows left widen
+their recent window, so the cache keeps ~R rows (:func:`streaming_plan`); if even
+n_s = D H does not fit, the recent window shrinks to fit.
 
 Head scores, on the fly (kvpress L144-210: the area under the cumulated attention of the
 mean query over the mean key, RoPE'd, on BookSum): here at the first scale where a
@@ -31,7 +32,8 @@ Ported exactly: the sink/recent rule of streaming heads, the lowest-scores-first
 the cumulated-attention score. Our choices: sink 4 and recent 64 by default (kvpress's
 on-the-fly 128/256 exceed most VAR caches: var-256 caches 424 tokens); the number of
 streaming heads follows the budget instead of head_compression_ratio; the split is
-decided once and stored in the message (D H bits).
+decided once and stored in the message (D H bits); ``recent`` is the least recent window,
+the budget widens it.
 """
 
 from __future__ import annotations
@@ -54,19 +56,26 @@ DEFAULT_RECENT = 64
 
 def streaming_plan(rows: int, heads: int, cached: int, sink: int, recent: int
                    ) -> tuple[int, int, int]:
-    """(streaming heads, sink, recent) fitting ``rows`` over ``heads`` heads of ``cached``.
+    """(streaming heads, sink, recent) spending ``rows`` over ``heads`` heads of ``cached``.
 
-    >>> streaming_plan(4 * 424 // 2, 4, 424, 4, 64)  # half the rows: 3 streaming heads
-    (3, 4, 64)
+    The fewest streaming heads n_s with (heads - n_s) cached + n_s (sink + recent) <= rows;
+    the rows left widen their recent window (``recent`` is its least size). If even
+    n_s = heads does not fit, every head streams and the window shrinks to fit.
+
+    >>> streaming_plan(848, 4, 424, 4, 64)  # half of 4 x 424: 3 streaming heads of 141
+    (3, 4, 137)
     >>> streaming_plan(40, 4, 424, 4, 64)  # 10 rows per head: the window shrinks
     (4, 4, 6)
     """
+    need = heads * cached - rows
+    if need <= 0:
+        return 0, sink, recent
     window = min(cached, sink + recent)
     if window < cached:
-        need = heads * cached - rows
-        n_s = 0 if need <= 0 else -(-need // (cached - window))
+        n_s = -(-need // (cached - window))
         if n_s <= heads:
-            return n_s, sink, recent
+            per_head = (rows - (heads - n_s) * cached) // n_s  # >= window, < cached
+            return n_s, sink, per_head - sink
     per_head = rows // heads
     return heads, min(sink, per_head), max(0, per_head - min(sink, per_head))
 
@@ -85,7 +94,7 @@ class DuoAttentionCache(HeadsEvictionCache):
     """Streaming heads (sink + recent) and retrieval heads (all) (DuoAttention, kvpress).
 
     Options: ``budget`` (kept fraction of all D*H*L_{K-1} rows, or a row count), ``sink``
-    (default 4), ``recent`` (default 64).
+    (default 4), ``recent`` (the least recent window, default 64).
     """
 
     TAG = b"DUO1"

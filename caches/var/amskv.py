@@ -13,24 +13,27 @@ cache while cache-efficient layers (high similarity) get less.
 Our rules (the exact formulas, thresholds and windows are not given):
 
 * an efficient layer keeps, after scale k, the ``condensed`` first scales and the last
-  ``local`` scales seen (default 2 and 1); a demanding layer keeps everything; which
-  scale a token belongs to is public (the schedule), so no per-token score is needed;
+  ``local`` scales seen (default 2 and 1); which scale a token belongs to is public (the
+  schedule), so no per-token score is needed;
+* a demanding layer gets the rest of the row budget R, shared evenly: each of its heads
+  keeps the condensed scales and its newest tokens up to its share c (all of them if
+  c = L): more local context, the same kind of rule;
 * the inter-scale similarity of layer l (ours): the mean over its heads and over the
   tokens t of the newest scale of (cos(k_t, k_up(t)) + cos(v_t, v_up(t))) / 2, up(t)
   the token of the previous scale at the same relative place (nearest-neighbour
   upsampling); measured once, at the first scale where an efficient layer would drop a
   token, on that scale and the one before; the n_dem layers of lowest similarity are
   demanding (ties: the lower layer), and their choice is stored in the message (D bits);
-* n_dem is the most the row budget R allows: (D - n_dem) H E + n_dem H L <= R, E the
-  tokens an efficient head keeps at the last boundary; if even n_dem = 0 does not fit,
-  the local window shrinks scale by scale (down to the condensed scales alone, the
-  least AMS-KV keeps).
+* n_dem is the fewest layers that absorb what R leaves after D H E rows (E the tokens an
+  efficient head keeps at the last boundary), so the cache keeps ~R rows
+  (:func:`ams_plan`); if even D H E exceeds R, the local window shrinks scale by scale
+  (down to the condensed scales alone, the least AMS-KV keeps).
 
 On the hard instance keys are independent random signs (cos ~ 0 +- 1/sqrt(d)) and
 values random bits (cos ~ 1/2), so every layer looks alike: a threshold would call them
 all demanding (no compression); the count rule picks by the noise. Efficient layers lose
 (1 - E/L)/2 (var-256, 2 condensed + 1 local scale: E = 174 of 424, 0.295), demanding
-layers nothing: (1 - f)/2 with f the kept fraction of all rows.
+layers (1 - c/L)/2: (1 - f)/2 in all, f the kept fraction of all rows.
 """
 
 from __future__ import annotations
@@ -61,23 +64,28 @@ def kept_scales(k: int, condensed: int, local: int) -> list[int]:
 
 
 def ams_plan(rows: int, layers: int, heads: int, schedule: Schedule, condensed: int,
-             local: int) -> tuple[int, int]:
-    """(demanding layers, local scales) fitting ``rows`` (module docstring).
+             local: int) -> tuple[int, int, int]:
+    """(demanding layers, local scales, rows per demanding head) spending ``rows``
+    (module docstring).
 
     >>> s = Schedule.preset("var-256")  # E = 174 with one local scale, 5 with none
-    >>> ams_plan(16 * 424 // 2, 16, 1, s, 2, 1), ams_plan(16 * 424 // 10, 16, 1, s, 2, 1)
-    ((2, 1), (1, 0))
+    >>> ams_plan(16 * 424 // 2, 16, 1, s, 2, 1)  # 13 * 174 + 3 * 376 = 3390 of 3392 rows
+    (3, 1, 376)
+    >>> ams_plan(16 * 424 // 10, 16, 1, s, 2, 1)  # 14 * 5 + 2 * 304 = 678 of 678
+    (2, 0, 304)
     """
     cached = schedule.cached_tokens
     last = len(schedule.tokens) - 2
-    for w in range(local, -1, -1):
+    w = local
+    e = sum(schedule.tokens[j] for j in kept_scales(last, condensed, w))
+    while w > 0 and layers * heads * e > rows:
+        w -= 1
         e = sum(schedule.tokens[j] for j in kept_scales(last, condensed, w))
-        if layers * heads * e <= rows or w == 0:
-            if e >= cached:
-                return layers, w
-            spare = rows - layers * heads * e
-            return max(0, min(layers, spare // (heads * (cached - e)))), w
-    raise AssertionError("unreachable")
+    spare = rows - layers * heads * e
+    if spare <= 0 or e >= cached:
+        return 0, w, e
+    n_dem = min(layers, -(-spare // (heads * (cached - e))))
+    return n_dem, w, min(cached, e + spare // (n_dem * heads))
 
 
 def upsample_index(h: int, w: int, h_prev: int, w_prev: int) -> np.ndarray:
@@ -118,8 +126,8 @@ class AMSKVCache(HeadsEvictionCache):
     def _configure(self, params: CacheParams, rng: np.random.Generator | None) -> None:
         self.condensed = int_option(params, "condensed", DEFAULT_CONDENSED, 0)
         local = int_option(params, "local", DEFAULT_LOCAL, 0)
-        self.n_demanding, self.local = ams_plan(self.rows, self.layers, self.heads,
-                                                params.schedule, self.condensed, local)
+        self.n_demanding, self.local, self.share = ams_plan(
+            self.rows, self.layers, self.heads, params.schedule, self.condensed, local)
         self.demanding: np.ndarray | None = None  # decided at the first pruning scale
         bounds = params.schedule.block_bounds
         self._scale_of = np.concatenate([np.full(b - a, k) for k, (a, b) in enumerate(bounds)])
@@ -129,7 +137,8 @@ class AMSKVCache(HeadsEvictionCache):
         cached = schedule.cached_tokens
         e = sum(schedule.tokens[j] for j in
                 kept_scales(len(schedule.tokens) - 2, self.condensed, self.local))
-        return self.heads * (self.n_demanding * cached + (self.layers - self.n_demanding) * e)
+        return self.heads * (self.n_demanding * min(cached, self.share)
+                             + (self.layers - self.n_demanding) * e)
 
     def similarity(self, cand: Candidates, layer: int, k: int) -> float:
         """Layer ``layer``'s inter-scale similarity between scale k and k - 1 (ours)."""
@@ -156,8 +165,14 @@ class AMSKVCache(HeadsEvictionCache):
         keep = []
         for s in range(self.n_slots):
             pos = cand.positions[s]
-            if self.demanding is None or self.demanding[s // self.heads]:
+            if self.demanding is None:
                 keep.append(np.arange(pos.size))
+            elif self.demanding[s // self.heads]:  # condensed + newest, up to the share
+                condensed = self._scale_of[pos] < self.condensed
+                rest = np.flatnonzero(~condensed)
+                room = max(0, self.share - int(condensed.sum()))
+                keep.append(np.sort(np.r_[np.flatnonzero(condensed),
+                                          rest[rest.size - min(room, rest.size):]]))
             else:
                 keep.append(np.flatnonzero(np.isin(self._scale_of[pos], scales)))
         return keep

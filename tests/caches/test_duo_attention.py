@@ -10,10 +10,11 @@ from reduction.schedule import Schedule
 
 
 def test_plan_by_hand() -> None:
-    """4 heads of 424 rows, half kept (848 rows): each streaming head saves 424 - 68 = 356
-    rows, 848 must be saved: ceil(848 / 356) = 3 streaming heads. At 40 rows no split
+    """4 heads of 424 rows, half kept (848 rows): each streaming head saves at most
+    424 - 68 = 356 rows, 848 must be saved: ceil(848 / 356) = 3 streaming heads, which
+    share the 848 - 424 rows left: 141 each, 4 sinks + 137 recent. At 40 rows no split
     fits: all stream, 10 rows each, 4 sinks + 6 recent."""
-    assert streaming_plan(848, 4, 424, 4, 64) == (3, 4, 64)
+    assert streaming_plan(848, 4, 424, 4, 64) == (3, 4, 137)
     assert streaming_plan(40, 4, 424, 4, 64) == (4, 4, 6)
     assert streaming_plan(4 * 424, 4, 424, 4, 64) == (0, 4, 64)
 
