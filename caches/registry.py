@@ -40,7 +40,7 @@ from caches import (
 )
 from caches.adversaries import adversarial
 from caches.entry import PROTOCOL_OPTIONS, CacheEntry, declared_options
-from caches.matching import cluster, packer, support, topk_attention, window
+from caches.matching import allocation, cluster, packer, support, topk_attention, window
 from caches.var import amskv, hack, hackpp, scalekv
 from lowerbound.validation import InvalidArgument
 from reduction.isolation.cache_path import use_cache_import_path
@@ -51,7 +51,8 @@ __all__ = ["CacheEntry", "CACHES", "MODULES", "PROTOCOL_OPTIONS", "resolve_cache
 #: Every module of the zoo, in the order its names are listed (``kvbound attack`` and the
 #: reports keep this order): published compressors (the one-head ones, then the head- and
 #: layer-aware presses of kvpress, then the VAR-specific ones of caches/var/), the packer
-#: (TIGHT), the noisy and adversarial caches, then the matching caches of S1-S4.
+#: (TIGHT), the noisy and adversarial caches, then the matching caches of the sparsity
+#: variants S1-S4 and of the allocation variant (#alloc).
 MODULES = (
     exact, streaming_llm, h2o, snapkv, tova, knorm, random_evict, scale_budget, subgen,
     quantize, kivi, lowrank, sketch, quest,
@@ -59,7 +60,7 @@ MODULES = (
     adakv, pyramidkv, duo_attention, kvzip,
     scalekv, hack, hackpp, amskv,
     packer, noisy, adversarial,
-    topk_attention, support, window, cluster,
+    topk_attention, support, window, cluster, allocation,
 )
 
 

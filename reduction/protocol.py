@@ -54,6 +54,8 @@ __all__ = [
     "open_parties",
     "run_seed",
     "run_verification",
+    "leak_check",
+    "recomputed_max_abs_logit",
     "LEAK_ALPHA",
     "SIMULATION_GAMMA_FRACTION",
 ]
@@ -123,6 +125,7 @@ class SeedResult:
     max_abs_logit: float | None = None
     max_abs_logit_recomputed: float | None = None
     logit_cap_respected: bool = True
+    head_symbol_errors: tuple[int | None, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -203,6 +206,9 @@ class VerifyResult:
             "cached_tokens": s.cached_tokens,
             "last_scale_tokens": s.last_scale_tokens,
             "passes": math.ceil(s.cached_tokens / s.last_scale_tokens),
+            "heads": self.public.heads,
+            "layers": self.public.layers,
+            "unused_heads": self.public.unused_heads,
             "instance_bits": self.n_bits,
             "message_bits": self.message_bits,
             "boundary_bits_max": [max(b) for b in zip(*(r.boundary_bits for r in self.runs))],
@@ -254,6 +260,9 @@ def run_seed(
     at_c_min: bool = False,
     delta: float = 0.0,
     regime: Regime | None = None,
+    heads: int = 1,
+    layers: int = 1,
+    unused_heads: int = 0,
 ) -> SeedResult:
     """One seed: rng -> (instance, public keys, cache coins) -> states -> Bob -> bits.
 
@@ -262,7 +271,8 @@ def run_seed(
     outputs, truth)`` receives Bob's raw outputs (for figures). ``logit_cap`` and
     ``var_head``: see reduction.public; the regime (theorem or C1) is planned by
     reduction.regime.plan_regime, or given planned (``regime``: the verifier plans once
-    for all its seeds).
+    for all its seeds). ``heads``, ``layers`` and ``unused_heads`` run D * H heads at
+    once, U of them unused (docs/theorem.md#c2-run, #alloc; reduction.heads).
     """
     seed = check_int_at_least(seed, "seed", 0)
     instance_rng, public_rng, cache_rng = np.random.default_rng(seed).spawn(3)
@@ -271,11 +281,12 @@ def run_seed(
     if regime is None:
         regime = plan_regime(schedule, d, eps, eta, additive=additive, logit_cap=logit_cap,
                              var_head=var_head, bits_per_value=bits_per_value)
-    public = replace(regime.public(key_seed, cache, options), at_c_min=at_c_min, delta=delta)
+    public = replace(regime.public(key_seed, cache, options), at_c_min=at_c_min, delta=delta,
+                     heads=heads, layers=layers, unused_heads=unused_heads)
     key_seed = public.key_seed
-    family = public.key_family()
+    families = [public.key_family(int(j)) for j in _carrying(public)]
     if instance is None:
-        instance = make_instance(public.n_carriers, d, instance_rng, num_queries=num_queries,
+        instance = make_instance(public.bit_rows, d, instance_rng, num_queries=num_queries,
                                  bits_per_value=public.symbol_bits)
     if instance.bits_per_value != public.symbol_bits:
         raise InvalidArgument(f"the instance has {instance.bits_per_value} bits per value, the "
@@ -306,10 +317,12 @@ def run_seed(
         observe(public, z, truth)
     boundary_bits = tuple(8 * len(s) for s in states)
     message_bits = boundary_bits[-1]
-    lcb = fano_information_lower_confidence(wrong, n_symbols, b, LEAK_ALPHA)
+    lcb, leak = leak_check(message_bits, wrong, n_symbols, b)
     cap = public.effective_cap
-    # the largest |logit| Bob's queries create against the cached keys (#cap, #var-head)
-    recomputed = max_abs_logit(public.bob_queries(tokens), public.cached_keys())
+    recomputed = recomputed_max_abs_logit(public, tokens)
+    per_head = None
+    if public.multi_head and instance.queries is None:
+        per_head = _head_errors(public, np.count_nonzero(got != want, axis=1))
     return SeedResult(
         seed=seed,
         key_seed=key_seed,
@@ -323,18 +336,70 @@ def run_seed(
         boundary_bits=boundary_bits,
         bit_errors=wrong_bits,
         error_rate=wrong / n_symbols,
-        max_inner_product=family.max_inner_product,
-        key_rounds=family.rounds,
+        max_inner_product=max(f.max_inner_product for f in families),
+        key_rounds=max(f.rounds for f in families),
         decoding_margin=symbol_margin(z, truth, thresholds),
         information_bits=fano_information_bits(n_symbols, wrong / n_symbols, b),
         information_bits_lcb=lcb,
-        leak=message_bits < lcb,
+        leak=leak,
         carriers=public.carriers,
         max_abs_logit=claim,
         max_abs_logit_recomputed=recomputed,
         logit_cap_respected=cap is None or (recomputed <= cap
                                             and (claim is None or claim <= cap)),
+        head_symbol_errors=per_head,
     )
+
+
+def leak_check(message_bits: int, wrong: int, n_symbols: int, b: int) -> tuple[float, bool]:
+    """The leak rule of one run (docs/theorem.md#feasible, #fano): Fano's information at
+    the lower confidence end of the error rate, and whether the message Bob received is
+    shorter than it. Every run, one head or many, is judged here."""
+    lcb = fano_information_lower_confidence(wrong, n_symbols, b, LEAK_ALPHA)
+    return lcb, message_bits < lcb
+
+
+def _carrying(public: PublicParams) -> np.ndarray:
+    if not public.multi_head:
+        return np.zeros(1, dtype=np.int64)
+    from reduction.heads import carrying_heads
+
+    return carrying_heads(public)
+
+
+def recomputed_max_abs_logit(public: PublicParams, rows: np.ndarray) -> float:
+    """The largest |logit| Bob's queries for ``rows`` create against the cached keys,
+    recomputed by the verifier from the public keys (#cap, #var-head).
+
+    With D * H heads, per head carrying bits, max_i ||q_i|| * max_j ||k_j||: by
+    Cauchy-Schwarz no logit of that head exceeds it, and it is attained, since Bob's query
+    for token i is a positive multiple of the head's own key k_i and all its nonzero keys
+    have one norm (sign vectors, scaled or normalised). O(L d) per head instead of a
+    Gram matrix; ``tests/reduction/test_heads_protocol.py`` compares it with the full
+    product.
+    """
+    if not public.multi_head:
+        return max_abs_logit(public.bob_queries(rows), public.cached_keys())
+    from reduction.heads import split_rows
+
+    head_of, position = split_rows(public, rows)
+    best = 0.0
+    for j in np.unique(head_of):
+        q = public.bob_queries(position[head_of == j], int(j))
+        k = public.cached_keys(int(j))
+        q_norm = float(np.sqrt(np.einsum("ij,ij->i", q, q).max(initial=0.0)))
+        k_norm = float(np.sqrt(np.einsum("ij,ij->i", k, k).max(initial=0.0)))
+        best = max(best, q_norm * k_norm)
+    return best
+
+
+def _head_errors(public: PublicParams, row_errors: np.ndarray) -> tuple[int | None, ...]:
+    """Symbol errors per head, (layer, head) order; None for an unused head."""
+    per_carrying = row_errors.reshape(-1, public.n_carriers).sum(axis=1)
+    out: list[int | None] = [None] * public.n_heads
+    for j, count in zip(_carrying(public), per_carrying, strict=True):
+        out[int(j)] = int(count)
+    return tuple(out)
 
 
 def run_verification(
@@ -358,6 +423,9 @@ def run_verification(
     at_c_min: bool = False,
     delta: float = 0.0,
     workers: int = 1,
+    heads: int = 1,
+    layers: int = 1,
+    unused_heads: int = 0,
 ) -> VerifyResult:
     """Run the protocol on several seeds (``seeds=K`` means seeds 0..K-1).
 
@@ -366,7 +434,8 @@ def run_verification(
     process never imports a third-party cache. ``"inline"`` runs the same functions here
     (faster; registered caches only, for tests). Below d_min or under a logit cap the
     C1 variant runs (reduction.regime). ``workers`` threads share Bob's
-    passes; the result is bit-identical for every ``workers``.
+    passes; the result is bit-identical for every ``workers``. ``heads``, ``layers``,
+    ``unused_heads``: D * H heads at once (docs/theorem.md#c2-run, #alloc).
     """
     check_workers(workers)
     seed_list = list(range(check_int_at_least(seeds, "seeds", 1))) if isinstance(
@@ -375,7 +444,8 @@ def run_verification(
         raise InvalidArgument("no seeds given; pass seeds >= 1 or a non-empty list")
     regime = plan_regime(schedule, d, eps, eta, additive=additive, logit_cap=logit_cap,
                          var_head=var_head, bits_per_value=bits_per_value)
-    probe = replace(regime.public(0, cache, options), at_c_min=at_c_min, delta=delta)
+    shape = {"heads": heads, "layers": layers, "unused_heads": unused_heads}
+    probe = replace(regime.public(0, cache, options), at_c_min=at_c_min, delta=delta, **shape)
     runs: list[SeedResult] = []
     with open_parties(isolation, timeout, workers) as parties:
         parties.start()  # both workers start while the verifier plans and checks
@@ -389,9 +459,9 @@ def run_verification(
                                  num_queries=num_queries, observe=observe,
                                  logit_cap=logit_cap, var_head=var_head,
                                  bits_per_value=bits_per_value, at_c_min=at_c_min,
-                                 delta=delta, regime=regime))
+                                 delta=delta, regime=regime, **shape))
             if progress:
                 progress(i + 1, len(seed_list), runs[-1])
     public = replace(regime.public(runs[0].key_seed, cache, options), at_c_min=at_c_min,
-                     delta=delta)
+                     delta=delta, **shape)
     return VerifyResult(public, tuple(runs), regime)

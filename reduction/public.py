@@ -14,6 +14,10 @@ keys; ``logit_cap`` = B requires every logit Bob's queries create to lie in [-B,
 C <= B (docs/theorem.md#cap); ``var_head`` runs the released VAR head (q, k L2-normalised,
 scale clamped at 100; docs/theorem.md#var-head), which implies B <= 100.
 
+``heads`` H, ``layers`` D and ``unused_heads`` U run the multi-head instance of
+docs/theorem.md#c2-run on D * H heads, U of them (a public, seeded set) with zero keys
+and values (docs/theorem.md#alloc); :mod:`reduction.heads` holds their keys and queries.
+
 Resolving the cache (``cache_params``) imports the cache's code: the verifier does this
 only for registered caches; a third-party ``module:Class`` is resolved only inside the
 parties' worker processes (reduction.isolation.worker).
@@ -43,9 +47,10 @@ from lowerbound.validation import (
 from reduction import cachespec
 from reduction.cache import CacheParams
 from reduction.instance import MAX_BITS_PER_VALUE
-from reduction.keys import KeyFamily, sample_keys
+from reduction.isolation.threads import blas_threads
+from reduction.keys import KeyFamily, sample_key_families, sample_keys
 from reduction.schedule import Schedule
-from reduction.var_head import VAR_MAX_SCALE, clamped_scale, l2_normalise
+from reduction.var_head import VAR_MAX_SCALE, clamped_scale, l2_normalise, realisable_scale
 from reduction.witnessed import witnessed_prefix
 
 __all__ = ["PublicParams", "SIMULATION_GAMMA_FRACTION", "SIMULATION_CAP_FRACTION",
@@ -96,9 +101,19 @@ class PublicParams:
     bits_per_value: int | None = None
     at_c_min: bool = False
     delta: float = 0.0
+    heads: int = 1
+    layers: int = 1
+    unused_heads: int = 0
 
     def __post_init__(self) -> None:
         check_int_at_least(self.d, "d", 1)
+        check_int_at_least(self.heads, "heads", 1)
+        check_int_at_least(self.layers, "layers", 1)
+        check_int_at_least(self.unused_heads, "unused_heads", 0)
+        if self.unused_heads >= self.heads * self.layers:
+            raise InvalidArgument(
+                f"unused_heads={self.unused_heads} leaves no head carrying bits among "
+                f"{self.layers} x {self.heads}; give at most {self.heads * self.layers - 1}")
         check_interval(self.eps, "eps", 0, 1)
         if self.additive:
             check_interval(self.eta, "eta", 0, 0.5, closed_lower=True)
@@ -144,6 +159,22 @@ class PublicParams:
                 "(reduction.regime.plan_regime picks both)"
             )
         object.__setattr__(self, "options", dict(self.options))
+
+    @property
+    def n_heads(self) -> int:
+        """D * H, every head of the run (1 for the one-head reduction)."""
+        return self.heads * self.layers
+
+    @property
+    def multi_head(self) -> bool:
+        """Whether the run has D * H > 1 heads (blocks are (D, H, T_k, d))."""
+        return self.n_heads > 1
+
+    @property
+    def bit_rows(self) -> int:
+        """Rows of Alice's bit matrix: L' for each head that carries bits, stacked in
+        (layer, head) order (L' for one head; (D H - U) L' in general)."""
+        return (self.n_heads - self.unused_heads) * self.n_carriers
 
     @property
     def levels(self) -> int:
@@ -214,7 +245,7 @@ class PublicParams:
             if "scale" in entry.protocol:  # Bob's C (KVzip's reconstruction queries)
                 protocol["scale"] = float(self.scale)
         merged = entry.merged_options(self.cache, self.options, protocol)
-        return CacheParams(self.d, self.schedule, merged)
+        return CacheParams(self.d, self.schedule, merged, heads=self.heads, layers=self.layers)
 
     def _scale_for(self, fraction: Fraction) -> float:
         """Least C with gamma(C) < fraction * the decoding bound: (1 - eta)/(1 + eta)
@@ -236,15 +267,18 @@ class PublicParams:
     def scale(self) -> float:
         """Bob's query scale C: C_min itself with ``at_c_min`` (the theorem's worst case);
         else gamma(C) < SIMULATION_GAMMA_FRACTION * L3's bound, and under a cap B at most
-        B' = B * SIMULATION_CAP_FRACTION, or (C_min + B)/2 if C_min > B'."""
+        B' = B * SIMULATION_CAP_FRACTION, or (C_min + B)/2 if C_min > B'. For a VAR head,
+        the least scale >= that C its float32 parameter realises
+        (reduction.var_head.realisable_scale; docs/theorem.md#var-head)."""
         if self.at_c_min:
-            return self.c_min
-        c = self._scale_for(SIMULATION_GAMMA_FRACTION)
-        cap = self.effective_cap
-        if cap is None:
-            return c
-        room = cap * float(SIMULATION_CAP_FRACTION)
-        return min(c, room) if self.c_min <= room else (self.c_min + cap) / 2
+            c = self.c_min
+        else:
+            c = self._scale_for(SIMULATION_GAMMA_FRACTION)
+            cap = self.effective_cap
+            if cap is not None:
+                room = cap * float(SIMULATION_CAP_FRACTION)
+                c = min(c, room) if self.c_min <= room else (self.c_min + cap) / 2
+        return realisable_scale(c) if self.var_head else c
 
     @property
     def gamma(self) -> float:
@@ -260,19 +294,30 @@ class PublicParams:
                 "tau is the one-bit threshold; with bits_per_value use thresholds")
         return decoding_tau(self.gamma, self.eta, additive=self.additive)
 
-    def key_family(self) -> KeyFamily:
+    def key_family(self, head: int = 0) -> KeyFamily:
         """The carriers' public keys, regenerated from ``key_seed``: sampled and repaired
-        (Lemma L1), or with ``carriers`` the first L' of the witnessed search (#witness)."""
-        if self.carriers is None:
+        (Lemma L1), or with ``carriers`` the first L' of the witnessed search (#witness).
+
+        With D * H > 1 heads, head j (in (layer, head) order) has its own family, sampled
+        from the j-th child of ``SeedSequence(key_seed)`` (docs/theorem.md#c2-run); the
+        witnessed family of the C1 variant is one public family, the same in every head.
+        """
+        if self.carriers is not None:
+            return witnessed_prefix(self.schedule.cached_tokens, self.d, float(self.eps),
+                                    self.key_seed, self.n_carriers)
+        if not self.multi_head:
             return _key_family_cached(self.schedule.cached_tokens, self.d, float(self.eps),
                                       self.key_seed)
-        return witnessed_prefix(self.schedule.cached_tokens, self.d, float(self.eps),
-                                self.key_seed, self.n_carriers)
+        if not 0 <= head < self.n_heads:
+            raise InvalidArgument(f"head={head} outside the {self.n_heads} heads of the run")
+        return _head_families_cached(self.schedule.cached_tokens, self.d, float(self.eps),
+                                     self.key_seed, self.n_heads)[head]
 
-    def cached_keys(self) -> np.ndarray:
-        """The L x d keys Alice's cache receives: k_i = sigma_i / sqrt(d) for the carriers
-        (first L' rows), zero rows after; for a VAR head normalise(sigma_i), zeros kept."""
-        signs = self.key_family().signs
+    def cached_keys(self, head: int = 0) -> np.ndarray:
+        """The L x d keys Alice's cache receives (in ``head``): k_i = sigma_i / sqrt(d) for
+        the carriers (first L' rows), zero rows after; for a VAR head normalise(sigma_i),
+        zeros kept."""
+        signs = self.key_family(head).signs
         keys = np.zeros((self.schedule.cached_tokens, self.d))
         if self.var_head:
             keys[: signs.shape[0]] = signs
@@ -280,10 +325,11 @@ class PublicParams:
         keys[: signs.shape[0]] = signs / np.sqrt(self.d)
         return keys
 
-    def bob_queries(self, tokens: np.ndarray) -> np.ndarray:
-        """Bob's queries for carrying tokens: C * k_i, or for a VAR head
+    def bob_queries(self, tokens: np.ndarray, head: int = 0) -> np.ndarray:
+        """Bob's queries for carrying tokens (of ``head``): C * k_i, or for a VAR head
         clamped_scale(ln C) * normalise(sigma_i) (docs/theorem.md#var-head)."""
-        signs = self.key_family().signs[np.asarray(tokens, dtype=np.int64)].astype(np.float64)
+        family = self.key_family(head)
+        signs = family.signs[np.asarray(tokens, dtype=np.int64)].astype(np.float64)
         if self.var_head:
             return clamped_scale(math.log(self.scale)) * l2_normalise(signs)
         return self.scale * signs / np.sqrt(self.d)
@@ -304,6 +350,9 @@ class PublicParams:
             "bits_per_value": self.bits_per_value,
             "at_c_min": self.at_c_min,
             "delta": float(self.delta),
+            "heads": self.heads,
+            "layers": self.layers,
+            "unused_heads": self.unused_heads,
         }
 
     @classmethod
@@ -327,6 +376,9 @@ class PublicParams:
             bits_per_value=_optional_int(obj.get("bits_per_value")),
             at_c_min=bool(obj.get("at_c_min", False)),
             delta=float(obj.get("delta", 0.0)),
+            heads=_whole(obj.get("heads", 1), "heads"),
+            layers=_whole(obj.get("layers", 1), "layers"),
+            unused_heads=_whole(obj.get("unused_heads", 0), "unused_heads"),
         )
 
 
@@ -349,6 +401,12 @@ def decoding_gamma_target(eta: float, additive: bool = False,
                               value_bound=_top_level(bits_per_value))
 
 
+def _whole(value: Any, name: str) -> int:
+    if type(value) is not int:
+        raise InvalidArgument(f"{name} must be an integer, got {value!r}")
+    return value
+
+
 def _optional_int(value: Any) -> int | None:
     if value is None:
         return None
@@ -362,6 +420,18 @@ def _key_family_cached(n_keys: int, d: int, eps: float, key_seed: int) -> KeyFam
     family = sample_keys(n_keys, d, eps, np.random.default_rng(key_seed))
     family.signs.setflags(write=False)
     return family
+
+
+@functools.lru_cache(maxsize=2)
+def _head_families_cached(n_keys: int, d: int, eps: float, key_seed: int,
+                          n_heads: int) -> tuple[KeyFamily, ...]:
+    """One certified family per head, head j from the j-th child of SeedSequence(key_seed)."""
+    children = np.random.SeedSequence(key_seed).spawn(n_heads)
+    with blas_threads(1):
+        families = tuple(sample_key_families(n_keys, d, eps, children))
+    for family in families:
+        family.signs.setflags(write=False)
+    return families
 
 
 @functools.lru_cache(maxsize=64)

@@ -7,6 +7,10 @@ for fewer tokens, only L' tokens carry bits (the C1 variant): the JSON's ``low_d
 reports L'_guaranteed and L'_witnessed with their bounds, ``logits`` the largest |logit|.
 A cache that decodes more information than its message can carry (message bits
 < N * (1 - H2(p)) beyond sampling noise) leaks state outside its bytes: exit code 3.
+
+--heads H --layers D (or --model var-d16 ...) run every one of the D*H heads with its own
+instance and keys at once (docs/theorem.md#c2-run): N = D*H*L*d, one message for all
+heads; --unused-heads U zeroes a public, seeded set of U heads (docs/theorem.md#alloc).
 """
 
 from __future__ import annotations
@@ -24,10 +28,11 @@ from kvbound.options import (
     add_instance_arguments,
     add_precision_arguments,
     add_run_arguments,
+    add_shape_arguments,
     check_seeds,
     parse_cache_options,
-    parse_schedule,
     resolve_precision,
+    resolve_shape,
     whole_at_least,
 )
 from kvbound.outputs import check_output_file, strict_json
@@ -52,6 +57,7 @@ def register(subparsers: Any) -> None:
     )
     add_instance_arguments(p)
     add_head_arguments(p)
+    add_shape_arguments(p)
     add_run_arguments(p, seeds_default=1)
     add_precision_arguments(p)
     p.add_argument("--seed", type=whole_at_least(0), default=0, help="first seed (default: 0)")
@@ -96,14 +102,15 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    schedule = parse_schedule(args.schedule)
+    shape = resolve_shape(args)
+    schedule, d = shape.schedule, shape.d
     check_seeds(args.seeds)
     if args.seed < 0:
         raise InvalidArgument(f"--seed={args.seed} must be >= 0")
     for path, flag in ((args.out, "--out"), (args.report, "--report"),
                        (args.figure, "--figure")):
         check_output_file(path, flag)
-    check_run_fits(schedule, args.d, args.seeds)
+    check_run_fits(schedule, d, args.seeds, heads=shape.n_heads)
     seeds = range(args.seed, args.seed + args.seeds)
     bar = Progress(args.seeds, "verify", enabled=not args.quiet)
 
@@ -122,12 +129,13 @@ def run(args: argparse.Namespace) -> int:
 
     eta, bits_per_value = resolve_precision(args)
     result = run_verification(
-        schedule, args.d, args.eps, eta, seeds, bits_per_value=bits_per_value,
+        schedule, d, args.eps, eta, seeds, bits_per_value=bits_per_value,
         cache=args.cache, options=parse_cache_options(args.option), additive=args.additive,
         isolation=args.isolation, timeout=args.timeout, progress=on_seed,
         num_queries=args.multi_index, observe=observe,
         logit_cap=args.logit_cap, var_head=args.var_head,
         at_c_min=args.at_c_min, delta=args.delta, workers=args.workers,
+        heads=shape.heads, layers=shape.layers, unused_heads=shape.unused_heads,
     )
     if args.figure:
         pub = result.public

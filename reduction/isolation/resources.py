@@ -15,6 +15,10 @@ tokens, T = T_K last-scale tokens, L_K = L + T, d the head dimension):
   L x d float64 answers, and the attention chunk (1024 x 4096 float64 scores, x 3);
 * each seed's record (~2 KB).
 
+With D * H heads at once (docs/theorem.md#c2-run) every part but the attention chunk and
+the key check's Gram block is D * H times larger, and Bob's stacked answers are copied
+twice more (the carrying heads, then the requested rows).
+
 The estimate is an upper bound in spirit, not a measurement; a run is refused when it
 exceeds :data:`MEMORY_FRACTION` of the physical memory.
 """
@@ -58,21 +62,26 @@ def _gb(n: float) -> str:
     return f"{n / 1e9:.1f} GB" if n >= 1e8 else f"{n / 1e6:.1f} MB"
 
 
-def estimate_run(schedule: Schedule, d: int, seeds: int = 1) -> RunEstimate:
-    """Peak bytes of one protocol run on ``schedule`` with head dimension ``d``.
+def estimate_run(schedule: Schedule, d: int, seeds: int = 1, heads: int = 1) -> RunEstimate:
+    """Peak bytes of one protocol run on ``schedule`` with head dimension ``d`` and
+    ``heads`` = D * H heads at once.
 
     >>> est = estimate_run(Schedule.preset("var-256"), 64)
     >>> 1e6 < est.total < 1e9
     True
+    >>> estimate_run(Schedule.preset("var-256"), 64, heads=256).total < 2 * 2**30
+    True
     """
     d = check_int_at_least(d, "d", 1)
     seeds = check_int_at_least(seeds, "seeds", 1)
+    g = check_int_at_least(heads, "heads", 1)
     n, t, n_all = schedule.cached_tokens, schedule.last_scale_tokens, schedule.total_tokens
+    answers = (1 if g == 1 else 3) * 8 * n * d
     return RunEstimate({
-        "instance": n * d + 8 * max(schedule.tokens[:-1]) * d,
-        "keys": n * d + 2 * 8 * n * d + min(2048, n) * n * 5,
-        "cache": 2 * 8 * (3 * n + 2 * n_all) * d,
-        "Bob's pass": 3 * 8 * t * d + 8 * n * d + _CHUNK_BYTES,
+        "instance": g * (n * d + 8 * max(schedule.tokens[:-1]) * d),
+        "keys": g * (n * d + 2 * 8 * n * d) + min(2048, n) * n * 5,
+        "cache": g * 2 * 8 * (3 * n + 2 * n_all) * d,
+        "Bob's pass": g * (3 * 8 * t * d + answers) + _CHUNK_BYTES,
         "records": seeds * _RECORD_BYTES,
     })
 
@@ -86,7 +95,8 @@ def physical_memory_bytes() -> int | None:
 
 
 def check_run_fits(schedule: Schedule, d: int, seeds: int = 1, *,
-                   available: int | None = None, concurrent: int = 1) -> RunEstimate:
+                   available: int | None = None, concurrent: int = 1,
+                   heads: int = 1) -> RunEstimate:
     """The estimate, or a ValueError naming it when the run cannot fit in memory.
 
     ``available`` defaults to the physical memory; runs above :data:`MEMORY_FRACTION` of
@@ -103,13 +113,14 @@ def check_run_fits(schedule: Schedule, d: int, seeds: int = 1, *,
     if seeds > MAX_SEEDS:
         raise InvalidArgument(f"seeds={seeds} exceeds {MAX_SEEDS} (each seed is one protocol run, "
                          "kept in memory with its record); split the run into several")
-    est = estimate_run(schedule, d, seeds)
+    est = estimate_run(schedule, d, seeds, heads)
     memory = physical_memory_bytes() if available is None else available
     need = est.total + (parallel - 1) * (est.total - est["records"])
     if memory is not None and need > MEMORY_FRACTION * memory:
         runs = "one run" if seeds == 1 else f"{seeds} runs"
         raise InvalidArgument(
-            f"schedule {schedule} with d={d} needs about {_gb(need)} ({est.describe()}) "
+            f"schedule {schedule} with d={d}{f' on {heads} heads' if heads > 1 else ''} needs "
+            f"about {_gb(need)} ({est.describe()}) "
             f"for {runs if parallel == 1 else f'{runs}, {parallel} at once'}; this machine has "
             f"{_gb(memory)} (runs above {MEMORY_FRACTION:.0%} are refused): lower d or use "
             "a smaller schedule" + ("" if parallel == 1 else " or fewer workers")
