@@ -37,3 +37,22 @@ def test_the_protocol_hands_kvzip_bobs_scale() -> None:
     assert CACHES["kvzip"].protocol == frozenset({"scale"})
     outside = CacheParams(8, Schedule.parse("1,2"), {})
     assert KVzipCache(outside, None).query_scale == 16.0
+
+
+def test_on_unused_heads_kvzip_allocates_like_the_oracle() -> None:
+    """The allocation variant (docs/theorem.md#alloc), 2 layers x 2 heads, 2 of them all
+    zero, f = 1/4 of all rows (R = 424). A zero head's keys coincide, so each of its rows
+    gets reconstruction weight 1/n, far below a carrying head's ~1: KVzip's global
+    selection gives the carrying heads every row but the zero heads' 4 sinks (scored 1):
+    416 of their 848 rows, error (1 - 416/848)/2 = 0.2547, where a value-blind uniform
+    split (SnapKV on every head) keeps 212 of 848: (1 - 1/4)/2."""
+    from kvbound.experiments import run_sweep
+
+    result = run_sweep(Schedule.parse("var-256"), 64, 0.75, 0.25, caches=["kvzip", "snapkv"],
+                       budgets=[0.25], seeds=[0], isolation="inline", heads=2, layers=2,
+                       unused_heads=2)
+    rate = {p.cache: p.error_rate for p in result.measured}
+    n_ev = (848 - 416) * 64  # evicted carrying bits: Bin(n_ev, 1/2) errors
+    tol = 6 * np.sqrt(n_ev) / 2 / (848 * 64)
+    assert abs(rate["kvzip"] - (1 - 416 / 848) / 2) <= tol
+    assert abs(rate["snapkv"] - (1 - 212 / 848) / 2) <= 6 * np.sqrt(636 * 64) / 2 / (848 * 64)
