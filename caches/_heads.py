@@ -34,20 +34,17 @@ Conventions shared by every subclass:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar, TypeVar
+from typing import ClassVar
 
 import numpy as np
 
 from caches._eviction import DEFAULT_BUDGET, keep_top
 from lowerbound.validation import InvalidArgument
 from reduction.attention import attend
-from reduction.cache import CacheParams, budget_rows, uniform_split
-from reduction.message import Reader, Writer, check_header_field, frame, unframe
+from reduction.cache import BaseCache, CacheParams, budget_rows, uniform_split
+from reduction.message import Reader, Writer, check_header_field
 
 __all__ = ["HeadsEvictionCache", "Candidates", "split_evenly", "row_budget", "joint_top"]
-
-_H = TypeVar("_H", bound="HeadsEvictionCache")
-
 
 def split_evenly(total: int, parts: int) -> np.ndarray:
     """:func:`reduction.cache.uniform_split` as an int64 array (larger shares first).
@@ -106,7 +103,7 @@ class Candidates:
         return np.array([p.size for p in self.positions], dtype=np.int64)
 
 
-class HeadsEvictionCache:
+class HeadsEvictionCache(BaseCache):
     """Base of the head/layer-aware eviction caches: per slot, float16 K/V of kept rows.
 
     Subclasses set ``TAG``, ``NAME``, ``OPTIONS`` and override :meth:`_select` (or
@@ -121,7 +118,7 @@ class HeadsEvictionCache:
     DEFAULT_BUDGET: ClassVar[float] = DEFAULT_BUDGET
 
     def __init__(self, params: CacheParams, rng: np.random.Generator | None = None) -> None:
-        self.params = params
+        super().__init__(params, rng)
         self.d = check_header_field(params.d, 16, f"the {self.NAME} cache's d")
         self.layers, self.heads = params.layers, params.heads
         check_header_field(self.layers, 16, "the number of layers")
@@ -132,7 +129,6 @@ class HeadsEvictionCache:
         self.keys = [empty] * self.n_slots
         self.values = [empty] * self.n_slots
         self.positions = [np.zeros(0, dtype=np.int64)] * self.n_slots
-        self.n_seen = 0
         self._starts = {start: k for k, (start, _) in enumerate(params.schedule.block_bounds)}
         self._configure(params, rng)
 
@@ -249,46 +245,40 @@ class HeadsEvictionCache:
         self.n_seen += t
         return out[0] if flat else out.reshape(self.layers, self.heads, q.shape[1], self.d)
 
-    def to_bytes(self) -> bytes:
+    def write_state(self, w: Writer) -> None:
         mask = np.zeros((self.n_slots, self.n_seen), dtype=np.uint8)
         for s, p in enumerate(self.positions):
             mask[s, p] = 1
-        w = Writer().u16(self.d).u16(self.layers).u16(self.heads).u32(self.n_seen)
+        w.u16(self.d).u16(self.layers).u16(self.heads).u32(self.n_seen)
         w.u32(self.n_kept).raw(np.packbits(mask.ravel()).tobytes())
         w.array(np.concatenate(self.keys), "<f2").array(np.concatenate(self.values), "<f2")
         self._write_extra(w)
-        return frame(self.TAG, w.getvalue())
 
-    @classmethod
-    def from_bytes(cls: type[_H], data: bytes, params: CacheParams) -> _H:
-        r = Reader(unframe(data, cls.TAG), f"{cls.NAME} cache message")
-        cache = cls(params, None)
+    def read_state(self, r: Reader) -> None:
+        params = self.params
         d, layers, heads = r.u16("d"), r.u16("layers"), r.u16("heads")
         n_seen, n_kept = r.u32("tokens seen"), r.u32("rows kept")
-        r.expect((d, layers, heads) == (params.d, cache.layers, cache.heads),
+        r.expect((d, layers, heads) == (params.d, self.layers, self.heads),
                  f"stored (d, D, H) = {(d, layers, heads)} differ from the public "
-                 f"{(params.d, cache.layers, cache.heads)}")
+                 f"{(params.d, self.layers, self.heads)}")
         total = params.schedule.total_tokens
         r.expect(n_seen <= total, f"{n_seen} tokens seen exceed the schedule's {total}")
-        most = cache._max_rows() + (cache.n_slots * n_seen if n_seen == total else 0)
-        r.expect(n_kept <= min(most, cache.n_slots * n_seen),
+        most = self._max_rows() + (self.n_slots * n_seen if n_seen == total else 0)
+        r.expect(n_kept <= min(most, self.n_slots * n_seen),
                  f"{n_kept} kept rows exceed the budget of {most} rows")
-        n_bits = cache.n_slots * n_seen
+        n_bits = self.n_slots * n_seen
         bits = np.unpackbits(np.frombuffer(r.raw((n_bits + 7) // 8, "kept bitmap"), np.uint8))
         r.expect(not bits[n_bits:].any(), "nonzero padding bits after the kept bitmap")
-        mask = bits[:n_bits].reshape(cache.n_slots, n_seen)
+        mask = bits[:n_bits].reshape(self.n_slots, n_seen)
         r.expect(int(mask.sum()) == n_kept,
                  f"the bitmap marks {int(mask.sum())} kept rows, the header says {n_kept}")
         keys = r.array("<f2", (n_kept, d), "keys")
         values = r.array("<f2", (n_kept, d), "values")
         r.expect(bool(np.isfinite(keys).all() and np.isfinite(values).all()),
                  "non-finite key or value")
-        counts = mask.sum(axis=1)
-        cuts = np.cumsum(counts)[:-1]
-        cache.keys = np.split(keys, cuts)
-        cache.values = np.split(values, cuts)
-        cache.positions = [np.flatnonzero(row).astype(np.int64) for row in mask]
-        cache.n_seen = n_seen
-        cache._read_extra(r)
-        r.finish()
-        return cache
+        cuts = np.cumsum(mask.sum(axis=1))[:-1]
+        self.keys = np.split(keys, cuts)
+        self.values = np.split(values, cuts)
+        self.positions = [np.flatnonzero(row).astype(np.int64) for row in mask]
+        self.n_seen = n_seen
+        self._read_extra(r)

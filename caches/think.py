@@ -42,8 +42,8 @@ from caches._eviction import fraction_option, int_option
 from caches.entry import CacheEntry, EntryList
 from lowerbound.validation import InvalidArgument
 from reduction.attention import attend
-from reduction.cache import CacheParams
-from reduction.message import Reader, Writer, check_header_field, frame, unframe
+from reduction.cache import BaseCache, CacheParams
+from reduction.message import Reader, Writer, check_header_field
 
 __all__ = ["ThinKCache", "channel_scores", "pruned_channels", "DEFAULT_WINDOW"]
 
@@ -75,7 +75,7 @@ def pruned_channels(scores: np.ndarray, n_pruned: int) -> np.ndarray:
     return mask
 
 
-class ThinKCache:
+class ThinKCache(BaseCache):
     """Key channels pruned by query-key channel energy, values kept (ThinK, via kvpress).
 
     Options: ``key_channels`` (kept fraction of the d key channels, in (0, 1], default
@@ -88,7 +88,7 @@ class ThinKCache:
     OPTIONS = frozenset({"key_channels", "window"})
 
     def __init__(self, params: CacheParams, rng: np.random.Generator | None = None) -> None:
-        self.params = params
+        super().__init__(params, rng)
         self.d = check_header_field(params.d, 16, "the think cache's d")
         kept = fraction_option(params, "key_channels", 0.5)
         if kept <= 0.0:
@@ -98,7 +98,6 @@ class ThinKCache:
         self.masks: list[np.ndarray] = []  # per block: the channels its keys still have
         self.keys: list[np.ndarray] = []  # per block: float16 (T_j, kept channels)
         self.values = np.zeros((0, self.d), dtype=np.float16)
-        self.n_seen = 0
 
     def full_keys(self) -> np.ndarray:
         """Every cached key on all d channels, pruned ones zero (float16)."""
@@ -111,18 +110,8 @@ class ThinKCache:
 
     def process(self, queries: np.ndarray, keys: np.ndarray, values: np.ndarray) -> np.ndarray:
         """Attend over the stored keys and the new block, then prune channels."""
-        q = np.asarray(queries, dtype=np.float64)
-        k_new, v_new = np.asarray(keys), np.asarray(values)
-        t = k_new.shape[0] if k_new.ndim == 2 else -1
-        if t < 1 or k_new.shape != (t, self.d) or v_new.shape != (t, self.d):
-            raise ValueError(f"keys and values must both have shape (T, d={self.d}) with T "
-                             f">= 1; got {k_new.shape} and {v_new.shape}")
-        if q.ndim != 2 or q.shape[1] != self.d:
-            raise ValueError(f"queries must have shape (T_q, {self.d}), got {q.shape}")
-        total = self.params.schedule.total_tokens
-        if self.n_seen + t > total:
-            raise ValueError(f"{self.n_seen} tokens seen plus a block of {t} exceed the "
-                             f"schedule's {total}")
+        q, k_new, v_new = self.checked_block(queries, keys, values)
+        t = k_new.shape[0]
         all_k = np.concatenate([self.full_keys(), k_new.astype(np.float16)])
         self.values = np.concatenate([self.values, v_new.astype(np.float16)])
         out = attend(q, all_k, self.values)
@@ -142,8 +131,8 @@ class ThinKCache:
     def kept_channels(self) -> int:
         return self.d - self.n_pruned
 
-    def to_bytes(self) -> bytes:
-        w = Writer().u16(self.d).u32(self.n_seen).u32(len(self.keys))
+    def write_state(self, w: Writer) -> None:
+        w.u16(self.d).u32(self.n_seen).u32(len(self.keys))
         for k in self.keys:
             w.u32(k.shape[0])
         masks = np.array(self.masks, dtype=np.uint8).reshape(len(self.masks), self.d)
@@ -151,12 +140,9 @@ class ThinKCache:
         for k in self.keys:
             w.array(k, "<f2")
         w.array(self.values, "<f2")
-        return frame(self.TAG, w.getvalue())
 
-    @classmethod
-    def from_bytes(cls, data: bytes, params: CacheParams) -> ThinKCache:
-        r = Reader(unframe(data, cls.TAG), f"{cls.NAME} cache message")
-        cache = cls(params, None)
+    def read_state(self, r: Reader) -> None:
+        params = self.params
         d, n_seen, n_blocks = r.u16("d"), r.u32("tokens seen"), r.u32("blocks")
         total = params.schedule.total_tokens
         r.expect(d == params.d, f"stored d={d} differs from the public d={params.d}")
@@ -169,8 +155,8 @@ class ThinKCache:
         bits = np.unpackbits(np.frombuffer(r.raw((n_bits + 7) // 8, "channel masks"), np.uint8))
         r.expect(not bits[n_bits:].any(), "nonzero padding bits after the channel masks")
         masks = bits[:n_bits].reshape(n_blocks, d).astype(bool)
-        r.expect(n_blocks == 0 or int(masks[-1].sum()) == cache.kept_channels,
-                 f"the newest block must keep exactly {cache.kept_channels} key channels")
+        r.expect(n_blocks == 0 or int(masks[-1].sum()) == self.kept_channels,
+                 f"the newest block must keep exactly {self.kept_channels} key channels")
         r.expect(bool((masks[:-1] <= masks[1:]).all()),
                  "an older block keeps a channel a newer one pruned")
         keys: list[Any] = []
@@ -179,9 +165,7 @@ class ThinKCache:
         values = r.array("<f2", (n_seen, d), "values")
         r.expect(all(bool(np.isfinite(k).all()) for k in keys) and bool(np.isfinite(values).all()),
                  "non-finite key or value")
-        r.finish()
-        cache.masks, cache.keys, cache.values, cache.n_seen = list(masks), keys, values, n_seen
-        return cache
+        self.masks, self.keys, self.values, self.n_seen = list(masks), keys, values, n_seen
 
 
 #: The names this module declares (listed once, in caches.registry).
