@@ -252,7 +252,7 @@ class PublicParams:
 
         entry = cachespec.resolve(self.cache)
         protocol: dict[str, Any] = {}
-        if entry.protocol:  # public quantities an adversary of the decoding reads
+        if entry.protocol:  # public quantities of the run some caches read
             if self.bits_per_value is not None and "tau" in entry.protocol:
                 raise InvalidArgument(f"cache {self.cache!r} attacks the one-bit threshold tau; "
                                  "run it without --bits-per-value")
@@ -260,6 +260,8 @@ class PublicParams:
                         "additive": self.additive, "bits_per_value": self.bits_per_value}
             if "tau" in entry.protocol:
                 protocol["tau"] = self.tau
+            if "scale" in entry.protocol:  # Bob's C (KVzip's reconstruction queries)
+                protocol["scale"] = float(self.scale)
         merged = entry.merged_options(self.cache, self.options, protocol)
         return CacheParams(self.d, self.schedule, merged, heads=self.heads, layers=self.layers)
 

@@ -105,6 +105,8 @@ SWEEP_AXES: dict[str, SweepAxis] = {
     "kivi-q4": _FIXED,
     "lowrank": _RANK,
     "sketch": _RANK,
+    "think": SweepAxis("key_channels", (0.125, 0.25, 0.375, 0.5),
+                       note="kept fraction of the key channels (values intact)"),
     "packer": _FIXED,
     "noisy": SweepAxis("noise", (0.25, 0.5, 0.9), note="relative error of every output"),
     # the sparsity variants' caches (variants/)
