@@ -166,32 +166,38 @@ def startup_seconds() -> float:
 
 def estimate_run(schedule: Schedule, d: int, seeds: int = 1, *,
                  state_bytes_per_token: float | None = None, workers: int = 1,
-                 rate: float | None = None, startup: float | None = None) -> RunEstimate:
+                 rate: float | None = None, startup: float | None = None,
+                 heads: int = 1) -> RunEstimate:
     """Peak bytes per process and seconds of a run on ``schedule`` at head dimension ``d``
     (module docstring). ``rate`` (float32 GEMM flops/s on one thread) and ``startup``
     (seconds) default to measurements now; pass both to make the estimate deterministic.
+    ``heads`` = D * H heads at once.
 
     >>> est = estimate_run(Schedule.preset("var-256"), 64, rate=3e10)
     >>> 1e6 < est.total < 1e9, est.largest_process == est["verifier"] or True
     (True, True)
+    >>> estimate_run(Schedule.preset("var-256"), 64, rate=3e10, heads=256).total < 2 * 2**30
+    True
     """
     d = check_int_at_least(d, "d", 1)
     seeds = check_int_at_least(seeds, "seeds", 1)
     workers = check_int_at_least(workers, "workers", 1)
+    g = check_int_at_least(heads, "heads", 1)
     n, t = schedule.cached_tokens, schedule.last_scale_tokens
     per_token = 16.0 * d if state_bytes_per_token is None else float(state_bytes_per_token)
-    states = [per_token * lk for lk in schedule.cumulative[:-1]]
+    states = [g * per_token * lk for lk in schedule.cumulative[:-1]]
     message, all_states = states[-1], sum(states)
-    nd = n * d
+    nd = g * n * d
     tile = min(_TILE_BYTES, 5 * min(1024, n) * min(4096, n))
     verifier = BASELINE_BYTES + _BLAS_BYTES + 2 * nd + max(4 * nd + tile,
                                                           all_states + 22 * nd)
     alice = BASELINE_BYTES + 17 * nd + 2 * message + 2 * all_states
-    bob = BASELINE_BYTES + 2.5 * message + 8 * n * (d + 1) + 16 * t * d + 16 * nd
+    bob = (BASELINE_BYTES + 2.5 * message + g * (8 * n * (d + 1) + 16 * t * d) + 16 * nd
+           + (0 if g == 1 else 16 * nd))
     est = RunEstimate({"verifier": int(verifier), "alice": int(alice), "bob": int(bob),
                        "records": seeds * _RECORD_BYTES})
     r = gemm_rate(d) if rate is None else float(rate)
-    flops = n * n * d + n * n * (4 * (d + 1) + EXP_FLOPS) / workers
+    flops = g * (n * n * d + n * n * (4 * (d + 1) + EXP_FLOPS) / workers)
     moved = 2 * all_states + 40 * nd
     start = startup_seconds() if startup is None else float(startup)
     est.seconds = start + seeds * (flops / r + moved / BYTES_PER_SECOND)
