@@ -20,12 +20,22 @@ from kvbound.reports.plain import attack_lines
 from lowerbound.validation import InvalidArgument
 
 __all__ = ["attack_rows", "attack_table", "attack_markdown", "attack_figure", "HEADERS",
-           "DEFAULT_PLOT_CACHES", "plotted_caches"]
+           "DEFAULT_PLOT_CACHES", "plotted_caches", "headers"]
 
 HEADERS: tuple[str, ...] = (
     "cache", "setting", "message bits", "bits / N", "bit errors", "error rate p",
     "N(1-H2(p))", "lower conf.", "feasible",
 )
+
+
+def headers(result: SweepResult) -> tuple[str, ...]:
+    """The table's columns: :data:`HEADERS`, and on D * H heads the kept fraction, the
+    eviction law and the certificate's floor (kvbound.reports.attack_heads)."""
+    if not result.multi_head:
+        return HEADERS
+    from kvbound.reports.attack_heads import HEADS_HEADERS
+
+    return HEADERS + HEADS_HEADERS
 
 
 def _setting(p: SweepPoint) -> str:
@@ -34,7 +44,7 @@ def _setting(p: SweepPoint) -> str:
 
 
 def attack_rows(result: SweepResult) -> list[tuple[str, ...]]:
-    """One tuple of strings per point, in :data:`HEADERS` order."""
+    """One tuple of strings per point, in :func:`headers` order."""
     rows: list[tuple[str, ...]] = []
     for p in result.points:
         if p.error is not None or p.skipped is not None:
@@ -52,20 +62,29 @@ def attack_rows(result: SweepResult) -> list[tuple[str, ...]]:
             f"{p.information_bits_lcb:.0f}",
             "yes" if p.feasible else "NO: LEAK",
         ))
+    if result.multi_head:
+        from kvbound.reports.attack_heads import heads_rows
+
+        rows = [a + b for a, b in zip(rows, heads_rows(result), strict=True)]
     return rows
 
 
 def _summary(result: SweepResult) -> list[str]:
     s = result.schedule
     n = result.n_bits
-    exact = exact_cache_bits(s.cached_tokens, result.d, "float16")
+    exact = exact_cache_bits(s.cached_tokens, result.d, "float16",
+                             heads=result.heads * result.layers)
     lines = [
         f"schedule {s} (L = {s.cached_tokens} cached tokens, T_K = {s.last_scale_tokens}), "
         f"d = {result.d}, eps = {result.eps:g}, eta = {result.eta:g}, "
         f"seeds {', '.join(str(x) for x in result.seeds)}, Bob {result.isolation}",
-        f"N = L*d = {n} bits (the theorem's bound at delta = 0); exact fp16 cache "
-        f"{exact} bits ({exact / n:.2f} x N)",
+        f"N = {'L*d' if not result.multi_head else '(D*H - U)*L*d'} = {n} bits (the "
+        f"theorem's bound at delta = 0); exact fp16 cache {exact} bits ({exact / n:.2f} x N)",
     ]
+    if result.multi_head:
+        from kvbound.reports.attack_heads import heads_summary
+
+        lines += heads_summary(result)
     packer = result.packer()
     if packer is not None:
         lines.append(f"packer ({packer.cache}): {packer.message_bits} message bits = "
@@ -93,8 +112,9 @@ def _plain(result: SweepResult) -> list[str]:
 
 def attack_table(result: SweepResult) -> str:
     """The table, then what happened in plain words, then the summary lines."""
-    rows = [HEADERS, *attack_rows(result)]
-    widths = [max(len(r[i]) for r in rows) for i in range(len(HEADERS))]
+    head = headers(result)
+    rows = [head, *attack_rows(result)]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines + [""] + _plain(result) + [""] + _summary(result))
@@ -113,8 +133,8 @@ def attack_markdown(result: SweepResult) -> str:
         "rate p carries at least N(1-H2(p)) bits (Lemma L4 read backwards); a point below",
         "that (beyond the Clopper-Pearson allowance) leaks state outside its bytes.",
         "",
-        "| " + " | ".join(HEADERS) + " |",
-        "|" + "---|" * len(HEADERS),
+        "| " + " | ".join(headers(result)) + " |",
+        "|" + "---|" * len(headers(result)),
     ]
     lines += ["| " + " | ".join(r) + " |" for r in attack_rows(result)]
     lines += [""] + [f"- {s}" for s in _summary(result)]
