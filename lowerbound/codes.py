@@ -74,8 +74,8 @@ class SymbolPair:
         g = np.asarray(groups).ravel()
         if g.shape != (t.size,) or g.dtype.kind not in "iu":
             raise ValueError(f"groups must be {t.size} integer token ids, got {g.shape}")
-        self.truth = t.ravel().astype(np.int64)
-        self.decoded = y.ravel().astype(np.int64)
+        self.truth = t.ravel().astype(np.uint16)  # b <= 16: two bytes per symbol
+        self.decoded = y.ravel().astype(np.uint16)
         self.bits = b
         self.groups = np.unique(g, return_inverse=True)[1].ravel()
 
@@ -149,7 +149,7 @@ def _len_bit_planes(p: SymbolPair) -> int:
 
 def _len_confusion(p: SymbolPair) -> int:
     q = 2**p.bits
-    pairs, cells = np.unique(p.decoded * q + p.truth, return_counts=True)
+    pairs, cells = np.unique(p.decoded.astype(np.int64) * q + p.truth, return_counts=True)
     rows = pairs // q
     n_a = np.bincount(rows, weights=cells).astype(np.int64)
     m_a = np.bincount(rows)
