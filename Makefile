@@ -40,7 +40,7 @@ demo: $(BASE)
 	@echo "real compressors against the bound: out/attack.md, out/attack.png, out/attack.svg"
 
 lint: $(STAMP)
-	$(BIN)/ruff check lowerbound reduction proofs kvbound tests bench examples docs/course
+	$(BIN)/ruff check lowerbound reduction caches variants proofs kvbound tests bench examples docs/course
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
@@ -55,9 +55,9 @@ test-quick: $(STAMP)
 
 docs: $(STAMP)
 	$(BIN)/kvbound proofs --write-blueprint docs/blueprint.md
-	$(BIN)/python -m kvbound.docgen
+	$(BIN)/python -m kvbound.reports.docgen
 	$(BIN)/kvbound walkthrough --write docs/walkthrough.md
-	$(BIN)/python -m kvbound.reference
+	$(BIN)/python -m kvbound.reports.reference
 
 notebook: $(COURSE)
 	mkdir -p out

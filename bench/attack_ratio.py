@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import time
 
+from caches import CACHES
 from kvbound.experiments import PACKER_CACHE, run_sweep
-from reduction.compressors import CACHES
 from reduction.schedule import Schedule
 
 CASES = (("var-256", 64), ("var-256", 128), ("var-512", 64), ("var-512", 128))

@@ -3,7 +3,7 @@
 For b in {1, 2, 4, 8, 11} (values on 2^b levels m 2^-b, exact attention asked for: eta = 0)
 this runs a set of caches on var-256, d = 64, one seed, and prints for each the symbol
 error rate and memory / bound, the bound being Lemma PREC's L d b. Measured in this run;
-nothing is asserted (tests/test_precision_reduction.py holds the checked claims).
+nothing is asserted (tests/reduction/test_precision_reduction.py holds the checked claims).
 """
 
 from __future__ import annotations

@@ -33,13 +33,13 @@ import time
 import numpy as np
 from _timing import best_seconds  # bench/ is on sys.path when a script runs
 
+from caches.exact import ExactCache
 from lowerbound.jl import d_min
 from reduction.attention import softmax_rows
-from reduction.compressors.exact import ExactCache
+from reduction.isolation.threads import available_cores, blas_threads
 from reduction.parties import alice_message, bob_outputs
 from reduction.public import PublicParams
 from reduction.schedule import Schedule
-from reduction.threads import available_cores, blas_threads
 
 CASES = [(s, d) for s in ("var-256", "var-512", "n128", "var-1024") for d in (64, 128)]
 ETA = 0.25

@@ -1,10 +1,13 @@
 """The ``kvbound`` command line: one sub-command per module of :mod:`kvbound.commands`.
 
 Every sub-command module exposes ``register(subparsers)``, which adds its parser and sets
-``func`` (a callable taking the parsed namespace and returning the exit code). A
-``ValueError`` raised anywhere below becomes one line on stderr and exit code 2; a cache
-whose worker process fails, hangs past ``--timeout`` or dies becomes one line naming the
-cache and exit code 4; a leak found by the information check is exit code 3.
+``func`` (a callable taking the parsed namespace and returning the exit code). The
+exit codes are those of :mod:`kvbound.exit_codes`: an
+:class:`~lowerbound.validation.InvalidArgument` raised anywhere below becomes one line on
+stderr and exit code 2; a :class:`~reduction.errors.CacheFault` (a cache that raises,
+hangs past ``--timeout``, dies or breaks its contract) one line naming the cache and exit
+code 4; a leak is exit code 3; anything else is a bug in kvbound: exit code 1, the
+traceback, and a line saying so.
 """
 
 from __future__ import annotations
@@ -12,16 +15,22 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+import traceback
 from collections.abc import Sequence
+from importlib.metadata import PackageNotFoundError, version
 
-from reduction.isolation import PartyFailure
+from kvbound.exit_codes import (
+    EXIT_BAD_INPUT,
+    EXIT_BOUND_VIOLATED,
+    EXIT_BUG,
+    EXIT_CACHE_FAILED,
+    EXIT_INTERRUPTED,
+)
+from lowerbound.validation import InvalidArgument
+from reduction.errors import CacheFault
 
-__all__ = ["main", "build_parser", "EXIT_BAD_INPUT", "EXIT_BOUND_VIOLATED",
-           "EXIT_CACHE_FAILED"]
-
-EXIT_BAD_INPUT = 2
-EXIT_BOUND_VIOLATED = 3
-EXIT_CACHE_FAILED = 4
+__all__ = ["main", "build_parser", "package_version", "EXIT_BAD_INPUT",
+           "EXIT_BOUND_VIOLATED", "EXIT_CACHE_FAILED", "EXIT_BUG"]
 
 # Order = order in `kvbound --help`.
 COMMAND_MODULES = (
@@ -46,6 +55,14 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(EXIT_BAD_INPUT)
 
 
+def package_version() -> str:
+    """The installed version of kvbound (pyproject.toml's), or "unknown"."""
+    try:
+        return version("kvbound")
+    except PackageNotFoundError:  # pragma: no cover - running from a bare checkout
+        return "unknown"
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The full parser, sub-commands included."""
     parser = _Parser(
@@ -55,6 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
             "Autoregressive transformers (arXiv 2503.14881)."
         ),
     )
+    parser.add_argument("--version", action="version", version=f"kvbound {package_version()}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     subparsers.required = True
     for name in COMMAND_MODULES:
@@ -68,15 +86,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.func(args))
-    except ValueError as exc:
+    except InvalidArgument as exc:
         print(f"kvbound: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    except PartyFailure as exc:
+    except CacheFault as exc:
         print(f"kvbound: cache failure: {exc}", file=sys.stderr)
         return EXIT_CACHE_FAILED
     except KeyboardInterrupt:
         print("kvbound: interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
+    except Exception:
+        traceback.print_exc()
+        print("kvbound: internal error: this is a bug in kvbound; please report it with the "
+              "command and the traceback above", file=sys.stderr)
+        return EXIT_BUG
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from reduction.isolation import DEFAULT_TIMEOUT
+from lowerbound.defaults import DEFAULTS
+from lowerbound.validation import InvalidArgument
+from reduction.isolation.parties import DEFAULT_TIMEOUT
 from reduction.schedule import PRESETS, Schedule
 
 __all__ = [
@@ -30,14 +32,15 @@ def add_instance_arguments(parser: argparse.ArgumentParser) -> None:
     """--schedule, --d, --eps, --eta: the parameters of the hard instance."""
     parser.add_argument(
         "--schedule",
-        default="var-256",
+        default=DEFAULTS.schedule,
         help=f"preset ({', '.join(PRESETS)}), 'geometric(n,ratio)', or sides like '1,2,4' "
         "or '1x2,2x4' (default: var-256)",
     )
-    parser.add_argument("--d", type=int, default=64, help="head dimension d (default: 64)")
+    parser.add_argument("--d", type=int, default=DEFAULTS.d,
+                        help=f"head dimension d (default: {DEFAULTS.d})")
     parser.add_argument(
-        "--eps", type=float, default=0.75,
-        help="near-orthogonality eps of the keys, in (0, 1) (default: 0.75)",
+        "--eps", type=float, default=float(DEFAULTS.eps),
+        help=f"near-orthogonality eps of the keys, in (0, 1) (default: {float(DEFAULTS.eps):g})",
     )
     parser.add_argument(
         "--eta", type=float, default=None,
@@ -46,7 +49,7 @@ def add_instance_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-DEFAULT_ETA = 0.25
+DEFAULT_ETA = float(DEFAULTS.eta)
 
 
 def add_precision_arguments(parser: argparse.ArgumentParser) -> None:
@@ -75,18 +78,19 @@ def resolve_precision(args: argparse.Namespace) -> tuple[float, int | None]:
     if text == "auto":
         b = bits_per_value_auto(eta, dtype=args.value_dtype, additive=args.additive)
         if b == 0:
-            raise ValueError(f"--bits-per-value auto: no number of levels separates under "
+            raise InvalidArgument(f"--bits-per-value auto: no number of levels separates under "
                              f"eta={eta:g}; lower eta")
         return eta, min(b, 16)
     try:
         b = int(text)
     except ValueError:
-        raise ValueError(f"--bits-per-value={text!r} must be an integer >= 1 or 'auto'") from None
+        raise InvalidArgument(
+            f"--bits-per-value={text!r} must be an integer >= 1 or 'auto'") from None
     if b < 1:
-        raise ValueError(f"--bits-per-value={b} must be >= 1 (or 'auto')")
+        raise InvalidArgument(f"--bits-per-value={b} must be >= 1 (or 'auto')")
     top = max_bits_for_dtype(args.value_dtype)
     if b > top:
-        raise ValueError(f"--bits-per-value={b}: {args.value_dtype} holds the levels m 2^-b "
+        raise InvalidArgument(f"--bits-per-value={b}: {args.value_dtype} holds the levels m 2^-b "
                          f"exactly only for b <= {top}; lower b or pick --value-dtype")
     return eta, b
 
@@ -126,7 +130,7 @@ def add_run_arguments(parser: argparse.ArgumentParser, seeds_default: int) -> No
 def check_seeds(seeds: int) -> int:
     """``--seeds`` must be >= 1."""
     if seeds < 1:
-        raise ValueError(f"--seeds={seeds} must be >= 1")
+        raise InvalidArgument(f"--seeds={seeds} must be >= 1")
     return seeds
 
 
@@ -152,6 +156,7 @@ def parse_cache_options(items: list[str] | None) -> dict[str, Any]:
     for item in items or []:
         key, sep, value = item.partition("=")
         if not sep or not key:
-            raise ValueError(f"cache option {item!r} must look like KEY=VALUE, e.g. budget=0.5")
+            raise InvalidArgument(
+                f"cache option {item!r} must look like KEY=VALUE, e.g. budget=0.5")
         out[key.strip()] = _scalar(value.strip())
     return out

@@ -16,6 +16,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from lowerbound.validation import InvalidArgument
+
 __all__ = ["check_output_file", "check_output_dir", "strict_json", "finite_or_none"]
 
 
@@ -26,9 +28,9 @@ def _writable_ancestor(path: Path, flag: str, shown: Path) -> None:
             break
         probe = probe.parent
     if not probe.is_dir():
-        raise ValueError(f"{flag}={shown}: {probe} exists and is not a directory")
+        raise InvalidArgument(f"{flag}={shown}: {probe} exists and is not a directory")
     if not os.access(probe, os.W_OK | os.X_OK):
-        raise ValueError(f"{flag}={shown}: directory {probe} is not writable")
+        raise InvalidArgument(f"{flag}={shown}: directory {probe} is not writable")
 
 
 def check_output_file(path: Path | None, flag: str) -> None:
@@ -39,16 +41,16 @@ def check_output_file(path: Path | None, flag: str) -> None:
     if path is None:
         return
     if path.exists() and path.is_dir():
-        raise ValueError(f"{flag}={path} is a directory; give a file name")
+        raise InvalidArgument(f"{flag}={path} is a directory; give a file name")
     if path.exists() and not os.access(path, os.W_OK):
-        raise ValueError(f"{flag}={path} exists and is not writable")
+        raise InvalidArgument(f"{flag}={path} exists and is not writable")
     _writable_ancestor(path.parent, flag, path)
 
 
 def check_output_dir(path: Path, flag: str) -> None:
     """ValueError unless ``path`` is, or can be created as, a writable directory."""
     if path.exists() and not path.is_dir():
-        raise ValueError(f"{flag}={path} exists and is not a directory")
+        raise InvalidArgument(f"{flag}={path} exists and is not a directory")
     _writable_ancestor(path, flag, path)
 
 

@@ -17,9 +17,12 @@ from lowerbound.entropy import (
     error_rate_lower_confidence,
     error_rate_upper_confidence,
     information_bits,
+)
+from lowerbound.fano import (
+    fano_information_bits,
+    fano_information_lower_confidence,
     information_bits_lower_confidence,
 )
-from lowerbound.fano import fano_information_bits, fano_information_lower_confidence
 from lowerbound.jl import (
     binomial_tail,
     d_min,

@@ -29,6 +29,8 @@ import numpy as np
 from mpmath import libmp
 from mpmath.ctx_iv import MPIntervalContext
 
+from lowerbound.validation import InvalidArgument
+
 __all__ = ["tail_log_enclosure", "tail_bounds", "union_below_one", "exact_tail", "MAX_TERMS"]
 
 _IV = MPIntervalContext()
@@ -77,13 +79,13 @@ def tail_log_enclosure(n: int, k: int) -> Any:
     True
     """
     if not (0 < n < 2 * k <= 2 * n):
-        raise ValueError(f"tail_log_enclosure needs n/2 < k <= n, got n={n}, k={k}")
+        raise InvalidArgument(f"tail_log_enclosure needs n/2 < k <= n, got n={n}, k={k}")
     ln_t = _ln_factorial(n) - _ln_factorial(k) - _ln_factorial(n - k) - n * _IV.log(2)
     all_terms = n - k + 1  # j = 0 .. n-k
     r0 = (n - k) / (k + 1)
     count = all_terms if r0 == 0.0 else min(all_terms, math.ceil(52.0 / -math.log(r0)) + 16)
     if count > MAX_TERMS:
-        raise ValueError(f"P(Bin({n}, 1/2) >= {k}) needs {count} terms; at most "
+        raise InvalidArgument(f"P(Bin({n}, 1/2) >= {k}) needs {count} terms; at most "
                          f"{MAX_TERMS} are summed")
     # products[j] = prod_{i<j} r_i, j < count; n, k < 2^53 so each r_i rounds once
     i = np.arange(count - 1, dtype=np.float64)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from lowerbound.entropy import binary_entropy
 from lowerbound.jl import d_min, max_keys
-from lowerbound.validation import RealLike, check_int_at_least, check_interval
+from lowerbound.validation import InvalidArgument, RealLike, check_int_at_least, check_interval
 
 __all__ = [
     "index_lower_bound_bits",
@@ -58,7 +58,7 @@ def theorem_bound_bits(
     n_keys = check_int_at_least(cached_tokens, "L", 1)
     need = d_min(n_keys, eps)
     if d < need:
-        raise ValueError(
+        raise InvalidArgument(
             f"L={n_keys} and eps={eps} need d >= {need}, got d={d}; raise d or eps "
             "(or use the low-dimension bound C1)"
         )

@@ -41,7 +41,7 @@ from typing import Any, Literal
 from lowerbound._exact import ctx_fraction, decide_less, interval_ends, iv_context
 from lowerbound.jl import pair_count
 from lowerbound.softmax import c_min
-from lowerbound.validation import RealLike, check_int_at_least
+from lowerbound.validation import InvalidArgument, RealLike, check_int_at_least
 
 __all__ = [
     "Family",
@@ -193,7 +193,7 @@ def eps_floor(carrying_tokens: int, d: int, family: Family = "hoeffding") -> Eps
         return _binomial(n, d)
     if family == "gilbert-varshamov":
         return _gilbert_varshamov(n, d)
-    raise ValueError(f"family={family!r} is not one of {', '.join(FAMILIES)}")
+    raise InvalidArgument(f"family={family!r} is not one of {', '.join(FAMILIES)}")
 
 
 def distinct_keys_scale(
@@ -219,12 +219,12 @@ def distinct_keys_scale(
     >>> distinct_keys_scale(424, 256, 8, 0.25)
     Traceback (most recent call last):
     ...
-    ValueError: L=424 distinct sign keys need d >= 9 (2^d >= L), got d=8
+    lowerbound.validation.InvalidArgument: L=424 distinct sign keys need d >= 9 (2^d >= L), got d=8
     """
     n = check_int_at_least(n_keys, "L", 1)
     dd = check_int_at_least(d, "d", 1)
     if n > 2**dd:
         need = (n - 1).bit_length()
-        raise ValueError(f"L={n} distinct sign keys need d >= {need} (2^d >= L), got d={dd}")
+        raise InvalidArgument(f"L={n} distinct sign keys need d >= {need} (2^d >= L), got d={dd}")
     e = max(Fraction(0), 1 - Fraction(2, dd))
     return c_min(n, last_tokens, e, eta, additive=additive, extra_zero_keys=extra_zero_keys)

@@ -35,9 +35,10 @@ from lowerbound.entropy import (
     error_rate_lower_confidence,
     error_rate_upper_confidence,
 )
-from lowerbound.validation import RealLike, check_int_at_least, check_interval
+from lowerbound.validation import InvalidArgument, RealLike, check_int_at_least, check_interval
 
 __all__ = [
+    "information_bits_lower_confidence",
     "fano_loss",
     "fano_information_bits",
     "worst_error_rate",
@@ -118,7 +119,7 @@ def _counts(errors: int, n_trials: int) -> tuple[int, int]:
     n = check_int_at_least(n_trials, "n_trials", 1)
     k = check_int_at_least(errors, "errors", 0)
     if k > n:
-        raise ValueError(f"errors={k} cannot exceed n_trials={n}")
+        raise InvalidArgument(f"errors={k} cannot exceed n_trials={n}")
     return k, n
 
 
@@ -148,3 +149,29 @@ def fano_information_lower_confidence(
     if lo >= p_star:
         return fano_information_bits(n_symbols, lo, b)
     return 0.0
+
+
+def information_bits_lower_confidence(errors: int, n_bits: int, alpha: float = 1e-6) -> float:
+    """Lower confidence bound on N * (1 - H2(p)) from ``errors`` wrong bits out of N.
+
+    The information N(1 - H2(p)) falls as p moves towards 1/2 from either side, so its
+    least value over the confidence interval [p_lo, p_hi] (each end one-sided at level
+    alpha) is 0 when the interval contains 1/2, else its value at the end nearer 1/2.
+    A decoder wrong on almost every bit is credited with almost N bits (Fano for every
+    p, docs/theorem.md#fano): nothing is clamped.
+
+    This is the one-bit case of :func:`lowerbound.fano.fano_information_lower_confidence`
+    (b = 1, two-sided level 2 alpha), which it calls: one implementation of the minimum.
+
+    Notes: the check of docs/theorem.md#feasible; a message shorter than this value (at
+    confidence 1 - 2 alpha) carries more information than its bits allow: a leak.
+
+    >>> information_bits_lower_confidence(0, 1000, 0.05) < 1000
+    True
+    >>> information_bits_lower_confidence(1000, 1000, 0.05) > 900
+    True
+    >>> information_bits_lower_confidence(500, 1000, 0.05)
+    0.0
+    """
+    check_interval(alpha, "alpha", 0, 0.5)
+    return fano_information_lower_confidence(errors, n_bits, 1, 2 * alpha)

@@ -30,7 +30,7 @@ from lowerbound._exact import (
     iv_precision,
     to_fraction,
 )
-from lowerbound.validation import RealLike, check_int_at_least, check_interval
+from lowerbound.validation import InvalidArgument, RealLike, check_int_at_least, check_interval
 
 __all__ = [
     "pair_count",
@@ -198,7 +198,7 @@ def exact_runs(n_keys: int, eps: RealLike) -> tuple[int, int]:
     upper = d_min(n_keys, eps)
     e = to_fraction(eps)
     if upper > EXACT_D_LIMIT:
-        raise ValueError(
+        raise InvalidArgument(
             f"L={n_keys} and eps={float(e):g} give d_min = {upper} (Hoeffding); the "
             f"exact-binomial d_min is computed only when d_min <= {EXACT_D_LIMIT}: raise eps"
         )
@@ -289,7 +289,7 @@ def max_keys(d: int, eps: RealLike, cap: int | None = None) -> int:
         return cap
     digits = math.ceil(float(exponent) / math.log(10)) + 30  # L'^2 ~ e^exponent, exactly
     if digits > MAX_KEYS_DIGITS:
-        raise ValueError(f"L' = max_keys(d={d}, eps={float(e):g}) has about {digits // 2} "
+        raise InvalidArgument(f"L' = max_keys(d={d}, eps={float(e):g}) has about {digits // 2} "
                          "digits; pass cap (e.g. the schedule's L)")
     with iv_precision(max(60, digits)):
         bound = iv_exp(iv_of(exponent))

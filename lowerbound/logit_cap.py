@@ -53,7 +53,7 @@ from lowerbound.bound import index_lower_bound_bits
 from lowerbound.families import EpsFloor, Family, eps_floor
 from lowerbound.jl import d_min
 from lowerbound.softmax import gamma_interval, gamma_is_below, gamma_target, scale_for_gamma
-from lowerbound.validation import RealLike, check_int_at_least, check_interval
+from lowerbound.validation import InvalidArgument, RealLike, check_int_at_least, check_interval
 
 __all__ = [
     "CapPlan",
@@ -184,7 +184,7 @@ def fits_under_cap(
     n, t, dd, cap, e = _validate(cached_tokens, last_tokens, d, logit_cap, eps)
     k = check_int_at_least(carrying_tokens, "L'", 0)
     if k > n:
-        raise ValueError(f"L'={k} carrying tokens exceed the L={n} cached tokens")
+        raise InvalidArgument(f"L'={k} carrying tokens exceed the L={n} cached tokens")
     return _fits(n, t, k, dd, to_fraction(target), cap, e, family)
 
 

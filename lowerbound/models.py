@@ -22,13 +22,15 @@ References:
 
 lowerbound imports nothing else of kvbound, so schedules are stored as VAR's
 ``patch_nums`` tuples; ``reduction.schedule.PRESETS`` holds the same tuples by name
-(``tests/test_lowerbound_models.py`` checks that they agree).
+(``tests/lowerbound/test_lowerbound_models.py`` checks that they agree).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from fractions import Fraction
+
+from lowerbound.validation import InvalidArgument
 
 __all__ = [
     "DEFAULT_RESOLUTION",
@@ -81,7 +83,7 @@ class ModelSpec:
 
     def __post_init__(self) -> None:
         if self.width != self.heads * self.head_dim:
-            raise ValueError(
+            raise InvalidArgument(
                 f"{self.name}: width={self.width} must equal heads={self.heads} * "
                 f"head_dim={self.head_dim}"
             )
@@ -162,13 +164,13 @@ def model_spec(name: str, resolution: int | None = None) -> ModelSpec:
     >>> model_spec("var-d99")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    ValueError: unknown model 'var-d99'; known: var-d16, var-d20, ..., infinity-2b
+    lowerbound.validation.InvalidArgument: unknown model 'var-d99'; known: var-d16, ...
     """
     if name not in DEFAULT_RESOLUTION:
         known = ", ".join(DEFAULT_RESOLUTION)
-        raise ValueError(f"unknown model {name!r}; known: {known}")
+        raise InvalidArgument(f"unknown model {name!r}; known: {known}")
     res = DEFAULT_RESOLUTION[name] if resolution is None else resolution
     if (name, res) not in MODELS:
         have = ", ".join(str(r) for (n, r) in MODELS if n == name)
-        raise ValueError(f"model {name} has no resolution={res}; available: {have}")
+        raise InvalidArgument(f"model {name} has no resolution={res}; available: {have}")
     return MODELS[(name, res)]

@@ -39,7 +39,7 @@ from fractions import Fraction
 from lowerbound._exact import to_fraction
 from lowerbound.families import Family
 from lowerbound.fano import fano_information_bits, worst_error_rate
-from lowerbound.validation import RealLike, check_int_at_least, check_interval
+from lowerbound.validation import InvalidArgument, RealLike, check_int_at_least, check_interval
 
 __all__ = [
     "VALUE_DTYPE_BITS",
@@ -67,7 +67,7 @@ def max_bits_for_dtype(dtype: str) -> int:
     (11, 8)
     """
     if dtype not in VALUE_DTYPE_BITS:
-        raise ValueError(f"dtype={dtype!r} is not one of {', '.join(VALUE_DTYPE_BITS)}")
+        raise InvalidArgument(f"dtype={dtype!r} is not one of {', '.join(VALUE_DTYPE_BITS)}")
     return VALUE_DTYPE_BITS[dtype]
 
 
@@ -79,7 +79,7 @@ def _v(value_bound: RealLike, b: int) -> Fraction:
     v = to_fraction(value_bound)
     top = Fraction(2**b - 1, 2**b)
     if v < top:
-        raise ValueError(f"value_bound={value_bound} is below the top level {top} of b={b}")
+        raise InvalidArgument(f"value_bound={value_bound} is below the top level {top} of b={b}")
     return v
 
 
@@ -190,7 +190,7 @@ def level_thresholds(
     """
     if not levels_separate(bits, gamma, eta, additive=additive, value_bound=value_bound):
         target = level_gamma_target(bits, eta, additive=additive, value_bound=value_bound)
-        raise ValueError(
+        raise InvalidArgument(
             f"b={bits} levels do not separate at gamma={gamma}, eta={eta}: they need "
             f"gamma < {target}" + ("" if target > 0 else " (impossible: lower b or eta)"))
     ranges = level_ranges(bits, gamma, eta, additive=additive, value_bound=value_bound)
@@ -242,7 +242,7 @@ def bits_per_value_auto(
                 return b
         elif logit_cap is not None:
             if cached_tokens is None or d is None:
-                raise ValueError(f"logit_cap={logit_cap} needs cached_tokens and d, got "
+                raise InvalidArgument(f"logit_cap={logit_cap} needs cached_tokens and d, got "
                                  f"cached_tokens={cached_tokens}, d={d}")
             n = check_int_at_least(cached_tokens, "L", 1)
             if fits_under_cap(n, last_tokens, n, d, target, logit_cap, eps=eps,

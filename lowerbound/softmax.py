@@ -23,6 +23,7 @@ import mpmath
 
 from lowerbound._exact import ctx_fraction, decide_less, to_fraction
 from lowerbound.validation import (
+    InvalidArgument,
     RealLike,
     check_finite_positive,
     check_int_at_least,
@@ -190,15 +191,15 @@ def scale_for_gamma(
     t = check_int_at_least(last_tokens, "T_K", 0) + check_int_at_least(
         extra_zero_keys, "extra_zero_keys", 0)
     if n == 1 and t == 0:
-        raise ValueError("L=1 and T_K=0 leave no competing score, so gamma = 0 for every C; "
+        raise InvalidArgument("L=1 and T_K=0 leave no competing score, so gamma = 0 for every C; "
                          "C_min is defined for L >= 2 or T_K >= 1")
     e = to_fraction(check_interval(eps, "eps", 0, 1, closed_lower=True))
     target_q = to_fraction(target)
     if target_q <= 0:
-        raise ValueError(f"target={target} leaves no admissible gamma; it must be > 0")
+        raise InvalidArgument(f"target={target} leaves no admissible gamma; it must be > 0")
     if (n - 1) + t <= target_q:
         # gamma(C) < gamma(0+) = (L-1) + T_K <= target for every C > 0: no least C.
-        raise ValueError(
+        raise InvalidArgument(
             f"(L-1) + T_K = {(n - 1) + t} <= target={target}: every C > 0 meets "
             "gamma < target, so there is no least C; no scaling is needed"
         )

@@ -34,7 +34,7 @@ from mpmath import libmp
 from mpmath.ctx_iv import MPIntervalContext
 
 from lowerbound.jl import d_min, max_keys
-from lowerbound.validation import RealLike, check_int_at_least, check_interval
+from lowerbound.validation import InvalidArgument, RealLike, check_int_at_least, check_interval
 
 __all__ = [
     "certified_fano_bits",
@@ -125,7 +125,7 @@ def support_symbol_bits(d: int, s: int, *, signed: bool = False) -> int:
     d = check_int_at_least(d, "d", 1)
     s = check_int_at_least(s, "s", 1)
     if s > d:
-        raise ValueError(f"s={s} must be <= d={d}")
+        raise InvalidArgument(f"s={s} must be <= d={d}")
     return math.comb(d, s).bit_length() - 1 + (s if signed else 0)
 
 
@@ -138,7 +138,7 @@ def support_rank_bits(d: int, s: int) -> int:
     d = check_int_at_least(d, "d", 1)
     s = check_int_at_least(s, "s", 0)
     if s > d:
-        raise ValueError(f"s={s} must be <= d={d}")
+        raise InvalidArgument(f"s={s} must be <= d={d}")
     return (math.comb(d, s) - 1).bit_length()
 
 
@@ -240,7 +240,7 @@ def low_rank_bound_bits(
     d = check_int_at_least(d, "d", 1)
     r = check_int_at_least(r, "r", 1)
     if r > d:
-        raise ValueError(f"rank r={r} must be <= d={d}")
+        raise InvalidArgument(f"rank r={r} must be <= d={d}")
     return certified_fano_bits(d * low_rank_keys(r, eps, cached_tokens), delta)
 
 
@@ -280,7 +280,7 @@ def attention_entropy_bound_bits(gamma: RealLike, m: int) -> Fraction:
     m = check_int_at_least(m, "m", 1)
     w0 = 1 / (1 + g)
     if w0 * m < 1:
-        raise ValueError(f"gamma={gamma} gives a top weight 1/(1+gamma) below 1/m = 1/{m}; "
+        raise InvalidArgument(f"gamma={gamma} gives a top weight 1/(1+gamma) below 1/m = 1/{m}; "
                          "the bound needs gamma <= m - 1")
     if g == 0 or m == 1:
         return Fraction(0)

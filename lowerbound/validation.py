@@ -11,10 +11,17 @@ import operator
 from fractions import Fraction
 from numbers import Real
 
+
+class InvalidArgument(ValueError):
+    """A parameter outside what kvbound accepts: the message names the value and what
+    would work. The one error the command line reports as bad input (exit code 2)."""
+
+
 RealLike = float | Fraction
 """A real parameter: a float (an int is accepted too) or an exact Fraction."""
 
 __all__ = [
+    "InvalidArgument",
     "RealLike",
     "check_int_at_least",
     "check_interval",
@@ -30,16 +37,16 @@ def check_int_at_least(value: object, name: str, lower: int) -> int:
     >>> check_int_at_least(0, "d", 1)
     Traceback (most recent call last):
     ...
-    ValueError: d=0 must be an integer >= 1
+    lowerbound.validation.InvalidArgument: d=0 must be an integer >= 1
     """
     if isinstance(value, bool):
-        raise ValueError(f"{name}={value!r} must be an integer >= {lower}, not a bool")
+        raise InvalidArgument(f"{name}={value!r} must be an integer >= {lower}, not a bool")
     try:
         as_int = operator.index(value)  # type: ignore[arg-type]
     except TypeError:
-        raise ValueError(f"{name}={value!r} must be an integer >= {lower}") from None
+        raise InvalidArgument(f"{name}={value!r} must be an integer >= {lower}") from None
     if as_int < lower:
-        raise ValueError(f"{name}={as_int} must be an integer >= {lower}")
+        raise InvalidArgument(f"{name}={as_int} must be an integer >= {lower}")
     return as_int
 
 
@@ -59,7 +66,7 @@ def check_interval(
     >>> check_interval(1.5, "eps", 0, 1)
     Traceback (most recent call last):
     ...
-    ValueError: eps=1.5 must lie in the open interval (0, 1)
+    lowerbound.validation.InvalidArgument: eps=1.5 must lie in the open interval (0, 1)
     >>> check_interval(0, "eta", 0, 1, closed_lower=True)
     0
     """
@@ -71,14 +78,14 @@ def check_interval(
     }.get((closed_lower, closed_upper), "interval")
     where = f"{kind} {left}{_fmt(lower)}, {_fmt(upper)}{right}"
     if isinstance(value, bool) or not isinstance(value, Real):
-        raise ValueError(f"{name}={value!r} must be a real number in the {where}")
+        raise InvalidArgument(f"{name}={value!r} must be a real number in the {where}")
     as_float = float(value)
     if math.isnan(as_float):
-        raise ValueError(f"{name}=nan must be a real number in the {where}")
+        raise InvalidArgument(f"{name}=nan must be a real number in the {where}")
     above = as_float >= lower if closed_lower else as_float > lower
     below = as_float <= upper if closed_upper else as_float < upper
     if not (above and below):
-        raise ValueError(f"{name}={value} must lie in the {where}")
+        raise InvalidArgument(f"{name}={value} must lie in the {where}")
     return value  # type: ignore[return-value]
 
 
@@ -89,10 +96,10 @@ def check_finite_positive(value: object, name: str) -> float:
     2.0
     """
     if isinstance(value, bool) or not isinstance(value, Real):
-        raise ValueError(f"{name}={value!r} must be a finite number > 0")
+        raise InvalidArgument(f"{name}={value!r} must be a finite number > 0")
     as_float = float(value)
     if not (math.isfinite(as_float) and as_float > 0):
-        raise ValueError(f"{name}={value} must be a finite number > 0")
+        raise InvalidArgument(f"{name}={value} must be a finite number > 0")
     return as_float
 
 

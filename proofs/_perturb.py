@@ -3,7 +3,7 @@
 A perturbed run feeds a certificate one or more wrong values. It must *fail*, and it
 fails only if every wrong value was caught: a certificate that refutes one wrong value
 and accepts another has not shown that it can tell them apart
-(tests/test_certificates_can_fail.py).
+(tests/proofs/test_certificates_can_fail.py).
 """
 
 from __future__ import annotations

@@ -19,9 +19,9 @@ from fractions import Fraction
 import sympy as sp
 
 from lowerbound.bound import fp16_cache_bits, model_bound_bits
+from lowerbound.intervals import IV, enclose, iv_fraction
 from lowerbound.jl import d_min
 from lowerbound.models import MODELS
-from proofs._intervals import IV, enclose, iv_fraction
 from proofs.registry import Check, CheckResult, CoqProof, Lemma
 
 __all__ = ["LEMMAS"]
@@ -110,9 +110,9 @@ LEMMAS = (
             "lowerbound.models.model_spec",
         ),
         tests=(
-            "tests/test_lowerbound_models.py::test_fp16_cache_matches_compressors_md",
-            "tests/test_lowerbound_models.py::test_model_bound_adds_heads_and_layers",
-            "tests/test_constants_cli.py::test_constants_model_var_d16",
+            "tests/lowerbound/test_lowerbound_models.py::test_fp16_cache_matches_compressors_md",
+            "tests/lowerbound/test_lowerbound_models.py::test_model_bound_adds_heads_and_layers",
+            "tests/kvbound/test_constants_cli.py::test_constants_model_var_d16",
         ),
         checks=(
             Check("ratio independent of model size", "proved", check_ratio_symbolic),

@@ -23,8 +23,9 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
+from lowerbound.intervals import IV, Enclosure, enclose, iv_fraction
 from lowerbound.logit_cap import CapPlan
-from proofs._intervals import IV, Enclosure, enclose, iv_fraction
+from lowerbound.validation import InvalidArgument
 from proofs.certificates import certify_bound
 
 __all__ = ["CapCertificate", "certify_cap_plan", "family_floor_iv", "gamma_iv"]
@@ -72,7 +73,7 @@ def family_floor_iv(family: str, carrying: int, d: int) -> tuple[Any, list[str]]
         if (carrying - 1) * _ball(d, best) < 2**d and best < d // 2 + 1:
             problems.append(f"GV distance {best} is not the largest")
         return iv_fraction(max(Fraction(0), 1 - Fraction(2 * best, d))), problems
-    raise ValueError(f"unknown family {family!r}")
+    raise InvalidArgument(f"unknown family {family!r}")
 
 
 def _family_holds(family: str, carrying: int, d: int, eps: Fraction) -> bool:

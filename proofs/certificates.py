@@ -24,6 +24,7 @@ from typing import Any
 
 from lowerbound.bound import index_lower_bound_bits
 from lowerbound.decoding import tau
+from lowerbound.intervals import IV, Enclosure, enclose, exact, iv_binary_entropy, iv_fraction
 from lowerbound.jl import (
     d_min,
     d_min_exact,
@@ -33,7 +34,6 @@ from lowerbound.jl import (
     pair_count,
 )
 from lowerbound.softmax import c_min, gamma, gamma_target
-from proofs._intervals import IV, Enclosure, enclose, exact, iv_binary_entropy, iv_fraction
 from reduction.schedule import Schedule
 
 __all__ = [

@@ -19,6 +19,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from lowerbound.validation import InvalidArgument
+
 __all__ = [
     "COQ_DIR",
     "LOGICAL_ROOT",
@@ -165,6 +167,6 @@ def project_files(coq_dir: Path = COQ_DIR) -> list[Path]:
     present = sorted(p.name for p in coq_dir.glob("*.v"))
     missing = sorted(set(present) - set(listed))
     if missing:
-        raise ValueError(f"{', '.join(missing)} in {coq_dir} are not listed in {project}; "
+        raise InvalidArgument(f"{', '.join(missing)} in {coq_dir} are not listed in {project}; "
                          "add them (in dependency order)")
     return [coq_dir / name for name in listed]

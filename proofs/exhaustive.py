@@ -40,7 +40,8 @@ from fractions import Fraction
 
 import numpy as np
 
-from proofs._intervals import Enclosure, enclose, iv_binary_entropy
+from lowerbound.intervals import Enclosure, enclose, iv_binary_entropy
+from lowerbound.validation import InvalidArgument
 
 __all__ = [
     "IndexOptimum",
@@ -90,7 +91,7 @@ def brute_force_errors(n: int, m: int) -> int:
     6
     """
     if n > 3:
-        raise ValueError(f"N={n} is too large to enumerate every function; use dp_errors")
+        raise InvalidArgument(f"N={n} is too large to enumerate every function; use dp_errors")
     bits = _bits(n)
     n_inputs, labels = 2**n, 2**m
     table = np.array(list(itertools.product(range(labels), repeat=n_inputs)), dtype=np.int64)
@@ -196,7 +197,7 @@ def index_optimum(n: int, m: int) -> IndexOptimum:
     'identity (m = N)'
     """
     if not (1 <= n <= MAX_N and 0 <= m <= n):
-        raise ValueError(f"need 1 <= N <= {MAX_N} and 0 <= m <= N, got N={n}, m={m}")
+        raise InvalidArgument(f"need 1 <= N <= {MAX_N} and 0 <= m <= N, got N={n}, m={m}")
     if m == n:
         return IndexOptimum(n, m, 0, "identity (m = N)")
     if n <= 3:

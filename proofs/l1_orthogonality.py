@@ -19,8 +19,8 @@ from fractions import Fraction
 import numpy as np
 import sympy as sp
 
+from lowerbound.intervals import IV, enclose, iv_fraction
 from lowerbound.jl import binomial_tail, d_min, pair_count
-from proofs._intervals import IV, enclose, iv_fraction
 from proofs.certificates import PARAMETER_TABLE, certify_d_min
 from proofs.registry import Check, CheckResult, CoqProof, Lemma
 
@@ -158,10 +158,10 @@ LEMMAS = (
             "reduction.keys.max_inner_product",
         ),
         tests=(
-            "tests/test_lowerbound_properties.py::test_d_min_is_least_satisfying_dimension",
-            "tests/test_lowerbound_properties.py::test_d_min_exact_at_most_hoeffding",
-            "tests/test_lowerbound_properties.py::test_binomial_tail_below_hoeffding",
-            "tests/test_proofs_checks.py::test_issue_example_l2240",
+            "tests/lowerbound/test_lowerbound_properties.py::test_d_min_is_least_satisfying_dimension",
+            "tests/lowerbound/test_lowerbound_properties.py::test_d_min_exact_at_most_hoeffding",
+            "tests/lowerbound/test_lowerbound_properties.py::test_binomial_tail_below_hoeffding",
+            "tests/proofs/test_proofs_checks.py::test_issue_example_l2240",
         ),
         checks=(
             Check("union bound at d*", "proved", check_union_bound_symbolic),

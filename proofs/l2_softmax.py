@@ -18,8 +18,8 @@ from fractions import Fraction
 import numpy as np
 import sympy as sp
 
+from lowerbound.intervals import IV, enclose, iv_fraction
 from lowerbound.softmax import c_min, gamma
-from proofs._intervals import IV, enclose, iv_fraction
 from proofs.certificates import PARAMETER_TABLE, certify_c_min
 from proofs.registry import Check, CheckResult, CoqProof, Lemma
 
@@ -119,8 +119,8 @@ LEMMAS = (
             "reduction.attention.softmax_rows",
         ),
         tests=(
-            "tests/test_lowerbound_properties.py::test_gamma_decreases_in_scale",
-            "tests/test_lowerbound_properties.py::test_target_weight_at_least_bound",
+            "tests/lowerbound/test_lowerbound_properties.py::test_gamma_decreases_in_scale",
+            "tests/lowerbound/test_lowerbound_properties.py::test_target_weight_at_least_bound",
         ),
         checks=(
             Check("softmax weight identity", "proved", check_weight_identity),

@@ -20,8 +20,8 @@ import numpy as np
 import sympy as sp
 
 from lowerbound.decoding import separates, tau
+from lowerbound.intervals import gap_text
 from lowerbound.softmax import c_min, gamma, gamma_target
-from proofs._intervals import gap_text
 from proofs.certificates import PARAMETER_TABLE, certify_c_min
 from proofs.registry import Check, CheckResult, CoqProof, Lemma
 
@@ -171,9 +171,9 @@ LEMMAS = (
             "reduction.decode.decode_bits",
         ),
         tests=(
-            "tests/test_lowerbound_properties.py::test_c_min_is_least_scale",
-            "tests/test_lowerbound_properties.py::test_tau_separates_iff_gamma_below_target",
-            "tests/test_tight_instance.py::test_the_tight_instance_decodes_at_c_min_only",
+            "tests/lowerbound/test_lowerbound_properties.py::test_c_min_is_least_scale",
+            "tests/lowerbound/test_lowerbound_properties.py::test_tau_separates_iff_gamma_below_target",
+            "tests/proofs/test_tight_instance.py::test_the_tight_instance_decodes_at_c_min_only",
         ),
         checks=(
             Check("separation iff gamma < (1-eta)/(1+eta)", "proved",

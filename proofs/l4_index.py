@@ -100,9 +100,9 @@ LEMMAS = (
             "proofs.exhaustive.index_optimum",
         ),
         tests=(
-            "tests/test_proofs_checks.py::test_exhaustive_index_check_is_fast_and_holds",
-            "tests/test_proofs_checks.py::test_dp_matches_enumeration",
-            "tests/test_lowerbound_properties.py::test_index_bound_decreases_in_delta",
+            "tests/proofs/test_proofs_checks.py::test_exhaustive_index_check_is_fast_and_holds",
+            "tests/proofs/test_proofs_checks.py::test_dp_matches_enumeration",
+            "tests/lowerbound/test_lowerbound_properties.py::test_index_bound_decreases_in_delta",
         ),
         checks=(
             Check("H2 concave and increasing on [0, 1/2]", "proved", check_entropy_shape),

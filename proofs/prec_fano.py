@@ -18,8 +18,8 @@ from fractions import Fraction
 import sympy as sp
 
 from lowerbound.fano import fano_information_bits, worst_error_rate
+from lowerbound.intervals import IV, Enclosure, enclose, iv_binary_entropy, iv_fraction
 from lowerbound.precision import multilevel_bound_bits
-from proofs._intervals import IV, Enclosure, enclose, iv_binary_entropy, iv_fraction
 from proofs._perturb import all_caught
 from proofs.registry import CheckResult
 

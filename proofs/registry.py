@@ -18,12 +18,12 @@ References: docs/theorem.md; arXiv 2503.14881; arXiv 2502.15955; the PFR bluepri
 
 from __future__ import annotations
 
-import importlib
 import re
-import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
+
+from lowerbound.validation import InvalidArgument
 
 __all__ = [
     "CheckKind",
@@ -36,13 +36,7 @@ __all__ = [
     "Lemma",
     "CheckOutcome",
     "LemmaOutcome",
-    "LEMMA_MODULES",
-    "registry",
-    "graph_problems",
-    "topological_order",
-    "run_lemma",
-    "run_all",
-]
+    ]
 
 CheckKind = Literal["proved", "certified", "exhaustive", "sampled", "consistency",
                     "bookkeeping"]
@@ -69,22 +63,6 @@ _LEGACY_KINDS = {
 THEOREM_DOC = "docs/theorem.md"
 _ANCHOR = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 
-#: Modules holding the lemmas, in the order of docs/theorem.md. Each defines ``LEMMAS``.
-LEMMA_MODULES = (
-    "proofs.l1_orthogonality",
-    "proofs.l2_softmax",
-    "proofs.l3_decoding",
-    "proofs.l4_index",
-    "proofs.theorem",
-    "proofs.c1_low_dimension",
-    "proofs.c2_heads_layers",
-    "proofs.s5_tightness",
-    "proofs.s5_feasible",
-    "proofs.s5_sparsity",
-    "proofs.s6_witness",
-    "proofs.s6_cap",
-    "proofs.s6_precision",
-)
 
 
 @dataclass(frozen=True)
@@ -110,12 +88,12 @@ class Check:
 
     ``perturbed``, for ``certified`` and ``exhaustive`` checks, runs the same certificate
     on a wrong value (a constant one ulp off, a bound 1.6 times too strong, ...); it must
-    return ``failed`` (tests/test_certificates_can_fail.py).
+    return ``failed`` (tests/proofs/test_certificates_can_fail.py).
 
     >>> Check("x", "symbolic", lambda: CheckResult.of(True, ""))  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    ValueError: check 'x' has kind='symbolic', which is retired; use 'proved' ...
+    lowerbound.validation.InvalidArgument: check 'x' has kind='symbolic', which is retired; ...
     """
 
     name: str
@@ -125,10 +103,11 @@ class Check:
 
     def __post_init__(self) -> None:
         if self.kind in _LEGACY_KINDS:
-            raise ValueError(f"check {self.name!r} has kind={self.kind!r}, which is retired; "
+            raise InvalidArgument(f"check {self.name!r} has kind={self.kind!r}, which is retired; "
                              f"use {_LEGACY_KINDS[self.kind]}")
         if self.kind not in _KINDS:
-            raise ValueError(f"check {self.name!r} has kind={self.kind!r}; use one of {_KINDS}")
+            raise InvalidArgument(
+                f"check {self.name!r} has kind={self.kind!r}; use one of {_KINDS}")
 
     @property
     def summary(self) -> str:
@@ -142,7 +121,7 @@ class CoqProof:
     """A theorem compiled by ``make coq``: its file in ``proofs/coq/`` and its name there.
 
     ``assumes`` names the Section hypotheses it is proved under (empty: it rests only on
-    Coq's real-number axioms). tests/test_coq.py checks the theorem and hypotheses exist.
+    Coq's real-number axioms). tests/proofs/test_coq.py checks the theorem and hypotheses exist.
 
     >>> str(CoqProof("L2_softmax.v", "l2_concentration"))
     'L2_softmax.v: l2_concentration'
@@ -185,7 +164,7 @@ class Lemma:
         if not self.section:
             object.__setattr__(self, "section", self.label.lower())
         if not _ANCHOR.match(self.section):
-            raise ValueError(f"lemma {self.label} has section={self.section!r}; use an anchor "
+            raise InvalidArgument(f"lemma {self.label} has section={self.section!r}; use an anchor "
                              f"of {THEOREM_DOC} such as 'l1' or 'var-head'")
 
     @property
@@ -226,89 +205,3 @@ class LemmaOutcome:
         if all(o.status == "passed" for o in self.outcomes):
             return "checked"
         return "failed"
-
-
-def registry(modules: Sequence[str] = LEMMA_MODULES) -> tuple[Lemma, ...]:
-    """Every registered lemma, read afresh from the ``LEMMAS`` of each module.
-
-    >>> [lemma.label for lemma in registry()][:4]
-    ['L1', 'L2', 'L3', 'L4']
-    """
-    lemmas: list[Lemma] = []
-    for name in modules:
-        lemmas.extend(importlib.import_module(name).LEMMAS)
-    return tuple(lemmas)
-
-
-def graph_problems(lemmas: Iterable[Lemma]) -> list[str]:
-    """Why the ``uses`` graph is not a complete DAG with unique labels (empty if it is).
-
-    >>> graph_problems(registry())
-    []
-    """
-    lemmas = list(lemmas)
-    problems: list[str] = []
-    labels = [lemma.label for lemma in lemmas]
-    for label in sorted({x for x in labels if labels.count(x) > 1}):
-        problems.append(f"label {label} is registered {labels.count(label)} times")
-    known = set(labels)
-    for lemma in lemmas:
-        for used in lemma.uses:
-            if used not in known:
-                problems.append(f"{lemma.label} uses {used}, which is not registered")
-            if used == lemma.label:
-                problems.append(f"{lemma.label} uses itself")
-    try:
-        topological_order(lemmas)
-    except ValueError as exc:
-        problems.append(str(exc))
-    return problems
-
-
-def topological_order(lemmas: Iterable[Lemma]) -> list[str]:
-    """Labels ordered so that every lemma comes after the lemmas it uses.
-
-    Raises ValueError naming the lemmas on a cycle.
-    """
-    by_label = {lemma.label: lemma for lemma in lemmas}
-    order: list[str] = []
-    state: dict[str, int] = {}  # 1 = on the stack, 2 = done
-
-    def visit(label: str, path: list[str]) -> None:
-        if state.get(label) == 2 or label not in by_label:
-            return
-        if state.get(label) == 1:
-            cycle = path[path.index(label):] + [label]
-            raise ValueError("the uses graph has a cycle: " + " -> ".join(cycle))
-        state[label] = 1
-        for used in by_label[label].uses:
-            visit(used, path + [label])
-        state[label] = 2
-        order.append(label)
-
-    for label in by_label:
-        visit(label, [])
-    return order
-
-
-def run_lemma(lemma: Lemma) -> LemmaOutcome:
-    """Run every check of ``lemma``; an exception becomes an ``error`` outcome."""
-    outcomes = []
-    for check in lemma.checks:
-        start = time.perf_counter()
-        status: Literal["passed", "failed", "error"]
-        try:
-            result = check.run()
-            status, detail = result.status, result.detail
-        except Exception as exc:  # a crashing check is a failing check, reported
-            status, detail = "error", f"{type(exc).__name__}: {exc}"
-        outcomes.append(
-            CheckOutcome(lemma.label, check.name, check.kind, status, detail,
-                         time.perf_counter() - start)
-        )
-    return LemmaOutcome(lemma, tuple(outcomes))
-
-
-def run_all(lemmas: Sequence[Lemma] | None = None) -> tuple[LemmaOutcome, ...]:
-    """Run the checks of every lemma (default: the whole registry), in registry order."""
-    return tuple(run_lemma(lemma) for lemma in (registry() if lemmas is None else lemmas))

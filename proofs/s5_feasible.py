@@ -17,7 +17,7 @@ from __future__ import annotations
 from fractions import Fraction
 
 from lowerbound.entropy import information_bits
-from proofs._intervals import Enclosure, enclose, iv_binary_entropy
+from lowerbound.intervals import Enclosure, enclose, iv_binary_entropy
 from proofs.exhaustive import cached_exhaustive_table
 from proofs.registry import Check, CheckResult, Lemma
 
@@ -87,23 +87,23 @@ LEMMAS = (
         uses=("L4",),
         code=(
             "lowerbound.entropy.information_bits",
-            "lowerbound.entropy.information_bits_lower_confidence",
+            "lowerbound.fano.information_bits_lower_confidence",
             "lowerbound.fano.fano_information_bits",
             "lowerbound.fano.fano_information_lower_confidence",
-            "reduction.isolation.ProcessParties",
+            "reduction.isolation.parties.ProcessParties",
         ),
         tests=(
-            "tests/test_proofs_checks.py::test_feasible_side_on_every_tiny_protocol",
-            "tests/test_lowerbound_properties.py::test_information_bits_at_most_message",
-            "tests/test_fano_exact.py::test_information_is_symmetric_and_never_clamped",
-            "tests/test_fano_exact.py::test_a_decoder_wrong_on_every_bit_is_credited_with_every_bit",
-            "tests/test_fano_exact.py::test_one_bit_confidence_is_the_min_over_its_one_sided_ends",
-            "tests/test_hostile_caches.py::test_inverted_answers_are_a_leak",
-            "tests/test_hostile_caches.py::test_a_lying_len_is_not_counted",
-            "tests/test_hostile_caches.py::test_seed_recovery_without_side_channel_is_a_leak",
-            "tests/test_hostile_caches.py::test_the_verifier_never_imports_the_cache",
-            "tests/test_precision_reduction.py::test_a_file_leak_at_b8_is_caught",
-            "tests/test_adversarial.py::test_adversarial_delta_errs_on_about_delta_and_reports_its_bound",
+            "tests/proofs/test_proofs_checks.py::test_feasible_side_on_every_tiny_protocol",
+            "tests/lowerbound/test_lowerbound_properties.py::test_information_bits_at_most_message",
+            "tests/lowerbound/test_fano_exact.py::test_information_is_symmetric_and_never_clamped",
+            "tests/lowerbound/test_fano_exact.py::test_a_decoder_wrong_on_every_bit_is_credited_with_every_bit",
+            "tests/lowerbound/test_fano_exact.py::test_one_bit_confidence_is_the_min_over_its_one_sided_ends",
+            "tests/reduction/test_hostile_caches.py::test_inverted_answers_are_a_leak",
+            "tests/reduction/test_hostile_caches.py::test_a_lying_len_is_not_counted",
+            "tests/reduction/test_hostile_caches.py::test_seed_recovery_without_side_channel_is_a_leak",
+            "tests/reduction/test_hostile_caches.py::test_the_verifier_never_imports_the_cache",
+            "tests/reduction/test_precision_reduction.py::test_a_file_leak_at_b8_is_caught",
+            "tests/reduction/test_adversarial.py::test_adversarial_delta_errs_on_about_delta_and_reports_its_bound",
         ),
         checks=(
             Check("every tiny protocol", "consistency", check_every_tiny_protocol),

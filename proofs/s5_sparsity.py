@@ -3,7 +3,7 @@
 Purpose: the registry entries of the four sparsity variants (docs/theorem.md#s1 ... #s4,
 where the exact forms implemented are stated and proved). Each has a proved or
 certified core, a bookkeeping or exhaustive check of its counting, and a sampled run of
-the variant end to end (reduction.variants): matching cache exact and within
+the variant end to end (variants): matching cache exact and within
 1.3 x bound + n ceil(log2(L + 1)) + 256 bits, every registered cache on the feasible side.
 
 Main statements:
@@ -31,6 +31,9 @@ from fractions import Fraction
 import numpy as np
 import sympy as sp
 
+from caches.combinadic import rank_subset, unrank_subset
+from caches.matching.support import SupportCache
+from lowerbound.intervals import IV, enclose, iv_fraction
 from lowerbound.jl import d_min
 from lowerbound.softmax import c_min
 from lowerbound.sparsity import (
@@ -41,19 +44,16 @@ from lowerbound.sparsity import (
     window_fraction,
     window_visible_tokens,
 )
-from proofs._intervals import IV, enclose, iv_fraction
 from proofs.certificates import PARAMETER_TABLE, certify_max_keys
 from proofs.registry import Check, CheckResult, Lemma
 from reduction.cache import CacheParams
-from reduction.compressors._combinadic import rank_subset, unrank_subset
-from reduction.compressors.support import SupportCache
 from reduction.schedule import PRESETS, Schedule
-from reduction.variants.runner import VariantReport
+from variants.runner import VariantReport
 
 __all__ = ["LEMMAS", "rank_support", "unrank_support"]
 
 def rank_support(support: tuple[int, ...]) -> int:
-    """Colex rank of a sorted subset (reduction.compressors._combinadic.rank_subset).
+    """Colex rank of a sorted subset (caches.combinadic.rank_subset).
 
     >>> rank_support((0, 1, 3))
     1
@@ -78,7 +78,7 @@ def _run(variant: str, schedule: str, **params: object) -> VariantReport:
     """One variant run at d = 64, eps = 3/4, eta = 1/4, seed 0 (memoised: a run is a pure
     function of its arguments, and the registry runs every check more than once per process
     when it renders the blueprint)."""
-    from reduction.variants import s1, s2, s3, s4
+    from variants import s1, s2, s3, s4
 
     module = {"s1": s1, "s2": s2, "s3": s3, "s4": s4}[variant]
     return module.run(Schedule.preset(schedule), 64, 0.75, 0.25, 0,  # type: ignore[no-any-return]
@@ -247,7 +247,7 @@ def perturbed_window_geometric() -> CheckResult:
 
 def check_window_sampled() -> CheckResult:
     """S3: var-256, w=2, d=64: bound = 64 T_(K-1), the window cache meets it; w=1 says bound 0."""
-    from reduction.variants.s3 import W_ONE_NOTE
+    from variants.s3 import W_ONE_NOTE
 
     rep = _run("s3", "var-256", w=2, w_values=())
     one = _run("s3", "var-256", w=1, w_values=(), attack=False)
@@ -296,7 +296,7 @@ def check_low_rank_sampled() -> CheckResult:
 
 
 _REF = "ours, beyond the papers (docs/theorem.md)"
-_TESTS = "tests/test_variants.py::"
+_TESTS = "tests/variants/test_variants.py::"
 
 LEMMAS = (
     Lemma(
@@ -306,9 +306,9 @@ LEMMAS = (
                    "promise for every k >= 1 and the theorem's bound holds for caches "
                    "promised sparse attention; a top-k attention cache still needs it."),
         uses=("L2", "L3", "THM"),
-        code=("reduction.variants.s1.attention_profile",
+        code=("variants.s1.attention_profile",
               "lowerbound.sparsity.attention_entropy_bound_bits",
-              "reduction.compressors.topk_attention.TopKAttentionCache"),
+              "caches.matching.topk_attention.TopKAttentionCache"),
         tests=(_TESTS + "test_s1_property_matching_and_attack",
                _TESTS + "test_s1_promise_and_topk_cache"),
         checks=(Check("promise algebra", "proved", check_s1_algebra),
@@ -324,9 +324,9 @@ LEMMAS = (
                    "b = floor(log2 C(d, s)); a support-storing cache meets it."),
         uses=("L3", "L4"),
         code=("lowerbound.sparsity.sparse_values_bound_bits",
-              "reduction.compressors.support.SupportCache", "reduction.variants.s2.make_instance"),
+              "caches.matching.support.SupportCache", "variants.s2.make_instance"),
         tests=(_TESTS + "test_s2_property_matching_and_attack",
-               "tests/test_structure_cli.py::test_s2_json_sweep_matches_figure"),
+               "tests/variants/test_structure_cli.py::test_s2_json_sweep_matches_figure"),
         checks=(Check("ranking and code", "exhaustive", check_support_ranking,
                       perturbed_support_ranking),
                 Check("alphabet and Fano form", "certified", check_s2_bound, perturbed_s2_bound),
@@ -340,7 +340,7 @@ LEMMAS = (
                    "w = 1); on VAR schedules this is Theta(n^2 d) already at w = 2."),
         uses=("L1", "L4", "THM"),
         code=("lowerbound.sparsity.window_bound_bits",
-              "reduction.compressors.window.WindowCache", "reduction.variants.s3.make_instance"),
+              "caches.matching.window.WindowCache", "variants.s3.make_instance"),
         tests=(_TESTS + "test_s3_property_matching_and_attack",
                _TESTS + "test_s3_var512_w2_bound_window_and_ratio"),
         checks=(Check("visible tokens, two ways", "consistency", check_window_quadratic),
@@ -356,7 +356,7 @@ LEMMAS = (
                    "cache meets it when the keys cluster."),
         uses=("C1", "L2", "L3"),
         code=("lowerbound.sparsity.low_rank_bound_bits",
-              "reduction.compressors.cluster.ClusterCache", "reduction.variants.s4.make_instance"),
+              "caches.matching.cluster.ClusterCache", "variants.s4.make_instance"),
         tests=(_TESTS + "test_s4_property_matching_and_attack",
                _TESTS + "test_s4_bound_switches_regime"),
         checks=(Check("L'(r) and the switch", "certified", check_low_rank_keys,

@@ -11,7 +11,7 @@ of ceil(log2 d) bits -- let Bob recover every bit: N + (L-1) ceil(log2 d) + 2L -
 within a factor 1 + (ceil(log2 d) + 2)/d of the Index bound N.
 
 References: docs/theorem.md#tight (ours); arXiv 2503.14881 states only the Omega bound;
-the packer (reduction/compressors/packer.py) replaces the trie by a minimal perfect hash.
+the packer (caches/matching/packer.py) replaces the trie by a minimal perfect hash.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from fractions import Fraction
 
 import numpy as np
 
+from lowerbound.validation import InvalidArgument
 from proofs.certificates import PARAMETER_TABLE
 from proofs.registry import Check, CheckResult, Lemma
 
@@ -93,7 +94,7 @@ def build_trie(signs: np.ndarray, rows: np.ndarray | None = None) -> SignTrie:
     block = signs[rows]
     differs = np.flatnonzero((block != block[0]).any(axis=0))
     if differs.size == 0:
-        raise ValueError(f"rows {rows.tolist()} share one sign pattern; keys must be distinct")
+        raise InvalidArgument(f"rows {rows.tolist()} share one sign pattern; keys must be distinct")
     p = int(differs[0])
     return SignTrie(p, None, build_trie(signs, rows[block[:, p] < 0]),
                     build_trie(signs, rows[block[:, p] > 0]))
@@ -135,10 +136,10 @@ LEMMAS = (
         ),
         uses=("THM",),
         code=("proofs.s5_tightness.tight_cache_bits", "proofs.s5_tightness.build_trie",
-              "reduction.compressors.packer.PackerCache"),
-        tests=("tests/test_proofs_checks.py::test_tightness_ratio_on_presets",
-               "tests/test_packer_boundaries.py::test_every_boundary_meets_one_plus_twelve_over_d",
-               "tests/test_compressors_packer.py::"
+              "caches.matching.packer.PackerCache"),
+        tests=("tests/proofs/test_proofs_checks.py::test_tightness_ratio_on_presets",
+               "tests/caches/test_packer_boundaries.py::test_every_boundary_meets_one_plus_twelve_over_d",
+               "tests/caches/test_compressors_packer.py::"
                "test_packer_decodes_every_bit_within_one_plus_twelve_over_d"),
         checks=(
             Check("trie routes every sampled key", "sampled", check_trie_on_sampled_keys),

@@ -211,18 +211,18 @@ def check_unused_end_to_end() -> CheckResult:
 
 
 _TESTS_CAP = (
-    "tests/test_logit_cap.py::test_cli_logit_cap_reports_eps_and_l_star",
-    "tests/test_logit_cap.py::test_reported_plan_is_maximal_exactly_and_on_a_grid",
-    "tests/test_logit_cap.py::test_no_cap_reduces_to_theorem_and_c1",
-    "tests/test_logit_cap.py::test_reported_eps_is_the_best",
-    "tests/test_logit_cap.py::test_certificate_rejects_wrong_plans",
-    "tests/test_low_dimension.py::test_regime_under_a_cap_keeps_c_below_b",
-    "tests/test_low_dimension.py::test_exact_eps_guarantees_more_than_any_grid_eps",
-    "tests/test_low_dimension.py::test_guaranteed_is_l_star_and_fits_at_its_eps",
-    "tests/test_low_dimension.py::test_fitting_reductions_decode_every_bit",
-    "tests/test_var_head.py::test_actual_logits_stay_inside_the_cap",
-    "tests/test_var_head.py::test_must_show_var512_cli",
-    "tests/test_var_head.py::test_a_claim_above_the_cap_is_flagged",
+    "tests/lowerbound/test_logit_cap.py::test_cli_logit_cap_reports_eps_and_l_star",
+    "tests/lowerbound/test_logit_cap.py::test_reported_plan_is_maximal_exactly_and_on_a_grid",
+    "tests/lowerbound/test_logit_cap.py::test_no_cap_reduces_to_theorem_and_c1",
+    "tests/lowerbound/test_logit_cap.py::test_reported_eps_is_the_best",
+    "tests/lowerbound/test_logit_cap.py::test_certificate_rejects_wrong_plans",
+    "tests/reduction/test_low_dimension.py::test_regime_under_a_cap_keeps_c_below_b",
+    "tests/reduction/test_low_dimension.py::test_exact_eps_guarantees_more_than_any_grid_eps",
+    "tests/reduction/test_low_dimension.py::test_guaranteed_is_l_star_and_fits_at_its_eps",
+    "tests/reduction/test_low_dimension.py::test_fitting_reductions_decode_every_bit",
+    "tests/reduction/test_var_head.py::test_actual_logits_stay_inside_the_cap",
+    "tests/reduction/test_var_head.py::test_must_show_var512_cli",
+    "tests/reduction/test_var_head.py::test_a_claim_above_the_cap_is_flagged",
 )
 
 LEMMAS = (
@@ -237,13 +237,13 @@ LEMMAS = (
         ),
         uses=("L2", "L3"),
         code=("lowerbound.softmax.gamma", "lowerbound.softmax.scale_for_gamma",
-              "lowerbound.softmax.c_min", "reduction.variants.low_dimension.plan_regime",
+              "lowerbound.softmax.c_min", "reduction.regime.plan_regime",
               "reduction.public.PublicParams.zero_key_tokens",
               "reduction.public.PublicParams.cached_keys"),
-        tests=("tests/test_logit_cap.py::test_zero_keys_enter_gamma_like_last_scale",
-               "tests/test_logit_cap.py::test_end_to_end_decodes_under_the_cap",
-               "tests/test_low_dimension.py::test_zero_key_tokens_enter_gamma",
-               "tests/test_low_dimension.py::test_single_carrier_decodes_with_zero_tokens_around"),
+        tests=("tests/lowerbound/test_logit_cap.py::test_zero_keys_enter_gamma_like_last_scale",
+               "tests/lowerbound/test_logit_cap.py::test_end_to_end_decodes_under_the_cap",
+               "tests/reduction/test_low_dimension.py::test_zero_key_tokens_enter_gamma",
+               "tests/reduction/test_low_dimension.py::test_single_carrier_decodes_with_zero_tokens_around"),
         checks=(
             # The two weight terms are read off the definitions (a zero key scores 0):
             # the formula of gamma restated, not a derivation.
@@ -266,9 +266,9 @@ LEMMAS = (
               "lowerbound.logit_cap.max_carrying_tokens",
               "lowerbound.logit_cap.max_tokens_under_cap", "lowerbound.families.eps_floor",
               "lowerbound.families.distinct_keys_scale",
-              "reduction.variants.low_dimension.plan_regime",
-              "reduction.variants.var_head.var_head_attention",
-              "reduction.variants.var_head.max_abs_logit",
+              "reduction.regime.plan_regime",
+              "reduction.var_head.var_head_attention",
+              "reduction.var_head.max_abs_logit",
               "reduction.public.PublicParams.scale"),
         tests=_TESTS_CAP,
         checks=(

@@ -103,9 +103,9 @@ LEMMAS = (
             "reduction.parties.bob_outputs",
         ),
         tests=(
-            "tests/test_lowerbound_properties.py::test_theorem_bound_is_n_at_delta_zero",
-            "tests/test_lowerbound_properties.py::test_theorem_rejects_d_below_d_min",
-            "tests/test_constants_cli.py::test_constants_default_json",
+            "tests/lowerbound/test_lowerbound_properties.py::test_theorem_bound_is_n_at_delta_zero",
+            "tests/lowerbound/test_lowerbound_properties.py::test_theorem_rejects_d_below_d_min",
+            "tests/kvbound/test_constants_cli.py::test_constants_default_json",
         ),
         checks=(
             Check("from L4 to the bit count", "bookkeeping", check_chain_symbolic),

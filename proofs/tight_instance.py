@@ -33,8 +33,9 @@ from typing import Any
 import numpy as np
 
 from lowerbound.decoding import tau as float_tau
+from lowerbound.intervals import IV, Enclosure, enclose, iv_fraction
 from lowerbound.softmax import c_min, gamma, gamma_target
-from proofs._intervals import IV, Enclosure, enclose, iv_fraction
+from lowerbound.validation import InvalidArgument
 
 __all__ = [
     "TightInstance",
@@ -75,7 +76,7 @@ def tight_instance(d: int = 64, eps: Fraction = Fraction(3, 4),
     eps = Fraction(eps)
     agree = eps * d
     if agree.denominator != 1 or (d - agree.numerator) % 2 or not 0 < eps < 1:
-        raise ValueError(f"eps={eps} and d={d}: eps*d must be an integer of the parity of d "
+        raise InvalidArgument(f"eps={eps} and d={d}: eps*d must be an integer of the parity of d "
                          "with 0 < eps < 1 (e.g. d=64, eps=3/4)")
     flips = (d - agree.numerator) // 2  # <s1, s2> = d - 2 * flips
     signs = np.ones((2, d), dtype=np.int8)

@@ -34,7 +34,7 @@ from contextvars import ContextVar
 
 import numpy as np
 
-from lowerbound.validation import check_int_at_least
+from lowerbound.validation import InvalidArgument, check_int_at_least
 
 __all__ = ["attend", "softmax_rows", "block_causal_attention", "zero_rows", "LogitRecord",
            "record_logits", "active_record"]
@@ -135,13 +135,14 @@ def _validated(queries: np.ndarray, keys: np.ndarray, values: np.ndarray, zero_t
     k = np.asarray(keys, dtype=np.float64)
     v = np.asarray(values, dtype=np.float64)
     if q.ndim != 2 or k.ndim != 2 or v.ndim != 2:
-        raise ValueError("queries, keys and values must be 2-D (tokens x dimension)")
+        raise InvalidArgument("queries, keys and values must be 2-D (tokens x dimension)")
     if k.shape[0] + zero_tokens == 0:
-        raise ValueError("attention needs at least one cached key; the cache is empty")
+        raise InvalidArgument("attention needs at least one cached key; the cache is empty")
     if q.shape[1] != k.shape[1]:
-        raise ValueError(f"query dimension {q.shape[1]} differs from key dimension {k.shape[1]}")
+        raise InvalidArgument(
+            f"query dimension {q.shape[1]} differs from key dimension {k.shape[1]}")
     if v.shape[0] != k.shape[0]:
-        raise ValueError(f"{k.shape[0]} keys but {v.shape[0]} values")
+        raise InvalidArgument(f"{k.shape[0]} keys but {v.shape[0]} values")
     return q, k, v
 
 
@@ -258,9 +259,9 @@ def block_causal_attention(
     """
     q = np.asarray(queries, dtype=np.float64)
     if not block_bounds:
-        raise ValueError("block_bounds is empty; give at least one scale")
+        raise InvalidArgument("block_bounds is empty; give at least one scale")
     if block_bounds[-1][1] != q.shape[0]:
-        raise ValueError(
+        raise InvalidArgument(
             f"the blocks cover {block_bounds[-1][1]} tokens but there are {q.shape[0]} queries"
         )
     out = np.empty((q.shape[0], np.asarray(values).shape[1]), dtype=np.float64)

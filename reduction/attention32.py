@@ -38,7 +38,8 @@ gamma_n, for ANY order of summation, with or without FMA). Row i, R = ||q|| * ma
    + gamma_{d+1} ((1 + u)(1 + u_K) R + |m|), with u_K = 0 when the keys are exact in
    float32 (float16 or float32 storage) and u otherwise;
 2. p_hat_j = fl(exp(x_hat_j)) = e^{x_j} e^{delta_j} (1 + theta_j) + alpha_j, |delta_j| <= E,
-   |theta_j| <= rho = EXP32_REL_ERROR (numpy's float32 exp; tests/test_attention_kernels.py
+   |theta_j| <= rho = EXP32_REL_ERROR (numpy's float32 exp;
+   tests/reduction/test_attention_kernels.py
    measures it), |alpha_j| <= 2^-126 (a result below the normal range);
 3. the second GEMM over key chunks of <= kc keys, accumulated over nc chunks: one factor
    (1 + t), |t| <= gamma_{kc + nc}, per term; value rounding (1 + u_V) likewise; a product
@@ -63,9 +64,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lowerbound.validation import check_int_at_least
+from lowerbound.validation import InvalidArgument, check_int_at_least
 from reduction.attention import LogitRecord, active_record, attend
-from reduction.threads import blas_threads, check_workers
+from reduction.isolation.threads import blas_threads, check_workers
 
 __all__ = ["Float32KV", "Float32Attention", "attend_float32", "EXP32_REL_ERROR"]
 
@@ -78,7 +79,7 @@ KEY_CHUNK = 1024
 
 def _gamma(n: int) -> float:
     if n * U32 >= 0.5:
-        raise ValueError(f"a float32 sum of {n} terms has no useful error bound; use float64")
+        raise InvalidArgument(f"a float32 sum of {n} terms has no useful error bound; use float64")
     return n * U32 / (1 - n * U32)
 
 
@@ -102,7 +103,8 @@ class Float32KV:
     def from_arrays(cls, keys: np.ndarray, values: np.ndarray) -> Float32KV:
         k, v = np.asarray(keys), np.asarray(values)
         if k.ndim != 2 or v.ndim != 2 or k.shape[0] != v.shape[0]:
-            raise ValueError(f"keys {k.shape} and values {v.shape} must be (n, d) and (n, d_v)")
+            raise InvalidArgument(
+                f"keys {k.shape} and values {v.shape} must be (n, d) and (n, d_v)")
         keys1 = np.ones((k.shape[0], k.shape[1] + 1), dtype=np.float32)
         keys1[:, :-1] = k
         values1 = np.ones((v.shape[0], v.shape[1] + 1), dtype=np.float32)
@@ -181,9 +183,9 @@ def attend_float32(
     q = np.asarray(queries, dtype=np.float64)
     d = kv.keys1.shape[1] - 1
     if q.ndim != 2 or q.shape[1] != d:
-        raise ValueError(f"queries have shape {q.shape}; expected (q, d={d})")
+        raise InvalidArgument(f"queries have shape {q.shape}; expected (q, d={d})")
     if kv.n_tokens + t0 == 0:
-        raise ValueError("attention needs at least one cached key; the cache is empty")
+        raise InvalidArgument("attention needs at least one cached key; the cache is empty")
     out = np.zeros((q.shape[0], kv.values1.shape[1] - 1))
     bound = np.zeros(q.shape[0])
     record = active_record()  # fetched here: the pool's threads have no context

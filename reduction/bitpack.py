@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from lowerbound.validation import check_int_at_least
+from lowerbound.validation import InvalidArgument, check_int_at_least
 
 __all__ = ["pack_codes", "unpack_codes", "packed_size"]
 
@@ -30,10 +30,10 @@ def pack_codes(codes: np.ndarray, bits: int) -> bytes:
     """
     b = check_int_at_least(bits, "bits", 1)
     if b > 32:
-        raise ValueError(f"bits={b} must be <= 32")
+        raise InvalidArgument(f"bits={b} must be <= 32")
     c = np.asarray(codes).ravel().astype(np.uint64)
     if c.size and int(c.max()) >= (1 << b):
-        raise ValueError(f"a code exceeds {b} bits")
+        raise InvalidArgument(f"a code exceeds {b} bits")
     shifts = np.arange(b - 1, -1, -1, dtype=np.uint64)
     bit_matrix = ((c[:, None] >> shifts[None, :]) & np.uint64(1)).astype(np.uint8)
     return np.packbits(bit_matrix.ravel()).tobytes()
@@ -48,7 +48,7 @@ def unpack_codes(data: bytes, bits: int, count: int) -> np.ndarray:
     b = check_int_at_least(bits, "bits", 1)
     n = check_int_at_least(count, "count", 0)
     if len(data) != packed_size(n, b):
-        raise ValueError(f"{len(data)} bytes cannot hold exactly {n} codes of {b} bits")
+        raise InvalidArgument(f"{len(data)} bytes cannot hold exactly {n} codes of {b} bits")
     flat = np.unpackbits(np.frombuffer(data, dtype=np.uint8))[: n * b].reshape(n, b)
     weights = (np.uint64(1) << np.arange(b - 1, -1, -1, dtype=np.uint64))
     return (flat.astype(np.uint64) @ weights).astype(np.uint32) if n else np.zeros(0, np.uint32)

@@ -25,7 +25,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from lowerbound.validation import check_int_at_least
+from lowerbound.validation import InvalidArgument, check_int_at_least
 from reduction.schedule import Schedule
 
 __all__ = ["CacheParams", "KVCache", "budget_tokens", "check_block"]
@@ -49,7 +49,7 @@ class CacheParams:
             if not isinstance(key, str) or not (
                 value is None or isinstance(value, (bool, int, float, str))
             ):
-                raise ValueError(
+                raise InvalidArgument(
                     f"cache option {key!r}={value!r} must be a JSON scalar (bool, int, float, str)"
                 )
         object.__setattr__(self, "options", dict(self.options))
@@ -64,9 +64,9 @@ class CacheParams:
     @classmethod
     def from_json(cls, obj: Any) -> CacheParams:
         if not isinstance(obj, dict) or not {"d", "schedule", "options"} <= obj.keys():
-            raise ValueError("cache params must be an object with d, schedule and options")
+            raise InvalidArgument("cache params must be an object with d, schedule and options")
         if not isinstance(obj["options"], dict):
-            raise ValueError("cache params 'options' must be an object")
+            raise InvalidArgument("cache params 'options' must be an object")
         return cls(int(obj["d"]), Schedule.from_json(obj["schedule"]), obj["options"])
 
 
@@ -101,7 +101,8 @@ def budget_tokens(budget: float | int, n_tokens: int) -> int:
     """
     n = check_int_at_least(n_tokens, "n_tokens", 0)
     if isinstance(budget, bool):
-        raise ValueError(f"budget={budget!r} must be a fraction in (0, 1] or a token count >= 1")
+        raise InvalidArgument(
+            f"budget={budget!r} must be a fraction in (0, 1] or a token count >= 1")
     if isinstance(budget, (int, np.integer)):
         count = check_int_at_least(int(budget), "budget", 1)
         return min(count, n)
@@ -109,7 +110,7 @@ def budget_tokens(budget: float | int, n_tokens: int) -> int:
     if math.isfinite(b) and b.is_integer() and b > 1:
         return min(int(b), n)
     if not (math.isfinite(b) and 0.0 < b <= 1.0):
-        raise ValueError(
+        raise InvalidArgument(
             f"budget={budget} must be a kept fraction in (0, 1] or a whole token count >= 1"
         )
     return min(n, max(1, math.ceil(b * n - 1e-9)))
@@ -125,5 +126,5 @@ def check_block(keys: np.ndarray, values: np.ndarray, d: int) -> tuple[np.ndarra
     k = np.asarray(keys, dtype=np.float64)
     v = np.asarray(values, dtype=np.float64)
     if k.shape != v.shape or k.ndim != 2 or k.shape[1] != d:
-        raise ValueError(f"keys {k.shape} and values {v.shape} must both be (tokens, d={d})")
+        raise InvalidArgument(f"keys {k.shape} and values {v.shape} must both be (tokens, d={d})")
     return k, v

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from lowerbound.validation import InvalidArgument
+
 __all__ = ["decode_bits", "decoding_margin", "decode_symbols", "symbol_margin"]
 
 
@@ -42,7 +44,7 @@ def decode_symbols(outputs: np.ndarray, thresholds: tuple[float, ...]) -> np.nda
     """
     t = np.asarray(thresholds, dtype=np.float64)
     if t.ndim != 1 or t.size == 0 or (np.diff(t) <= 0).any():
-        raise ValueError("thresholds must be a non-empty increasing sequence")
+        raise InvalidArgument("thresholds must be a non-empty increasing sequence")
     z = np.nan_to_num(np.asarray(outputs, dtype=np.float64), nan=-np.inf)
     return np.searchsorted(t, z, side="left").astype(np.uint16)
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lowerbound.validation import check_int_at_least
+from lowerbound.validation import InvalidArgument, check_int_at_least
 
 __all__ = ["IndexInstance", "make_instance", "save_instance", "load_instance", "FORMAT_TAG"]
 
@@ -46,25 +46,26 @@ class IndexInstance:
     def __post_init__(self) -> None:
         b = check_int_at_least(self.bits_per_value, "bits_per_value", 1)
         if b > MAX_BITS_PER_VALUE:
-            raise ValueError(f"bits_per_value={b} exceeds {MAX_BITS_PER_VALUE}")
+            raise InvalidArgument(f"bits_per_value={b} exceeds {MAX_BITS_PER_VALUE}")
         bits = np.asarray(self.bits)
         if bits.ndim != 2 or bits.shape[0] < 1 or bits.shape[1] < 1:
-            raise ValueError(f"bits must be a non-empty L x d matrix, got shape {bits.shape}")
+            raise InvalidArgument(f"bits must be a non-empty L x d matrix, got shape {bits.shape}")
         if b == 1 and not np.isin(bits, (0, 1)).all():
-            raise ValueError("bits must hold only 0 and 1")
+            raise InvalidArgument("bits must hold only 0 and 1")
         if b > 1 and (not np.issubdtype(bits.dtype, np.integer) or bits.min() < 0
                       or bits.max() >= 2**b):
-            raise ValueError(f"symbols must be integers in [0, 2^{b}) for bits_per_value={b}")
+            raise InvalidArgument(f"symbols must be integers in [0, 2^{b}) for bits_per_value={b}")
         dtype = np.uint8 if b <= 8 else np.uint16
         object.__setattr__(self, "bits", bits.astype(dtype, copy=False))
         if self.queries is not None:
             q = np.asarray(self.queries)
             if q.ndim != 1 or q.size == 0 or not np.issubdtype(q.dtype, np.integer):
-                raise ValueError("queries must be a non-empty 1-D integer array of flat indices")
+                raise InvalidArgument(
+                    "queries must be a non-empty 1-D integer array of flat indices")
             if q.min() < 0 or q.max() >= bits.size:
-                raise ValueError(f"queries must lie in [0, N) with N={bits.size}")
+                raise InvalidArgument(f"queries must lie in [0, N) with N={bits.size}")
             if np.unique(q).size != q.size:
-                raise ValueError("queries must be distinct")
+                raise InvalidArgument("queries must be distinct")
             object.__setattr__(self, "queries", np.sort(q).astype(np.int64))
 
     @property
@@ -145,7 +146,7 @@ def make_instance(
     if num_queries is not None:
         t = check_int_at_least(num_queries, "num_queries", 1)
         if t > bits.size:
-            raise ValueError(f"num_queries={t} exceeds N={bits.size} bits")
+            raise InvalidArgument(f"num_queries={t} exceeds N={bits.size} bits")
         queries = rng.choice(bits.size, size=t, replace=False)
     return IndexInstance(bits, queries, b)
 
@@ -185,50 +186,52 @@ def load_instance(path: str | Path) -> IndexInstance:
     try:
         raw = Path(path).read_bytes()
     except OSError as exc:
-        raise ValueError(f"cannot read instance file {path}: {exc.strerror}") from None
+        raise InvalidArgument(f"cannot read instance file {path}: {exc.strerror}") from None
     try:
         with np.load(io.BytesIO(raw), allow_pickle=False) as data:
             fields = {k: data[k] for k in data.files}
     except (ValueError, OSError, EOFError, zipfile.BadZipFile, KeyError) as exc:
-        raise ValueError(f"{path} is not a valid kvbound instance file ({exc})") from None
+        raise InvalidArgument(f"{path} is not a valid kvbound instance file ({exc})") from None
     need = {"format", "version", "shape", "packed_bits", "has_queries", "queries", "sha256"}
     missing = need - fields.keys()
     if missing:
-        raise ValueError(f"{path} is missing fields {sorted(missing)}; not a kvbound instance")
+        raise InvalidArgument(f"{path} is missing fields {sorted(missing)}; not a kvbound instance")
     if str(fields["format"]) != FORMAT_TAG:
-        raise ValueError(f"{path} has format {str(fields['format'])!r}, expected {FORMAT_TAG!r}")
+        raise InvalidArgument(
+            f"{path} has format {str(fields['format'])!r}, expected {FORMAT_TAG!r}")
     version = int(fields["version"])
     if version not in (1, FORMAT_VERSION):
-        raise ValueError(
+        raise InvalidArgument(
             f"{path} has format version {version}; this kvbound reads versions 1 and "
             f"{FORMAT_VERSION}"
         )
     b = 1
     if version >= 2:
         if "bits_per_value" not in fields or fields["bits_per_value"].shape != ():
-            raise ValueError(f"{path} lacks a scalar bits_per_value field")
+            raise InvalidArgument(f"{path} lacks a scalar bits_per_value field")
         b = int(fields["bits_per_value"])
         if not 1 <= b <= MAX_BITS_PER_VALUE:
-            raise ValueError(f"{path}: bits_per_value={b} must lie in [1, {MAX_BITS_PER_VALUE}]")
+            raise InvalidArgument(
+                f"{path}: bits_per_value={b} must lie in [1, {MAX_BITS_PER_VALUE}]")
     shape = fields["shape"]
     if shape.shape != (2,) or not np.issubdtype(shape.dtype, np.integer) or (shape < 1).any():
-        raise ValueError(f"{path} has an invalid shape field {shape!r}")
+        raise InvalidArgument(f"{path} has an invalid shape field {shape!r}")
     if int(shape[0]) * int(shape[1]) > (1 << 34):
-        raise ValueError(f"{path}: shape {tuple(shape)} is implausibly large")
+        raise InvalidArgument(f"{path}: shape {tuple(shape)} is implausibly large")
     n_bits = int(shape[0]) * int(shape[1]) * b
     packed = fields["packed_bits"]
     if packed.dtype != np.uint8 or packed.ndim != 1 or packed.size != (n_bits + 7) // 8:
-        raise ValueError(f"{path}: packed_bits has the wrong size for shape {tuple(shape)}")
+        raise InvalidArgument(f"{path}: packed_bits has the wrong size for shape {tuple(shape)}")
     planes = np.unpackbits(packed)[:n_bits].reshape(-1, b).astype(np.uint16)
     weights = (1 << np.arange(b - 1, -1, -1)).astype(np.uint16)
     bits = (planes @ weights).astype(np.uint16).reshape(int(shape[0]), int(shape[1]))
     queries = fields["queries"] if bool(fields["has_queries"]) else None
     if queries is not None and (queries.dtype != np.int64 or queries.ndim != 1):
-        raise ValueError(f"{path}: queries must be a 1-D int64 array")
+        raise InvalidArgument(f"{path}: queries must be a 1-D int64 array")
     try:
         instance = IndexInstance(bits, queries, b)
     except ValueError as exc:
-        raise ValueError(f"{path}: {exc}") from None
+        raise InvalidArgument(f"{path}: {exc}") from None
     if instance.checksum() != str(fields["sha256"]):
-        raise ValueError(f"{path}: checksum mismatch; the file is corrupt")
+        raise InvalidArgument(f"{path}: checksum mismatch; the file is corrupt")
     return instance

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from lowerbound.jl import d_min, d_min_exact_note
-from lowerbound.validation import check_int_at_least, check_interval
+from lowerbound.validation import InvalidArgument, check_int_at_least, check_interval
 
 __all__ = ["KeyFamily", "sample_keys", "max_inner_product", "bad_rows"]
 
@@ -155,7 +155,7 @@ def sample_keys(
     if require_d_min:
         need = d_min(n, e)
         if dim < need:
-            raise ValueError(
+            raise InvalidArgument(
                 f"L={n} and eps={e:g} need d >= {need} (Hoeffding d_min; "
                 f"{d_min_exact_note(n, e)}), got d={dim}; raise d or eps"
             )
@@ -168,7 +168,7 @@ def sample_keys(
         old = signs[rows].copy()
         signs[rows] = rng.integers(0, 2, size=(rows.size, dim), dtype=np.int8) * 2 - 1
         _refresh_maxima(signs, best, rows, old)
-    raise ValueError(
+    raise InvalidArgument(
         f"no family of L={n} sign keys with max inner product <= eps={e:g} found in "
         f"d={dim} after {rounds_allowed} repair rounds; d_min(L, eps) = {d_min(n, e)} "
         f"(Hoeffding), {d_min_exact_note(n, e)}: raise d or eps"

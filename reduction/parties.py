@@ -16,9 +16,9 @@ Bob's passes are independent (each starts from the same message): ``workers`` th
 share them, or, for a cache offering the fast path ``attend_with_zero_block`` (the exact
 cache: his rows only, the zero block in closed form, float32 with a rounding bound checked
 against his thresholds, reduction.attention32), share each pass's rows. Every GEMM runs
-on one BLAS thread (reduction.threads), so the outputs do not depend on ``workers``.
+on one BLAS thread (reduction.isolation.threads), so the outputs do not depend on ``workers``.
 
-These functions run inside the parties' worker processes (reduction.worker), or inline
+These functions run inside the parties' worker processes (reduction.isolation.worker), or inline
 for registered caches in fast tests; the verifier (reduction.protocol) sits above them
 and never runs a third-party cache itself. Every state a cache returns is normalised
 once, here, to a plain ``bytes`` object: that object is what is counted and sent.
@@ -30,15 +30,19 @@ from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from contextvars import copy_context
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
+from lowerbound.validation import InvalidArgument
 from reduction.attention import record_logits
-from reduction.compressors import resolve_cache
+from reduction.cachespec import resolve as resolve_cache
+from reduction.errors import CacheFault
+from reduction.isolation.threads import blas_threads, check_workers
 from reduction.public import PublicParams
-from reduction.threads import blas_threads, check_workers
 
-__all__ = ["CacheContractError", "BobAnswer", "alice_states", "alice_message", "bob_answer",
+__all__ = ["CacheContractError", "build_cache", "BobAnswer", "alice_states", "alice_message",
+           "bob_answer",
            "bob_outputs", "normalise_message", "offers_fast_path"]
 
 
@@ -51,7 +55,7 @@ class BobAnswer:
     max_abs_logit: float | None
 
 
-class CacheContractError(ValueError):
+class CacheContractError(CacheFault):
     """A cache broke the contract of reduction.cache (e.g. ``to_bytes`` not bytes)."""
 
 
@@ -87,18 +91,32 @@ def alice_states(
     x = np.asarray(bits)
     n_keys = public.n_carriers
     if x.shape != (n_keys, public.d):
-        raise ValueError(f"Alice's bits have shape {x.shape}, expected (L', d) = ({n_keys}, "
+        raise InvalidArgument(f"Alice's bits have shape {x.shape}, expected (L', d) = ({n_keys}, "
                          f"{public.d})")
     keys = public.cached_keys()
     values = np.zeros((public.schedule.cached_tokens, public.d))
     values[:n_keys] = public.values(x)
-    cache = resolve_cache(public.cache).cls(public.cache_params, rng)
+    cache = build_cache(public, rng)
     states = []
     for start, stop in public.schedule.block_bounds[:-1]:
         zeros_q = np.zeros((stop - start, public.d))
         cache.process(zeros_q, keys[start:stop], values[start:stop])
         states.append(normalise_message(cache.to_bytes(), public.cache))
     return states
+
+
+def build_cache(public: PublicParams, rng: np.random.Generator) -> Any:
+    """A fresh cache on Alice's side. A ``ValueError`` from the cache's constructor is its
+    refusal of the options it was given (bad input, :class:`InvalidArgument`)."""
+    cls = resolve_cache(public.cache).cls
+    params = public.cache_params
+    try:
+        return cls(params, rng)
+    except InvalidArgument:
+        raise
+    except ValueError as exc:
+        raise InvalidArgument(f"cache {public.cache!r} refused its options "
+                              f"{dict(params.options)}: {exc}") from None
 
 
 def alice_message(
@@ -113,7 +131,8 @@ def offers_fast_path(cls: type) -> bool:
     the class that defines ``process`` defines it too (a subclass changing ``process``
     does not inherit a fast path that would bypass its change).
 
-    >>> from reduction.compressors import resolve_cache
+    >>> import caches
+    >>> from reduction.cachespec import resolve as resolve_cache
     >>> offers_fast_path(resolve_cache("exact").cls), offers_fast_path(resolve_cache("h2o").cls)
     (True, False)
     """
@@ -134,12 +153,12 @@ def bob_answer(
     largest |logit| computed through reduction.attention in the passes is recorded.
     """
     if type(message) is not bytes:
-        raise ValueError(f"Bob's message must be plain bytes, got {type(message).__name__}")
+        raise InvalidArgument(f"Bob's message must be plain bytes, got {type(message).__name__}")
     workers = check_workers(workers)
     n_keys = public.n_carriers
     wanted = np.arange(n_keys) if tokens is None else np.asarray(list(tokens), dtype=np.int64)
     if wanted.size and (wanted.min() < 0 or wanted.max() >= n_keys):
-        raise ValueError(f"Bob's tokens must lie in [0, L') with L'={n_keys} carrying tokens")
+        raise InvalidArgument(f"Bob's tokens must lie in [0, L') with L'={n_keys} carrying tokens")
     entry = resolve_cache(public.cache)
     params = public.cache_params
     t_last, d = public.schedule.last_scale_tokens, public.d
@@ -163,7 +182,7 @@ def bob_answer(
             expected = (t_last, d)
         if z.shape != expected:
             method = "attend_with_zero_block" if fast else "process"
-            raise ValueError(f"{public.cache}.{method} returned shape {z.shape}, "
+            raise CacheFault(f"cache {public.cache!r}: {method} returned shape {z.shape}, "
                              f"expected {expected}")
         return z[: batch.size]
 

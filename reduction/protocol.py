@@ -16,7 +16,7 @@ the observed error rate p, whatever p is (never clamped), up to a confidence all
 otherwise the cache keeps state outside its bytes, and the run reports a leak.
 
 Below d_min, or when a logit cap B leaves too few tokens, the run is the C1 variant of
-reduction.variants.low_dimension (docs/theorem.md#c1, #unused, #witness, #cap): the regime
+reduction.regime (docs/theorem.md#c1, #unused, #witness, #cap): the regime
 is planned once, before any seed. Under a cap (or for a VAR head, #var-head) the verifier
 recomputes the largest |logit| Bob's queries create from the public keys and checks it,
 and Bob's own claim of the logits his cache computed, against B.
@@ -36,15 +36,15 @@ import numpy as np
 from lowerbound.bound import index_lower_bound_bits
 from lowerbound.fano import fano_information_bits, fano_information_lower_confidence
 from lowerbound.precision import multilevel_bound_bits
-from lowerbound.validation import check_int_at_least
+from lowerbound.validation import InvalidArgument, check_int_at_least
 from reduction.decode import decode_symbols, symbol_margin
 from reduction.instance import IndexInstance, make_instance
-from reduction.isolation import DEFAULT_TIMEOUT, InlineParties, ProcessParties
+from reduction.isolation.parties import DEFAULT_TIMEOUT, InlineParties, ProcessParties
+from reduction.isolation.threads import check_workers
 from reduction.public import SIMULATION_GAMMA_FRACTION, PublicParams, is_registered_cache
+from reduction.regime import Regime, plan_regime, variant_json
 from reduction.schedule import Schedule
-from reduction.threads import check_workers
-from reduction.variants.low_dimension import Regime, plan_regime, variant_json
-from reduction.variants.var_head import max_abs_logit
+from reduction.var_head import max_abs_logit
 
 __all__ = [
     "PublicParams",
@@ -62,7 +62,7 @@ LEAK_ALPHA = 1e-6  # each one-sided end of the error-rate interval of the leak c
 
 
 class Parties(Protocol):
-    """Alice and Bob as the verifier reaches them (reduction.isolation)."""
+    """Alice and Bob as the verifier reaches them (reduction.isolation.parties)."""
 
     def check(self, public: PublicParams) -> None: ...
 
@@ -94,7 +94,7 @@ def open_parties(isolation: str = "process", timeout: float = DEFAULT_TIMEOUT,
         return ProcessParties(timeout, workers, blas_threads)
     if isolation == "inline":
         return InlineParties(workers)
-    raise ValueError(f"isolation={isolation!r}; choose 'process' or 'inline'")
+    raise InvalidArgument(f"isolation={isolation!r}; choose 'process' or 'inline'")
 
 
 @dataclass(frozen=True)
@@ -155,6 +155,11 @@ class VerifyResult:
     def n_bits(self) -> int:
         """N = L' * d, Alice's bits (Multi-Index checks fewer, the bound is on all N)."""
         return min(r.instance_bits for r in self.runs)
+
+    @property
+    def instance_bits(self) -> int:
+        """The bits of Alice's instance, N (``instance_bits`` of the JSON record)."""
+        return self.n_bits
 
     @property
     def lower_bound_bits(self) -> float:
@@ -255,7 +260,7 @@ def run_seed(
     Multi-Index instance (Bob is asked for that many random bits); ``observe(public,
     outputs, truth)`` receives Bob's raw outputs (for figures). ``logit_cap`` and
     ``var_head``: see reduction.public; the regime (theorem or C1) is planned by
-    reduction.variants.low_dimension.plan_regime.
+    reduction.regime.plan_regime.
     """
     seed = check_int_at_least(seed, "seed", 0)
     instance_rng, public_rng, cache_rng = np.random.default_rng(seed).spawn(3)
@@ -270,17 +275,17 @@ def run_seed(
         instance = make_instance(public.n_carriers, d, instance_rng, num_queries=num_queries,
                                  bits_per_value=public.symbol_bits)
     if instance.bits_per_value != public.symbol_bits:
-        raise ValueError(f"the instance has {instance.bits_per_value} bits per value, the "
+        raise InvalidArgument(f"the instance has {instance.bits_per_value} bits per value, the "
                          f"public parameters {public.symbol_bits}")
     states = parties.alice_states(instance.bits, public, cache_seed)
     if not states or any(type(s) is not bytes for s in states):
-        raise ValueError("Alice's states must be a non-empty list of bytes")
+        raise InvalidArgument("Alice's states must be a non-empty list of bytes")
     message = states[-1]
     tokens = instance.query_tokens()
     z, claim = _bob(parties, message, public, tokens)
     z = np.asarray(z, dtype=np.float64)
     if z.shape != (tokens.size, d):
-        raise ValueError(f"Bob's outputs have shape {z.shape}, expected ({tokens.size}, {d})")
+        raise InvalidArgument(f"Bob's outputs have shape {z.shape}, expected ({tokens.size}, {d})")
     thresholds = public.thresholds
     decoded = decode_symbols(z, thresholds)
     truth = instance.bits[tokens].astype(np.uint16)
@@ -357,14 +362,14 @@ def run_verification(
     receive only frames of public parameters, her bits and the message bytes; this
     process never imports a third-party cache. ``"inline"`` runs the same functions here
     (faster; registered caches only, for tests). Below d_min or under a logit cap the
-    C1 variant runs (reduction.variants.low_dimension). ``workers`` threads share Bob's
+    C1 variant runs (reduction.regime). ``workers`` threads share Bob's
     passes; the result is bit-identical for every ``workers``.
     """
     check_workers(workers)
     seed_list = list(range(check_int_at_least(seeds, "seeds", 1))) if isinstance(
         seeds, int) else [check_int_at_least(s, "seed", 0) for s in seeds]
     if not seed_list:
-        raise ValueError("no seeds given; pass seeds >= 1 or a non-empty list")
+        raise InvalidArgument("no seeds given; pass seeds >= 1 or a non-empty list")
     regime = plan_regime(schedule, d, eps, eta, additive=additive, logit_cap=logit_cap,
                          var_head=var_head, bits_per_value=bits_per_value)
     probe = replace(regime.public(0, cache, options), at_c_min=at_c_min, delta=delta)

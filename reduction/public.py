@@ -6,7 +6,7 @@ options. They cross every process boundary as JSON scalars; nothing derived from
 Alice's bits is among them. From them follow Bob's query scale C and threshold tau
 (Lemmas L2, L3: docs/theorem.md#l2, #l3) and the key family (Lemma L1, #l1).
 
-Three optional fields leave the theorem's regime (reduction.variants): ``carriers`` = L'
+Three optional fields leave the theorem's regime (variants): ``carriers`` = L'
 runs the low-dimension variant (docs/theorem.md#c1, #unused): only the first L' cached
 tokens carry bits, with the keys of a witnessed family (docs/theorem.md#witness), and the
 other L - L' get zero keys and zero values, which enter gamma like the last scale's zero
@@ -16,7 +16,7 @@ scale clamped at 100; docs/theorem.md#var-head), which implies B <= 100.
 
 Resolving the cache (``cache_params``) imports the cache's code: the verifier does this
 only for registered caches; a third-party ``module:Class`` is resolved only inside the
-parties' worker processes (reduction.worker).
+parties' worker processes (reduction.isolation.worker).
 """
 
 from __future__ import annotations
@@ -34,13 +34,19 @@ from lowerbound.decoding import tau as decoding_tau
 from lowerbound.jl import d_min
 from lowerbound.precision import eta_limit, level_gamma_target, level_thresholds
 from lowerbound.softmax import gamma, gamma_target, scale_for_gamma
-from lowerbound.validation import check_finite_positive, check_int_at_least, check_interval
+from lowerbound.validation import (
+    InvalidArgument,
+    check_finite_positive,
+    check_int_at_least,
+    check_interval,
+)
+from reduction import cachespec
 from reduction.cache import CacheParams
 from reduction.instance import MAX_BITS_PER_VALUE
 from reduction.keys import KeyFamily, sample_keys
 from reduction.schedule import Schedule
-from reduction.variants.var_head import VAR_MAX_SCALE, clamped_scale, l2_normalise
-from reduction.variants.witnessed import witnessed_prefix
+from reduction.var_head import VAR_MAX_SCALE, clamped_scale, l2_normalise
+from reduction.witnessed import witnessed_prefix
 
 __all__ = ["PublicParams", "SIMULATION_GAMMA_FRACTION", "SIMULATION_CAP_FRACTION",
            "decoding_gamma_target", "is_registered_cache"]
@@ -60,9 +66,7 @@ SIMULATION_CAP_FRACTION = Fraction(511, 512)
 
 def is_registered_cache(spec: str) -> bool:
     """True for a registered cache name (our code), False for ``module:Class``."""
-    from reduction.compressors import CACHES
-
-    return spec.strip() in CACHES
+    return cachespec.is_registered(spec.strip())
 
 
 @dataclass(frozen=True)
@@ -105,9 +109,9 @@ class PublicParams:
         if self.bits_per_value is not None:
             b = check_int_at_least(self.bits_per_value, "bits_per_value", 1)
             if b > MAX_BITS_PER_VALUE:
-                raise ValueError(f"bits_per_value={b} exceeds {MAX_BITS_PER_VALUE}")
+                raise InvalidArgument(f"bits_per_value={b} exceeds {MAX_BITS_PER_VALUE}")
             if self._gamma_bound() <= 0:
-                raise ValueError(
+                raise InvalidArgument(
                     f"bits_per_value={b} levels cannot be told apart under eta={self.eta:g}"
                     f"{' (additive)' if self.additive else ''}: they need eta < "
                     f"{float(eta_limit(b, additive=self.additive)):.6g}; lower b or eta "
@@ -116,28 +120,28 @@ class PublicParams:
         if self.carriers is None:
             need = d_min(n_keys, self.eps)
             if self.d < need:
-                raise ValueError(
+                raise InvalidArgument(
                     f"L={n_keys} and eps={self.eps:g} need d >= {need}, got d={self.d}; raise "
                     "d or eps (the theorem's regime is d >= d_min), or give carriers=L' < L "
-                    "(the low-dimension variant, reduction.variants.low_dimension)"
+                    "(the low-dimension variant, reduction.regime)"
                 )
         elif check_int_at_least(self.carriers, "carriers", 1) > n_keys:
-            raise ValueError(f"carriers={self.carriers} exceeds the L={n_keys} cached tokens")
+            raise InvalidArgument(f"carriers={self.carriers} exceeds the L={n_keys} cached tokens")
         if self.logit_cap is not None:
             check_finite_positive(self.logit_cap, "logit_cap")
             if self.var_head and self.logit_cap > VAR_MAX_SCALE:
-                raise ValueError(
+                raise InvalidArgument(
                     f"logit_cap={self.logit_cap:g} with var_head: the released VAR heads clamp "
                     f"their scale at {VAR_MAX_SCALE:g}; give a cap <= {VAR_MAX_SCALE:g}"
                 )
         cap = self.effective_cap
         if cap is not None and self.c_min > cap:
-            raise ValueError(
+            raise InvalidArgument(
                 f"L'={self.n_carriers} carrying tokens, T_K={self.schedule.last_scale_tokens} "
                 f"and {self.zero_key_tokens} zero-key tokens at eps={self.eps:g}, "
                 f"eta={self.eta:g} need C_min = {self.c_min:.4g} > the logit cap B={cap:g}; "
                 "raise B, or lower eps or the number of carrying tokens "
-                "(reduction.variants.low_dimension.plan_regime picks both)"
+                "(reduction.regime.plan_regime picks both)"
             )
         object.__setattr__(self, "options", dict(self.options))
 
@@ -196,13 +200,12 @@ class PublicParams:
         Imports the cache's module: call it for a registered cache, or inside a party's
         worker process (never in the verifier for third-party code).
         """
-        from reduction.compressors import resolve_cache
 
-        entry = resolve_cache(self.cache)
+        entry = cachespec.resolve(self.cache)
         protocol: dict[str, Any] = {}
         if entry.protocol:  # public quantities an adversary of the decoding reads
             if self.bits_per_value is not None and "tau" in entry.protocol:
-                raise ValueError(f"cache {self.cache!r} attacks the one-bit threshold tau; "
+                raise InvalidArgument(f"cache {self.cache!r} attacks the one-bit threshold tau; "
                                  "run it without --bits-per-value")
             protocol = {"eta": float(self.eta), "delta": float(self.delta),
                         "additive": self.additive, "bits_per_value": self.bits_per_value}
@@ -251,7 +254,8 @@ class PublicParams:
     def tau(self) -> float:
         """Decoding threshold at gamma(C) (Lemma L3; the one-bit reduction only)."""
         if self.bits_per_value is not None:
-            raise ValueError("tau is the one-bit threshold; with bits_per_value use thresholds")
+            raise InvalidArgument(
+                "tau is the one-bit threshold; with bits_per_value use thresholds")
         return decoding_tau(self.gamma, self.eta, additive=self.additive)
 
     def key_family(self) -> KeyFamily:
@@ -304,7 +308,7 @@ class PublicParams:
     def from_json(cls, obj: Any) -> PublicParams:
         need = {"schedule", "d", "eps", "eta", "key_seed", "cache", "options", "additive"}
         if not isinstance(obj, dict) or not need <= obj.keys():
-            raise ValueError(f"public parameters must be an object with {sorted(need)}")
+            raise InvalidArgument(f"public parameters must be an object with {sorted(need)}")
         carriers, cap = obj.get("carriers"), obj.get("logit_cap")
         return cls(
             schedule=Schedule.from_json(obj["schedule"]),
@@ -347,7 +351,7 @@ def _optional_int(value: Any) -> int | None:
     if value is None:
         return None
     if type(value) is not int:
-        raise ValueError(f"bits_per_value must be null or an integer, got {value!r}")
+        raise InvalidArgument(f"bits_per_value must be null or an integer, got {value!r}")
     return value
 
 

@@ -23,7 +23,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from itertools import accumulate
 
-from lowerbound.validation import check_int_at_least, check_interval
+from lowerbound.validation import InvalidArgument, check_int_at_least, check_interval
 
 __all__ = ["Schedule", "PRESETS"]
 
@@ -61,22 +61,22 @@ class Schedule:
     def __post_init__(self) -> None:
         shapes = tuple(self.shapes)
         if len(shapes) == 0:
-            raise ValueError("the schedule is empty; give at least two scales, e.g. '1,2,4'")
+            raise InvalidArgument("the schedule is empty; give at least two scales, e.g. '1,2,4'")
         if len(shapes) < 2:
-            raise ValueError(
+            raise InvalidArgument(
                 f"the schedule {_fmt_shapes(shapes)} has K=1 scale; the reduction needs "
                 "K >= 2 (tokens cached before the last scale), e.g. '1,2'"
             )
         for k, shape in enumerate(shapes, start=1):
             if len(shape) != 2:
-                raise ValueError(f"scale {k} has shape {shape!r}; give (h, w)")
+                raise InvalidArgument(f"scale {k} has shape {shape!r}; give (h, w)")
             h, w = shape
             check_int_at_least(h, f"h_{k}", 1)
             check_int_at_least(w, f"w_{k}", 1)
         areas = [h * w for h, w in shapes]
         for k in range(1, len(areas)):
             if areas[k] <= areas[k - 1]:
-                raise ValueError(
+                raise InvalidArgument(
                     f"scale areas must strictly increase, but scale {k + 1} has "
                     f"{areas[k]} tokens after {areas[k - 1]} at scale {k} "
                     f"(schedule {_fmt_shapes(shapes)}); sort the scales or drop repeats"
@@ -93,7 +93,7 @@ class Schedule:
     def preset(cls, name: str) -> Schedule:
         """One of :data:`PRESETS` by name."""
         if name not in PRESETS:
-            raise ValueError(f"unknown schedule preset {name!r}; known: {', '.join(PRESETS)}")
+            raise InvalidArgument(f"unknown schedule preset {name!r}; known: {', '.join(PRESETS)}")
         return cls.from_sides(PRESETS[name], name=name)
 
     @classmethod
@@ -133,7 +133,7 @@ class Schedule:
             r_text = match.group(2) or match.group(4)
             return cls.geometric(int(n_text), float(r_text))
         if text == "":
-            raise ValueError("the schedule is empty; give a preset or a list like '1,2,4'")
+            raise InvalidArgument("the schedule is empty; give a preset or a list like '1,2,4'")
         shapes: list[tuple[int, int]] = []
         for part in text.split(","):
             part = part.strip().lower()
@@ -144,7 +144,7 @@ class Schedule:
                 else:
                     shapes.append((int(part), int(part)))
             except ValueError:
-                raise ValueError(
+                raise InvalidArgument(
                     f"cannot read scale {part!r} of schedule {text!r}; use a preset "
                     f"({', '.join(PRESETS)}), 'geometric(n,ratio)', or sides like "
                     "'1,2,4' or '1x2,2x4'"
@@ -201,13 +201,13 @@ class Schedule:
     def from_json(cls, obj: object) -> Schedule:
         """Inverse of :meth:`to_json`, validated."""
         if not isinstance(obj, dict) or "shapes" not in obj:
-            raise ValueError("a schedule must be an object with 'shapes'")
+            raise InvalidArgument("a schedule must be an object with 'shapes'")
         shapes = obj["shapes"]
         if not isinstance(shapes, list) or not all(
             isinstance(s, list) and len(s) == 2 and all(isinstance(v, int) for v in s)
             for s in shapes
         ):
-            raise ValueError("schedule 'shapes' must be a list of [h, w] integer pairs")
+            raise InvalidArgument("schedule 'shapes' must be a list of [h, w] integer pairs")
         return cls(tuple((s[0], s[1]) for s in shapes), name=str(obj.get("name", "custom")))
 
     def __str__(self) -> str:

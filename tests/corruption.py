@@ -1,6 +1,6 @@
 """Shared assertion: a cache's ``from_bytes`` rejects truncations and bit flips.
 
-The check itself is :func:`reduction.contract.check_rejects_corruption` (also run by
+The check itself is :func:`caches.contract.check_rejects_corruption` (also run by
 ``kvbound check-cache``); this wrapper keeps the compressor tests' call site short.
 """
 
@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from caches.contract import check_rejects_corruption
 from reduction.cache import CacheParams
-from reduction.contract import check_rejects_corruption
 
 
 def assert_rejects_corruption(

@@ -18,7 +18,7 @@
 # functions: every number is computed here, every figure is one of the course's eight
 # (`kvbound figures` draws the same ones). Run it top to bottom; each section ends with
 # the numbers the unit asks the room to predict. `make notebook` turns this file into
-# `out/notebook.ipynb`; `tests/test_notebook.py` runs it as a script and checks `RESULTS`.
+# `out/notebook.ipynb`; `tests/kvbound/test_notebook.py` runs it as a script and checks `RESULTS`.
 
 # %%
 import math
@@ -26,9 +26,9 @@ from fractions import Fraction
 
 import numpy as np
 
-from kvbound.asymptotics import asymptotic_table, largest_n_under_cap
 from kvbound.course import data as slide_data
 from kvbound.course.slides import slide
+from kvbound.reports.asymptotics import asymptotic_table, largest_n_under_cap
 from lowerbound.bound import fp16_cache_bits, index_lower_bound_bits, theorem_bound_bits
 from lowerbound.decoding import separates
 from lowerbound.entropy import information_bits

@@ -49,14 +49,14 @@ def register(subparsers: Any) -> None:
 
 
 def _check(args: argparse.Namespace) -> None:
-    from lowerbound.validation import check_int_at_least, check_interval
+    from lowerbound.validation import InvalidArgument, check_int_at_least, check_interval
 
     check_interval(float(args.ratio), "ratio", 1, float("inf"))
     check_interval(float(args.eps), "eps", 0, 1)
     check_interval(float(args.eta), "eta", 0, 1, closed_lower=True)
     check_int_at_least(args.n_min, "n_min", 2)
     if args.n_max < args.n_min or args.n_max > 2**20:
-        raise ValueError(f"n_max={args.n_max} must lie in [n_min={args.n_min}, 2^20]")
+        raise InvalidArgument(f"n_max={args.n_max} must lie in [n_min={args.n_min}, 2^20]")
     if args.logit_cap is not None:
         check_interval(float(args.logit_cap), "logit_cap", 0, float("inf"))
     check_int_at_least(args.head_dim, "head_dim", 1)
@@ -90,7 +90,7 @@ def _print(table: dict[str, Any]) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Build the table; print it (or JSON); write the files under --out."""
-    from kvbound.asymptotics import asymptotic_table, asymptotics_figure
+    from kvbound.reports.asymptotics import asymptotic_table, asymptotics_figure
 
     _check(args)
     table = asymptotic_table(ratio=args.ratio, n_min=args.n_min, n_max=args.n_max,

@@ -24,7 +24,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from kvbound.cli import EXIT_BOUND_VIOLATED
+from kvbound.exit_codes import EXIT_BOUND_VIOLATED, EXIT_CACHE_FAILED
 from kvbound.experiments import DEFAULT_BUDGETS, SweepPoint, plan_sweep, run_sweep
 from kvbound.options import (
     add_head_arguments,
@@ -37,12 +37,12 @@ from kvbound.options import (
 )
 from kvbound.outputs import check_output_dir, strict_json
 from kvbound.progress import Progress
-from reduction.resources import check_run_fits
-from reduction.threads import check_workers
+from lowerbound.validation import InvalidArgument
+from reduction.isolation.resources import check_run_fits
+from reduction.isolation.threads import check_workers
 
 __all__ = ["register", "run", "parse_budgets", "parse_caches", "EXIT_CACHE_FAILED"]
 
-EXIT_CACHE_FAILED = 1
 
 
 def parse_budgets(text: str) -> tuple[float, ...]:
@@ -57,7 +57,7 @@ def parse_budgets(text: str) -> tuple[float, ...]:
         try:
             out.append(float(part))
         except ValueError:
-            raise ValueError(
+            raise InvalidArgument(
                 f"--budgets: cannot read {part!r} in {text!r}; give kept fractions in (0, 1] "
                 "such as 0.25,0.5,0.75 (or whole token counts > 1)"
             ) from None
@@ -74,7 +74,7 @@ def parse_caches(text: str) -> list[str] | None:
         return None
     names = [c.strip() for c in text.split(",") if c.strip()]
     if not names:
-        raise ValueError(f"--caches={text!r} names no cache; give 'all' or names like exact")
+        raise InvalidArgument(f"--caches={text!r} names no cache; give 'all' or names like exact")
     return names
 
 
@@ -87,7 +87,7 @@ def _plot_caches(text: str | None, planned: list[str]) -> list[str] | None:
         return list(dict.fromkeys(planned))
     unknown = [n for n in names if n not in planned]
     if unknown:
-        raise ValueError(f"--plot-caches names {', '.join(unknown)}, which --caches does not "
+        raise InvalidArgument(f"--plot-caches names {', '.join(unknown)}, which --caches does not "
                          "run; give caches of the sweep or 'all'")
     return names
 
@@ -135,7 +135,7 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from reduction.variants.low_dimension import plan_regime
+    from reduction.regime import plan_regime
 
     schedule = parse_schedule(args.schedule)
     check_seeds(args.seeds)
@@ -148,7 +148,8 @@ def run(args: argparse.Namespace) -> int:
     tasks = plan_sweep(schedule, args.d, caches, budgets, bits_per_value)  # validated
     check_workers(args.workers, "--workers")
     if args.dask is not None and args.workers != 1:
-        raise ValueError(f"give either --workers {args.workers} or --dask {args.dask}, not both")
+        raise InvalidArgument(
+            f"give either --workers {args.workers} or --dask {args.dask}, not both")
     plot_caches = _plot_caches(args.plot_caches, [t.cache for t in tasks])
     check_output_dir(args.out, "--out")
     check_run_fits(schedule, args.d, args.seeds * max(1, len(tasks)),
@@ -172,7 +173,7 @@ def run(args: argparse.Namespace) -> int:
         logit_cap=args.logit_cap, var_head=args.var_head, bits_per_value=bits_per_value,
         workers=args.workers, dask=args.dask,
     )
-    from kvbound.attack_report import attack_figure, attack_markdown, attack_table
+    from kvbound.reports.attack import attack_figure, attack_markdown, attack_table
 
     record = result.to_json()
     args.out.mkdir(parents=True, exist_ok=True)

@@ -4,7 +4,7 @@ For a third-party ``module:Class`` (looked for in the current directory first) o
 registered name, on a small schedule: outputs of the right shape, a message of bytes that
 round-trips, the same seed giving the same bytes, foreign, truncated and bit-flipped
 messages refused with a ValueError, and mutated messages parsed without a crash, a hang or
-a huge allocation (the checks of reduction.contract, which the test suite runs on every
+a huge allocation (the checks of caches.contract, which the test suite runs on every
 registered cache). Exit code 0 when every check passes, 1 otherwise, 2 on bad input.
 """
 
@@ -13,11 +13,12 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from kvbound.exit_codes import EXIT_CACHE_FAILED
 from kvbound.options import parse_cache_options, parse_schedule
 
 __all__ = ["register", "run", "EXIT_CONTRACT_BROKEN"]
 
-EXIT_CONTRACT_BROKEN = 1
+EXIT_CONTRACT_BROKEN = EXIT_CACHE_FAILED  # a broken contract is the cache's fault
 
 
 def register(subparsers: Any) -> None:
@@ -40,10 +41,10 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from lowerbound.validation import check_int_at_least
+    from caches import resolve_cache
+    from caches.contract import run_contract
+    from lowerbound.validation import InvalidArgument, check_int_at_least
     from reduction.cache import CacheParams
-    from reduction.compressors import resolve_cache
-    from reduction.contract import run_contract
 
     check_int_at_least(args.d, "--d", 1)
     check_int_at_least(args.fuzz, "--fuzz", 0)
@@ -52,7 +53,13 @@ def run(args: argparse.Namespace) -> int:
     entry = resolve_cache(args.cache)
     options = entry.merged_options(args.cache, parse_cache_options(args.option))
     params = CacheParams(args.d, schedule, options)
-    entry.cls(params, None)  # bad options fail here, as bad input (exit 2)
+    try:
+        entry.cls(params, None)  # bad options fail here, as bad input (exit 2)
+    except InvalidArgument:
+        raise
+    except ValueError as exc:
+        raise InvalidArgument(f"cache {args.cache!r} refused its options "
+                              f"{dict(params.options)}: {exc}") from None
     outcomes = run_contract(entry.cls, params, fuzz_cases=args.fuzz, seed=args.seed)
     print(f"cache contract of {args.cache} on schedule {schedule}, d={args.d}")
     for o in outcomes:

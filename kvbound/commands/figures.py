@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from kvbound.options import DEFAULT_ETA, add_instance_arguments, parse_cache_options
+from lowerbound.validation import InvalidArgument
 
 __all__ = ["register", "run"]
 
@@ -51,12 +52,12 @@ def run(args: argparse.Namespace) -> int:
     numbers = parse_only(args.only)
     schedule = parse_schedule(args.schedule)
     if args.seed < 0:
-        raise ValueError(f"--seed={args.seed} must be >= 0")
+        raise InvalidArgument(f"--seed={args.seed} must be >= 0")
     options = parse_cache_options(args.option)
     eta = DEFAULT_ETA if args.eta is None else args.eta
     _ = PublicParams(schedule, args.d, args.eps, eta, 0, args.cache, options).cache_params
     if args.out.exists() and not args.out.is_dir():
-        raise ValueError(f"--out={args.out} exists and is not a directory")
+        raise InvalidArgument(f"--out={args.out} exists and is not a directory")
     params = SlideParams(schedule=args.schedule, d=args.d, eps=args.eps, eta=eta,
                          seed=args.seed, cache=args.cache, options=options,
                          isolation=args.isolation)

@@ -18,6 +18,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from lowerbound.validation import InvalidArgument
+
 __all__ = ["register", "run", "coq_lines", "EXIT_CHECK_FAILED"]
 
 EXIT_CHECK_FAILED = 1
@@ -102,7 +104,7 @@ def _to_json(outcomes: Any, problems: list[str], seconds: float) -> dict[str, An
 def run(args: argparse.Namespace) -> int:
     """Run the checks; print the table or JSON; handle the blueprint options."""
     from proofs.blueprint import render
-    from proofs.registry import graph_problems, registry, run_all
+    from proofs.catalog import graph_problems, registry, run_all
 
     lemmas = registry()
     problems = graph_problems(lemmas)
@@ -110,7 +112,7 @@ def run(args: argparse.Namespace) -> int:
         known = {lemma.label for lemma in lemmas}
         unknown = [x for x in args.lemma if x not in known]
         if unknown:
-            raise ValueError(f"unknown lemma label(s) {', '.join(unknown)}; known: "
+            raise InvalidArgument(f"unknown lemma label(s) {', '.join(unknown)}; known: "
                              f"{', '.join(sorted(known))}")
         lemmas = tuple(lemma for lemma in lemmas if lemma.label in args.lemma)
     start = time.perf_counter()
@@ -140,7 +142,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.write_blueprint or args.check_blueprint:
         if args.lemma:
-            raise ValueError("the blueprint covers every lemma; drop --lemma")
+            raise InvalidArgument("the blueprint covers every lemma; drop --lemma")
         text = render(outcomes)
         if args.write_blueprint:
             path = Path(args.write_blueprint)

@@ -23,11 +23,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from kvbound.cli import EXIT_BOUND_VIOLATED
+from kvbound.exit_codes import EXIT_BOUND_VIOLATED
 from kvbound.options import DEFAULT_ETA, add_instance_arguments, parse_schedule
 from kvbound.outputs import check_output_dir, strict_json
-from reduction.variants import SPARSITY_VARIANTS
-from reduction.variants.runner import VariantReport
+from lowerbound.validation import InvalidArgument
+from variants import SPARSITY_VARIANTS
+from variants.runner import VariantReport
 
 __all__ = ["register", "run", "run_variant", "check_arguments", "report_table",
            "EXIT_CHECK_FAILED"]
@@ -56,15 +57,15 @@ def register(subparsers: Any) -> None:
     p.add_argument("--rank", type=int, help="S4: key rank r (default ceil(d_min(L, eps)/2))")
     p.add_argument("--caches", default="all",
                    help="attack suite: 'all', 'none', or comma-separated registered names")
-    p.add_argument("--out", type=Path, default=Path("."),
-                   help="directory for structure-<variant>.json/.png (default: .)")
+    p.add_argument("--out", type=Path, default=Path("out"),
+                   help="directory for structure-<variant>.json/.png (default: out/)")
     p.add_argument("--json", action="store_true", help="print the JSON instead of the table")
     p.add_argument("--no-plot", action="store_true", help="skip the figures")
     p.set_defaults(func=run)
 
 
 def _caches(text: str) -> tuple[list[str] | None, bool]:
-    from reduction.compressors import CACHES
+    from caches import CACHES
 
     low = text.strip().lower()
     if low == "all":
@@ -73,22 +74,22 @@ def _caches(text: str) -> tuple[list[str] | None, bool]:
         return None, False
     names = [c.strip() for c in text.split(",") if c.strip()]
     if not names:
-        raise ValueError(f"--caches={text!r} names no cache; give 'all', 'none' or names")
+        raise InvalidArgument(f"--caches={text!r} names no cache; give 'all', 'none' or names")
     unknown = [n for n in names if n not in CACHES]
     if unknown:
-        raise ValueError(f"unknown cache {unknown[0]!r} in --caches; registered: "
+        raise InvalidArgument(f"unknown cache {unknown[0]!r} in --caches; registered: "
                          f"{', '.join(CACHES)}")
     return names, True
 
 
 def check_arguments(args: argparse.Namespace, variants: list[str]) -> None:
     """Refuse bad input for every requested variant before any of them runs."""
-    from reduction.variants import s1, s2, s3, s4
+    from variants import s1, s2, s3, s4
 
     schedule = parse_schedule(args.schedule)
     _caches(args.caches)
     if args.seed < 0:
-        raise ValueError(f"--seed={args.seed} must be >= 0")
+        raise InvalidArgument(f"--seed={args.seed} must be >= 0")
     for variant in variants:
         if variant == "s1":
             s1.check(schedule, args.d, args.eps, args.eta, args.k)
@@ -102,7 +103,7 @@ def check_arguments(args: argparse.Namespace, variants: list[str]) -> None:
 
 def run_variant(args: argparse.Namespace, variant: str) -> VariantReport:
     """One variant with the command's arguments."""
-    from reduction.variants import s1, s2, s3, s4
+    from variants import s1, s2, s3, s4
 
     schedule = parse_schedule(args.schedule)
     caches, attack = _caches(args.caches)
@@ -164,7 +165,7 @@ def run(args: argparse.Namespace) -> int:
         record = rep.to_json()
         args.out.mkdir(parents=True, exist_ok=True)
         if not args.no_plot:
-            from kvbound.structure_figures import structure_figure
+            from kvbound.plots.structure import structure_figure
 
             figure = args.out / f"structure-{variant}.png"
             structure_figure(rep, figure)

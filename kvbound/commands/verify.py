@@ -18,10 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from kvbound.cli import EXIT_BOUND_VIOLATED
-from kvbound.course.style import check_format
-from kvbound.figures import outputs_histogram
-from kvbound.level_figure import levels_figure
+from kvbound.exit_codes import EXIT_BOUND_VIOLATED
 from kvbound.options import (
     add_head_arguments,
     add_instance_arguments,
@@ -33,10 +30,14 @@ from kvbound.options import (
     resolve_precision,
 )
 from kvbound.outputs import check_output_file, strict_json
+from kvbound.plots.levels import levels_figure
+from kvbound.plots.outputs import outputs_histogram
+from kvbound.plots.style import check_format
 from kvbound.progress import Progress
-from kvbound.report import verify_markdown, verify_table
+from kvbound.reports.verify import verify_markdown, verify_table
+from lowerbound.validation import InvalidArgument
+from reduction.isolation.resources import check_run_fits
 from reduction.protocol import PublicParams, SeedResult, run_verification
-from reduction.resources import check_run_fits
 
 __all__ = ["register", "run"]
 
@@ -97,7 +98,7 @@ def run(args: argparse.Namespace) -> int:
     schedule = parse_schedule(args.schedule)
     check_seeds(args.seeds)
     if args.seed < 0:
-        raise ValueError(f"--seed={args.seed} must be >= 0")
+        raise InvalidArgument(f"--seed={args.seed} must be >= 0")
     for path, flag in ((args.out, "--out"), (args.report, "--report"),
                        (args.figure, "--figure")):
         check_output_file(path, flag)
@@ -111,7 +112,7 @@ def run(args: argparse.Namespace) -> int:
     if args.figure:
         check_format(args.figure.suffix.lstrip(".") or "png")  # before the run, not after
     if args.multi_index is not None and args.multi_index < 1:
-        raise ValueError(f"--multi-index={args.multi_index} must be >= 1 (bits Bob asks for)")
+        raise InvalidArgument(f"--multi-index={args.multi_index} must be >= 1 (bits Bob asks for)")
     observed: list[tuple[np.ndarray, np.ndarray]] = []
 
     def observe(public: PublicParams, outputs: np.ndarray, truth: np.ndarray) -> None:

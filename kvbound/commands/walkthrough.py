@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from kvbound.options import DEFAULT_ETA, add_instance_arguments
-from kvbound.walkthrough import walkthrough_markdown
+from kvbound.reports.walkthrough import walkthrough_markdown
 
 __all__ = ["register", "run"]
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kvbound.course.style import OKABE_ITO, new_figure, series_style, takeaway
+from kvbound.plots.style import OKABE_ITO, new_figure, series_style, takeaway
 
 __all__ = ["draw_schedule", "draw_inner_products", "draw_concentration", "draw_models",
            "draw_dimension", "draw_dmin_vs_n"]

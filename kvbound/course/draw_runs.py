@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from kvbound.course.style import (
+from kvbound.plots.style import (
     OKABE_ITO,
     label_points,
     legend_outside,

@@ -24,7 +24,8 @@ from kvbound.course.draw import (
     draw_schedule,
 )
 from kvbound.course.draw_runs import draw_frontier, draw_outputs
-from kvbound.course.style import check_format, save_figure
+from kvbound.plots.style import check_format, save_figure
+from lowerbound.validation import InvalidArgument
 
 __all__ = ["Slide", "SLIDES", "slide", "write_slides", "parse_only"]
 
@@ -76,7 +77,7 @@ def slide(number: int) -> Slide:
     for s in SLIDES:
         if s.number == number:
             return s
-    raise ValueError(f"no figure {number}; the figures are 1..{len(SLIDES)}")
+    raise InvalidArgument(f"no figure {number}; the figures are 1..{len(SLIDES)}")
 
 
 def parse_only(text: str | None) -> list[int]:
@@ -90,11 +91,11 @@ def parse_only(text: str | None) -> list[int]:
     try:
         numbers = sorted({int(part) for part in text.split(",") if part.strip()})
     except ValueError:
-        raise ValueError(f"--only={text!r}: give figure numbers like 1,3,8") from None
+        raise InvalidArgument(f"--only={text!r}: give figure numbers like 1,3,8") from None
     for n in numbers:
         slide(n)
     if not numbers:
-        raise ValueError(f"--only={text!r} names no figure; give numbers like 1,3,8")
+        raise InvalidArgument(f"--only={text!r} names no figure; give numbers like 1,3,8")
     return numbers
 
 

@@ -1,7 +1,7 @@
 """Planning the attack sweep: which cache configurations to run (the budget axis).
 
 Purpose: docs/theorem.md#feasible, "every compressor is on the feasible side" (ours,
-beyond the papers). A ``budgeted`` cache (see :class:`reduction.compressors.CacheEntry`)
+beyond the papers). A ``budgeted`` cache (see :class:`caches.CacheEntry`)
 takes the option ``budget`` (fraction of tokens KEPT, or a token count) and is run at
 every budget of the sweep. Other caches sweep their own knob, named in :data:`SWEEP_AXES`
 (bit width, rank, sketch size...) over default values; a cache known to this table as
@@ -21,9 +21,9 @@ from typing import Any
 
 import numpy as np
 
-from lowerbound.validation import check_int_at_least
+from caches import CACHES, CacheEntry, resolve_cache
+from lowerbound.validation import InvalidArgument, check_int_at_least
 from reduction.cache import CacheParams, budget_tokens
-from reduction.compressors import CACHES, CacheEntry, resolve_cache
 from reduction.schedule import Schedule
 
 __all__ = [
@@ -42,7 +42,7 @@ JSONScalar = bool | int | float | str | None
 
 DEFAULT_BUDGETS: tuple[float, ...] = (0.25, 0.5, 0.75)
 
-# The instance-optimal packer (docs/theorem.md#tight; reduction/compressors/packer.py):
+# The instance-optimal packer (docs/theorem.md#tight; caches/matching/packer.py):
 # the point whose message_bits / N the sweep reports.
 PACKER_CACHE = "packer"
 
@@ -71,7 +71,7 @@ class SweepAxis:
         out: list[JSONScalar] = []
         for v in self.values:
             if isinstance(v, bool) or not isinstance(v, (int, float)):
-                raise ValueError(f"per-d sweep value {v!r} must be a number")
+                raise InvalidArgument(f"per-d sweep value {v!r} must be a number")
             out.append(max(1, math.ceil(v * d - 1e-9)))
         return tuple(out)
 
@@ -79,7 +79,7 @@ class SweepAxis:
 _FIXED = SweepAxis(None, (), note="fixed configuration: run once")
 
 # One place for every registered non-budgeted cache: the option it sweeps and its values.
-# tests/test_attack.py checks that every registered non-budgeted cache is listed here and
+# tests/kvbound/test_attack.py checks that every registered non-budgeted cache is listed here and
 # that every name listed here is registered (no stale rows).
 # Parametric names sweep the knob their module names; names that pin a value (uniform-q2,
 # kivi-q4, ...) run once, so the table shows both the curve and the named presets.
@@ -106,7 +106,7 @@ SWEEP_AXES: dict[str, SweepAxis] = {
     "sketch": _RANK,
     "packer": _FIXED,
     "noisy": SweepAxis("eta", (0.25, 0.5, 0.9), note="relative error of every output"),
-    # the sparsity variants' caches (reduction/variants/)
+    # the sparsity variants' caches (variants/)
     "topk-attention": SweepAxis("k", (1, 4, 16), note="scores each query attends to"),
     "support": _FIXED,
     "window": SweepAxis("w", (1, 2, 3), note="scales visible, the current one counted"),
@@ -152,7 +152,7 @@ class SweepTask:
 def _check_budgets(budgets: Iterable[float | int], n_tokens: int) -> tuple[float | int, ...]:
     out = tuple(budgets)
     if not out:
-        raise ValueError("no budgets given; pass kept fractions in (0, 1] such as 0.25,0.5")
+        raise InvalidArgument("no budgets given; pass kept fractions in (0, 1] such as 0.25,0.5")
     for b in out:
         budget_tokens(b, n_tokens)  # raises ValueError naming the bad budget
     return out
@@ -182,10 +182,10 @@ def plan_sweep(
     names = ([n for n, e in CACHES.items() if not e.adversary] if caches is None
              else [c.strip() for c in caches])
     if not names:
-        raise ValueError("no caches given; pass 'all' or names such as exact,streaming-llm")
+        raise InvalidArgument("no caches given; pass 'all' or names such as exact,streaming-llm")
     if len(set(names)) != len(names):
         dup = sorted({n for n in names if names.count(n) > 1})
-        raise ValueError(f"cache(s) {', '.join(dup)} given more than once")
+        raise InvalidArgument(f"cache(s) {', '.join(dup)} given more than once")
     budget_list = _check_budgets(budgets, schedule.cached_tokens)
     tasks: list[SweepTask] = []
     for name in names:
@@ -212,14 +212,14 @@ def plan_sweep(
             why = (f"stores 0/1 values only; not a cache for --bits-per-value "
                    f"{bits_per_value}")
             if caches is not None:
-                raise ValueError(f"{task.label}: {why}")
+                raise InvalidArgument(f"{task.label}: {why}")
             checked.append(replace(task, skip=why))
             continue
         try:
             entry.cls(params, np.random.default_rng(0))
         except ValueError as exc:
             if caches is not None:
-                raise ValueError(f"{task.label}: {exc}") from None
+                raise InvalidArgument(f"{task.label}: {exc}") from None
             task = replace(task, skip=str(exc))
         checked.append(task)
     return checked

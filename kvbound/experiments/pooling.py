@@ -28,8 +28,8 @@ from lowerbound.fano import fano_information_bits, fano_information_lower_confid
 from lowerbound.validation import check_int_at_least
 from reduction.cache import CacheParams
 from reduction.protocol import LEAK_ALPHA, SeedResult
+from reduction.regime import Regime
 from reduction.schedule import Schedule
-from reduction.variants.low_dimension import Regime
 
 __all__ = ["SweepPoint", "SweepResult", "pooled_information", "point_from_runs",
            "failed_point"]

@@ -4,15 +4,15 @@ Purpose: docs/theorem.md#feasible. Each point (one cache configuration) runs the
 of docs/theorem.md#reduction on every seed and is pooled by
 :func:`kvbound.experiments.pooling.point_from_runs`. A cache that raises while running is
 recorded as a failed point and the sweep goes on. Below d_min, or under a logit cap, every
-point runs the C1 variant planned once for the sweep (reduction.variants.low_dimension).
+point runs the C1 variant planned once for the sweep (reduction.regime).
 
 Points are independent, so they may run in parallel: ``workers=N`` uses a pool of N
 processes on this machine, ``dask="tcp://host:port"`` the workers of an existing Dask
 cluster (``pip install kvbound[dask]``). Each point runs on one BLAS thread wherever it
-runs (reduction.threads; the parties' worker processes are started with one BLAS
+runs (reduction.isolation.threads; the parties' worker processes are started with one BLAS
 thread), so every mode gives the same points as the sequential run, bit for bit, except
 their wall-clock ``seconds``. Alice and Bob are a pair of worker processes
-(reduction.isolation, default; restarted after a failure, every exchange under
+(reduction.isolation.parties, default; restarted after a failure, every exchange under
 ``timeout``) or the same functions inline (``isolation="inline"``, registered caches
 only, for tests): one pair per sequential sweep or per pool process, one per Dask task
 (a task of a few points; it leaves no process behind). Third-party caches are resolved
@@ -33,14 +33,14 @@ from typing import Any
 
 from kvbound.experiments.planning import DEFAULT_BUDGETS, SweepTask, plan_sweep
 from kvbound.experiments.pooling import SweepPoint, SweepResult, failed_point, point_from_runs
-from lowerbound.validation import check_int_at_least
+from lowerbound.validation import InvalidArgument, check_int_at_least
 from reduction.cache import CacheParams
-from reduction.isolation import DEFAULT_TIMEOUT
+from reduction.isolation.parties import DEFAULT_TIMEOUT
+from reduction.isolation.threads import blas_threads, check_workers
 from reduction.protocol import open_parties, run_seed
 from reduction.public import is_registered_cache
+from reduction.regime import Regime, plan_regime
 from reduction.schedule import Schedule
-from reduction.threads import blas_threads, check_workers
-from reduction.variants.low_dimension import Regime, plan_regime
 
 __all__ = ["run_sweep", "run_point", "PointJob"]
 
@@ -140,12 +140,12 @@ def _dask_results(jobs: Sequence[PointJob], address: str) -> Iterator[tuple[int,
     try:
         from distributed import Client, as_completed
     except ImportError:  # pragma: no cover - depends on the installation
-        raise ValueError("--dask needs the optional dependency: pip install 'kvbound[dask]'"
+        raise InvalidArgument("--dask needs the optional dependency: pip install 'kvbound[dask]'"
                          ) from None
     try:
         client = Client(address, timeout="10s")
     except OSError as exc:
-        raise ValueError(f"--dask {address}: cannot reach a Dask scheduler there ({exc})"
+        raise InvalidArgument(f"--dask {address}: cannot reach a Dask scheduler there ({exc})"
                          ) from None
     with client:
         # Tasks of a few consecutive points each (about 4 per Dask worker), so a Bob
@@ -184,7 +184,7 @@ def run_sweep(
 
     Bad input (unknown cache, bad budget or option, a logit cap nothing fits under,
     workers < 1, a third-party cache its worker cannot resolve) raises ValueError before
-    any run. Below d_min the C1 variant runs (reduction.variants.low_dimension).
+    any run. Below d_min the C1 variant runs (reduction.regime).
     ``progress(done, total, point)`` is called as points finish (in completion order when
     parallel); the result keeps the planned order. ``clock`` times the points of a
     sequential run (pool and Dask workers use their own).
@@ -192,12 +192,12 @@ def run_sweep(
     seed_list = (list(range(check_int_at_least(seeds, "seeds", 1))) if isinstance(seeds, int)
                  else [check_int_at_least(s, "seed", 0) for s in seeds])
     if not seed_list:
-        raise ValueError("no seeds given; pass seeds >= 1")
+        raise InvalidArgument("no seeds given; pass seeds >= 1")
     if isolation not in ("process", "inline"):
-        raise ValueError(f"isolation={isolation!r}; choose 'process' or 'inline'")
+        raise InvalidArgument(f"isolation={isolation!r}; choose 'process' or 'inline'")
     check_workers(workers)
     if dask is not None and workers != 1:
-        raise ValueError(f"give either workers={workers} (this machine) or dask={dask!r}")
+        raise InvalidArgument(f"give either workers={workers} (this machine) or dask={dask!r}")
     regime = plan_regime(schedule, d, eps, eta, additive=additive, logit_cap=logit_cap,
                          var_head=var_head, bits_per_value=bits_per_value)  # validates all
     tasks = plan_sweep(schedule, d, caches, budgets, bits_per_value)
