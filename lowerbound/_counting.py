@@ -58,10 +58,24 @@ class Count:
                      np.concatenate([self.den, other.den]), self.powers + other.powers)
 
     def exact(self) -> int:
-        """W as a Python integer (slow when W has millions of bits)."""
-        top = math.prod(math.factorial(int(m)) for m in self.num)
+        """W as a Python integer. Factorials are paired largest with largest, so that
+        a!/b! is the product of a - b factors (a binomial costs its smaller side); slow
+        only when W itself has millions of bits.
+
+        >>> Count([6, 65536], [2, 4, 65535]).exact()  # C(6, 2) * 65536
+        983040
+        """
+        top, bottom = 1, 1
+        nums = sorted((int(m) for m in self.num), reverse=True)
+        dens = sorted((int(m) for m in self.den), reverse=True)
+        for i in range(max(len(nums), len(dens))):
+            a = nums[i] if i < len(nums) else 0
+            b = dens[i] if i < len(dens) else 0
+            if a >= b:
+                top *= math.perm(a, a - b)  # a! / b!
+            else:
+                bottom *= math.perm(b, b - a)
         top *= math.prod(b**e for b, e in self.powers)
-        bottom = math.prod(math.factorial(int(m)) for m in self.den)
         w, rest = divmod(top, bottom)
         if rest or w < 1:
             raise ArithmeticError(f"not a positive integer count: {top}/{bottom}")

@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 
 from lowerbound.codes import CODES, SymbolPair, code_lengths, elias_gamma_bits
-from lowerbound.validation import check_int_at_least, check_interval
+from lowerbound.validation import InvalidArgument, check_int_at_least, check_interval
 
 __all__ = [
     "DEFAULT_ALPHA",
@@ -71,7 +71,7 @@ def message_allowance_bits(message_bits: int) -> int:
     """
     s = check_int_at_least(message_bits, "message_bits", 0)
     if s % 8:
-        raise ValueError(f"message_bits={s} must be a whole number of bytes (a multiple of 8)")
+        raise InvalidArgument(f"message_bits={s} must be a whole number of bytes (a multiple of 8)")
     return elias_gamma_bits(s // 8 + 1)
 
 
@@ -165,7 +165,7 @@ def certify(pair: SymbolPair, message_bits: int, *, family: int,
 def pooled_pair(pairs: Sequence[SymbolPair]) -> SymbolPair:
     """The seeds' arrays end to end, tokens kept apart (seed s's tokens after seed s-1's)."""
     if not pairs or len({p.bits for p in pairs}) != 1:
-        raise ValueError("pooling needs at least one seed, all with the same bits per symbol")
+        raise InvalidArgument("pooling needs at least one seed, all with the same bits per symbol")
     offsets = np.cumsum([0] + [int(p.groups.max()) + 1 for p in pairs[:-1]])
     return SymbolPair(np.concatenate([p.truth for p in pairs]),
                       np.concatenate([p.decoded for p in pairs]), pairs[0].bits,
@@ -176,7 +176,7 @@ def certify_pooled(pairs: Sequence[SymbolPair], message_bits: Sequence[int], *,
                    family: int, alpha: float = DEFAULT_ALPHA) -> Certificate:
     """The pooled test: X, Y concatenated; S and the allowance summed over the seeds."""
     if len(pairs) != len(message_bits):
-        raise ValueError(f"{len(pairs)} seeds but {len(message_bits)} message lengths")
+        raise InvalidArgument(f"{len(pairs)} seeds but {len(message_bits)} message lengths")
     allowance = sum(message_allowance_bits(s) for s in message_bits)
     return _certificate(pooled_pair(pairs), sum(message_bits), allowance, family, alpha,
                         f"pooled over {len(pairs)} seeds")

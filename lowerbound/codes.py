@@ -41,7 +41,7 @@ from collections.abc import Callable
 import numpy as np
 
 from lowerbound._counting import Count, ceil_log2, ln_factorial_estimate
-from lowerbound.validation import check_int_at_least
+from lowerbound.validation import InvalidArgument, check_int_at_least
 
 __all__ = ["CODES", "SymbolPair", "code_lengths", "elias_gamma_bits", "lzma_pattern_bits"]
 
@@ -61,19 +61,19 @@ class SymbolPair:
                  groups: np.ndarray | None = None) -> None:
         b = check_int_at_least(bits_per_symbol, "bits_per_symbol", 1)
         if b > MAX_SYMBOL_BITS:
-            raise ValueError(f"bits_per_symbol={b} must be at most {MAX_SYMBOL_BITS}")
+            raise InvalidArgument(f"bits_per_symbol={b} must be at most {MAX_SYMBOL_BITS}")
         t, y = np.asarray(truth), np.asarray(decoded)
         if t.shape != y.shape or t.size == 0:
-            raise ValueError(f"truth {t.shape} and decoded {y.shape} must be equal, non-empty")
+            raise InvalidArgument(f"truth {t.shape} and decoded {y.shape} must be equal, non-empty")
         for name, a in (("truth", t), ("decoded", y)):
             if a.dtype.kind not in "iub" or a.min() < 0 or a.max() >= 2**b:
-                raise ValueError(f"{name} must hold integer symbols in [0, 2^{b})")
+                raise InvalidArgument(f"{name} must hold integer symbols in [0, 2^{b})")
         if groups is None:
             groups = (np.repeat(np.arange(t.shape[0]), t.size // t.shape[0]) if t.ndim == 2
                       else np.arange(t.size))
         g = np.asarray(groups).ravel()
         if g.shape != (t.size,) or g.dtype.kind not in "iu":
-            raise ValueError(f"groups must be {t.size} integer token ids, got {g.shape}")
+            raise InvalidArgument(f"groups must be {t.size} integer token ids, got {g.shape}")
         self.truth = t.ravel().astype(np.uint16)  # b <= 16: two bytes per symbol
         self.decoded = y.ravel().astype(np.uint16)
         self.bits = b
