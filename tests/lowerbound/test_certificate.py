@@ -414,3 +414,19 @@ def test_every_non_empty_message_the_old_rule_flags_is_certified(n: int, b: int,
             assert longest == 0, (k, threshold)
             empty_only = max(empty_only, threshold)
     assert empty_only < 3.0
+
+
+def test_pooling_certifies_what_no_single_seed_can() -> None:
+    """Twenty seeds, each revealing ~20 bits more than its 16-bit message (5 of 16 tokens
+    exact): no seed crosses its threshold, the pooled test does."""
+    rng = np.random.default_rng(11)
+    runs = []
+    for _ in range(20):
+        x = rng.integers(0, 2, size=(16, 8))
+        y = rng.integers(0, 2, size=(16, 8))
+        y[:5] = x[:5]
+        runs.append(SeedObservation(SymbolPair(x, y, 1), 16))
+    verdict = certify_runs(runs)
+    *seeds, pooled = verdict.certificates
+    assert not any(c.leak for c in seeds) and pooled.leak and verdict.leak
+    assert pooled.scope == "pooled over 20 seeds" and pooled.code == "tokens-exact"
