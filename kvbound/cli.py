@@ -43,6 +43,7 @@ COMMAND_MODULES = (
     "kvbound.commands.check_cache",
     "kvbound.commands.figures",
     "kvbound.commands.structure",
+    "kvbound.commands.site",
 )
 
 
@@ -50,8 +51,7 @@ class _Parser(argparse.ArgumentParser):
     """argparse whose usage errors use the same exit code and one-line style as ours."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        self.print_usage(sys.stderr)
-        print(f"kvbound: error: {message}", file=sys.stderr)
+        print(f"kvbound: error: {message} (usage: {self.prog} --help)", file=sys.stderr)
         raise SystemExit(EXIT_BAD_INPUT)
 
 
@@ -71,6 +71,12 @@ def build_parser() -> argparse.ArgumentParser:
             "Executable companion to the Omega(n^2 d) KV-cache lower bound for Visual "
             "Autoregressive transformers (arXiv 2503.14881)."
         ),
+        epilog=("examples:\n"
+                "  kvbound constants --headline      # how far a released VAR cache can shrink\n"
+                "  kvbound verify                    # run the proof's reduction, plain verdict\n"
+                "  kvbound site --out out/site       # the interactive page\n"
+                "  kvbound COMMAND --help            # each command, with its own examples"),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"kvbound {package_version()}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
@@ -83,7 +89,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script; returns the process exit code."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version, or a usage error (one line, exit 2)
+        return exc.code if isinstance(exc.code, int) else EXIT_BAD_INPUT
     try:
         return int(args.func(args))
     except InvalidArgument as exc:
@@ -95,6 +104,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("kvbound: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:  # the reader left (`kvbound ... | head`): nothing went wrong
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except Exception:
         traceback.print_exc()
         print("kvbound: internal error: this is a bug in kvbound; please report it with the "

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import math
+import re
+from collections.abc import Sequence
 from typing import Any
 
 from lowerbound.defaults import DEFAULTS
@@ -15,10 +18,15 @@ __all__ = [
     "add_head_arguments",
     "add_run_arguments",
     "check_seeds",
+    "whole_at_least",
+    "positive_seconds",
     "parse_schedule",
     "parse_cache_options",
     "add_precision_arguments",
     "resolve_precision",
+    "workers_option",
+    "add_renamed_flag",
+    "describe",
     "DEFAULT_ETA",
 ]
 
@@ -112,7 +120,7 @@ def add_head_arguments(parser: argparse.ArgumentParser) -> None:
 def add_run_arguments(parser: argparse.ArgumentParser, seeds_default: int) -> None:
     """--seeds, --isolation and --timeout, shared by the commands that run the protocol."""
     parser.add_argument(
-        "--seeds", type=int, default=seeds_default,
+        "--seeds", type=whole_at_least(1), default=seeds_default,
         help=f"number of seeds (per point in a sweep; default: {seeds_default})",
     )
     parser.add_argument(
@@ -121,10 +129,63 @@ def add_run_arguments(parser: argparse.ArgumentParser, seeds_default: int) -> No
         "(inline: registered caches only, for tests)",
     )
     parser.add_argument(
-        "--timeout", type=float, default=DEFAULT_TIMEOUT, metavar="SECONDS",
+        "--timeout", type=positive_seconds, default=DEFAULT_TIMEOUT, metavar="SECONDS",
         help="longest wait for one answer of a party's process before the cache is "
         f"declared hung (default: {DEFAULT_TIMEOUT:g})",
     )
+
+
+def whole_at_least(lower: int) -> Any:
+    """An argparse ``type``: a whole number >= ``lower`` (argparse turns the refusal into
+    one usage line and exit 2).
+
+    >>> whole_at_least(1)("3")
+    3
+    >>> whole_at_least(1)("0")
+    Traceback (most recent call last):
+    ...
+    argparse.ArgumentTypeError: 0 is not a whole number >= 1
+    """
+    def convert(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < lower:
+            raise argparse.ArgumentTypeError(f"{value} is not a whole number >= {lower}")
+        return value
+
+    convert.__name__ = f"whole number >= {lower}"
+    return convert
+
+
+def positive_seconds(text: str) -> float:
+    """An argparse ``type``: a finite number of seconds > 0.
+
+    >>> positive_seconds("2.5")
+    2.5
+    """
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"{text} is not a positive, finite number of seconds")
+    return value
+
+
+def workers_option(text: str) -> int | str:
+    """``--workers``: 'auto' or a whole number >= 1 (an argparse ``type``).
+
+    >>> workers_option("auto"), workers_option("2")
+    ('auto', 2)
+    """
+    if text.strip().lower() == "auto":
+        return "auto"
+    try:
+        return whole_at_least(1)(text)
+    except argparse.ArgumentTypeError as exc:
+        raise argparse.ArgumentTypeError(f"{exc} (or 'auto')") from None
 
 
 def check_seeds(seeds: int) -> int:
@@ -160,3 +221,43 @@ def parse_cache_options(items: list[str] | None) -> dict[str, Any]:
                 f"cache option {item!r} must look like KEY=VALUE, e.g. budget=0.5")
         out[key.strip()] = _scalar(value.strip())
     return out
+
+
+def add_renamed_flag(parser: argparse.ArgumentParser, old: str, new: str, what: str) -> None:
+    """Refuse the old spelling ``old`` of the flag ``new``, naming the new one (exit 2).
+
+    Kept as a hidden flag so argparse does not read ``old`` as an abbreviation of a
+    longer flag (``--seed`` would otherwise mean ``--seeds``).
+    """
+
+    class Renamed(argparse.Action):
+        def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                     values: Any, option_string: str | None = None) -> None:
+            shown = values if isinstance(values, str) else " ".join(map(str, values or []))
+            raise argparse.ArgumentError(
+                self, f"{old} is now {new} ({what}): write {new} {shown}".rstrip())
+
+    parser.add_argument(old, action=Renamed, nargs="?", default=argparse.SUPPRESS,
+                        help=argparse.SUPPRESS)
+
+
+_ROLE = re.compile(r":(?:mod|func|class|data|attr|meth):`~?([^`]+)`")
+
+
+def plain_text(doc: str) -> str:
+    """A docstring as ``--help`` shows it: no reStructuredText markup.
+
+    >>> plain_text("``kvbound verify``: see :mod:`caches.contract` and `x`.")
+    'kvbound verify: see caches.contract and x.'
+    """
+    text = _ROLE.sub(r"\1", doc)
+    return text.replace("``", "").replace("`", "")
+
+
+def describe(doc: str | None, examples: Sequence[str]) -> dict[str, Any]:
+    """The ``add_parser`` keywords of a command: its docstring in plain text as the
+    description, and an "examples:" epilog, laid out as written."""
+    lines = [f"  {e}" for e in examples]
+    return {"description": plain_text((doc or "").strip()),
+            "epilog": "examples:\n" + "\n".join(lines),
+            "formatter_class": argparse.RawDescriptionHelpFormatter}

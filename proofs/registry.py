@@ -47,7 +47,7 @@ KIND_LEGEND: dict[str, str] = {
     "certified": "interval or exact arithmetic on given parameters, every decision rigorous; "
                  "fails when the value it certifies is perturbed",
     "exhaustive": "complete enumeration of a finite family that would fail on a wrong bound",
-    "sampled": "random instances (seeded): evidence, not proof",
+    "sampled": "random instances (seeded) or a grid of a continuum: evidence, not proof",
     "consistency": "two independent computations (e.g. a float and an enclosure) agree",
     "bookkeeping": "a definition, a table lookup or a formula compared with itself",
 }
@@ -120,8 +120,10 @@ class Check:
 class CoqProof:
     """A theorem compiled by ``make coq``: its file in ``proofs/coq/`` and its name there.
 
-    ``assumes`` names the Section hypotheses it is proved under (empty: it rests only on
-    Coq's real-number axioms). tests/proofs/test_coq.py checks the theorem and hypotheses exist.
+    Its statement is its whole Coq type: the Coq sources declare no Section hypothesis
+    (:mod:`proofs.coq_scan` refuses one) and ``make coq`` checks with
+    ``Print Assumptions`` that it rests only on Coq's real-number axioms.
+    tests/proofs/test_coq.py checks that the theorem exists.
 
     >>> str(CoqProof("L2_softmax.v", "l2_concentration"))
     'L2_softmax.v: l2_concentration'
@@ -129,11 +131,9 @@ class CoqProof:
 
     file: str
     theorem: str
-    assumes: tuple[str, ...] = ()
 
     def __str__(self) -> str:
-        text = f"{self.file}: {self.theorem}"
-        return text + (f" [under {', '.join(self.assumes)}]" if self.assumes else "")
+        return f"{self.file}: {self.theorem}"
 
 
 @dataclass(frozen=True)

@@ -34,13 +34,13 @@ def _kraft(shorten: int) -> CheckResult:
     worst = Fraction(0)
     for b, shape in _SHAPES:
         q, n = 2**b, shape[0] * shape[1]
-        xs = [np.array(t).reshape(shape) for t in itertools.product(range(q), repeat=n)]
+        xs = [np.array(v).reshape(shape) for v in itertools.product(range(q), repeat=n)]
         for y in (np.zeros(shape, dtype=int), np.arange(n).reshape(shape) % q):
             for name, code in CODES.items():
                 if name == "lzma":  # a prefix code by construction (header + stream)
                     continue
-                total = sum(Fraction(1, 2 ** (code(SymbolPair(x, y, b)) - shorten))
-                            for x in xs)
+                total = sum((Fraction(1, 2 ** (code(SymbolPair(x, y, b)) - shorten))
+                             for x in xs), Fraction(0))
                 worst = max(worst, total)
     return CheckResult.of(worst <= 1, f"largest Kraft sum {float(worst):.4f} over 3 "
                           "shapes x 2 outputs x 5 enumerative codes")
@@ -62,8 +62,8 @@ def _union_bound(bob: Callable[[np.ndarray, int], np.ndarray]) -> CheckResult:
     ok, worst = True, 0.0
     for s in (0, 8):
         slacks = []
-        for t in itertools.product(range(2), repeat=n_bits):
-            x = np.array(t).reshape(2, 4)
+        for bits in itertools.product(range(2), repeat=n_bits):
+            x = np.array(bits).reshape(2, 4)
             lengths = code_lengths(SymbolPair(x, bob(x, s), 1))
             slacks.append(n_bits - s - message_allowance_bits(s) - min(lengths.values()))
         for t in range(1, 9):

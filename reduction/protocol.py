@@ -49,7 +49,6 @@ from reduction.leak import LEAK_ALPHA, LeakLedger
 from reduction.public import SIMULATION_GAMMA_FRACTION, PublicParams, is_registered_cache
 from reduction.regime import Regime, plan_regime, variant_json
 from reduction.schedule import Schedule
-from reduction.var_head import max_abs_logit
 
 __all__ = [
     "PublicParams",
@@ -286,6 +285,7 @@ def run_seed(
     bits_per_value: int | None = None,
     at_c_min: bool = False,
     delta: float = 0.0,
+    regime: Regime | None = None,
     ledger: LeakLedger | None = None,
 ) -> SeedResult:
     """One seed: rng -> (instance, public keys, cache coins) -> states -> Bob -> bits.
@@ -294,18 +294,21 @@ def run_seed(
     Multi-Index instance (Bob is asked for that many random bits); ``observe(public,
     outputs, truth)`` receives Bob's raw outputs (for figures). ``logit_cap`` and
     ``var_head``: see reduction.public; the regime (theorem or C1) is planned by
-    reduction.regime.plan_regime. ``ledger`` holds the run's leak tests (default: a
-    run of this one seed).
+    reduction.regime.plan_regime, or given planned (``regime``: the verifier plans once
+    for all its seeds). ``ledger`` holds the run's leak tests (default: a run of this
+    one seed).
     """
     seed = check_int_at_least(seed, "seed", 0)
     instance_rng, public_rng, cache_rng = np.random.default_rng(seed).spawn(3)
     key_seed = int(public_rng.integers(0, 2**63 - 1))
     cache_seed = int(cache_rng.integers(0, 2**63 - 1))
-    regime = plan_regime(schedule, d, eps, eta, additive=additive, logit_cap=logit_cap,
-                         var_head=var_head, bits_per_value=bits_per_value)
+    if regime is None:
+        regime = plan_regime(schedule, d, eps, eta, additive=additive, logit_cap=logit_cap,
+                             var_head=var_head, bits_per_value=bits_per_value)
     public = replace(regime.public(key_seed, cache, options), at_c_min=at_c_min, delta=delta)
     key_seed = public.key_seed
-    family = public.key_family()
+    family = public.key_family()  # sampled and certified once, here; the parties replay it
+    public = public.with_key_certificate()
     if instance is None:
         instance = make_instance(public.n_carriers, d, instance_rng, num_queries=num_queries,
                                  bits_per_value=public.symbol_bits)
@@ -333,7 +336,7 @@ def run_seed(
     b = public.symbol_bits
     wrong = int(np.count_nonzero(got != want))
     n_symbols = int(want.size)
-    wrong_bits = int(np.unpackbits((got ^ want).astype(">u2").view(np.uint8)).sum())
+    wrong_bits = int(np.bitwise_count(got ^ want).sum())
     if observe is not None:
         observe(public, z, truth)
     boundary_bits = tuple(8 * len(s) for s in states)
@@ -341,8 +344,8 @@ def run_seed(
     ledger = LeakLedger() if ledger is None else ledger
     certificate = ledger.seed(seed, SymbolPair(want, got, b, rows), message_bits)
     cap = public.effective_cap
-    # the largest |logit| Bob's queries create against the cached keys (#cap, #var-head)
-    recomputed = max_abs_logit(public.bob_queries(tokens), public.cached_keys())
+    # the largest |logit| Bob's queries create, in closed form, where a cap asks (#cap)
+    recomputed = None if cap is None else public.max_abs_logit
     return SeedResult(
         seed=seed,
         key_seed=key_seed,
@@ -364,7 +367,7 @@ def run_seed(
         carriers=public.carriers,
         max_abs_logit=claim,
         max_abs_logit_recomputed=recomputed,
-        logit_cap_respected=cap is None or (recomputed <= cap
+        logit_cap_respected=cap is None or (recomputed is not None and recomputed <= cap
                                             and (claim is None or claim <= cap)),
     )
 
@@ -405,13 +408,13 @@ def run_verification(
         seeds, int) else [check_int_at_least(s, "seed", 0) for s in seeds]
     if not seed_list:
         raise InvalidArgument("no seeds given; pass seeds >= 1 or a non-empty list")
-    regime = plan_regime(schedule, d, eps, eta, additive=additive, logit_cap=logit_cap,
-                         var_head=var_head, bits_per_value=bits_per_value)
-    probe = replace(regime.public(0, cache, options), at_c_min=at_c_min, delta=delta)
     runs: list[SeedResult] = []
     ledger, failure = LeakLedger(len(seed_list)), None
     with open_parties(isolation, timeout, workers) as parties:
         parties.start()  # both workers start while the verifier plans and checks
+        regime = plan_regime(schedule, d, eps, eta, additive=additive, logit_cap=logit_cap,
+                             var_head=var_head, bits_per_value=bits_per_value)
+        probe = replace(regime.public(0, cache, options), at_c_min=at_c_min, delta=delta)
         if is_registered_cache(cache):
             probe.cache_params  # noqa: B018  (validates the options before any work)
         else:
@@ -423,7 +426,7 @@ def run_verification(
                                      num_queries=num_queries, observe=observe,
                                      logit_cap=logit_cap, var_head=var_head,
                                      bits_per_value=bits_per_value, at_c_min=at_c_min,
-                                     delta=delta, ledger=ledger))
+                                     delta=delta, regime=regime, ledger=ledger))
             except Exception as exc:  # a certified leak outranks a later failure
                 if not ledger.leak:
                     raise

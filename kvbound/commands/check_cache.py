@@ -18,9 +18,14 @@ import argparse
 from typing import Any
 
 from kvbound.exit_codes import EXIT_BOUND_VIOLATED, EXIT_CACHE_FAILED
-from kvbound.options import parse_cache_options, parse_schedule
+from kvbound.options import describe, parse_cache_options, parse_schedule
 
 __all__ = ["register", "run", "EXIT_CONTRACT_BROKEN"]
+
+EXAMPLES = (
+    'cd examples && kvbound check-cache every_other:EveryOtherCache',
+    'kvbound check-cache noisy --option noise=0.5',
+)
 
 EXIT_CONTRACT_BROKEN = EXIT_CACHE_FAILED  # a broken contract is the cache's fault
 
@@ -29,8 +34,7 @@ def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "check-cache",
         help="run the cache contract and the corrupt-message fuzz on a cache (module:Class)",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        **describe(__doc__, EXAMPLES),
     )
     p.add_argument("cache", help="module:Class (current directory first) or a registered name")
     p.add_argument("--option", action="append", metavar="KEY=VALUE",
@@ -65,17 +69,24 @@ def run(args: argparse.Namespace) -> int:
         raise InvalidArgument(f"cache {args.cache!r} refused its options "
                               f"{dict(params.options)}: {exc}") from None
     outcomes = run_contract(entry.cls, params, fuzz_cases=args.fuzz, seed=args.seed)
+    from kvbound.reports.plain import contract_fix
+
     print(f"cache contract of {args.cache} on schedule {schedule}, d={args.d}")
     for o in outcomes:
         print(f"  {'ok  ' if o.passed else 'FAIL'}  {o.name}"
               + ("" if o.passed else f": {o.detail}"))
+        fix = None if o.passed else contract_fix(o.name)
+        if fix is not None:
+            print(f"        fix: {fix}")
     leak = _leak_check(args.cache, parse_cache_options(args.option), schedule, args.d,
                        args.seed)
     outcomes.append(leak)
     print(f"  {'ok  ' if leak.passed else 'LEAK' if leak.name == LEAK_CHECK else 'FAIL'}"
           f"  {leak.name}: {leak.detail}")
     failed = [o for o in outcomes if not o.passed]
-    print(f"{len(outcomes) - len(failed)} of {len(outcomes)} checks passed")
+    print(f"{len(outcomes) - len(failed)} of {len(outcomes)} checks passed"
+          + ("" if not failed else "; the contract is in docs/caches.md, a cache that keeps "
+             "it in examples/every_other.py"))
     if not leak.passed and leak.name == LEAK_CHECK:
         return EXIT_BOUND_VIOLATED
     return EXIT_CONTRACT_BROKEN if failed else 0

@@ -18,9 +18,15 @@ import time
 from pathlib import Path
 from typing import Any
 
+from kvbound.options import describe
 from lowerbound.validation import InvalidArgument
 
 __all__ = ["register", "run", "coq_lines", "EXIT_CHECK_FAILED"]
+
+EXAMPLES = (
+    'kvbound proofs                                   # every lemma and the status of its checks',
+    'kvbound proofs --lemma L3 -v                     # one lemma, every check shown',
+)
 
 EXIT_CHECK_FAILED = 1
 
@@ -30,13 +36,12 @@ def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "proofs",
         help="run every check of the lemma registry (L1-L4, theorem, C1, C2, section 5)",
-        description=(
-            "Run every check of every lemma of docs/theorem.md (kinds: proved, certified, "
+        **describe("Run every check of every lemma of docs/theorem.md (kinds: proved, certified, "
             "exhaustive, sampled, consistency, bookkeeping) and print the lemma table with "
-            "statuses. Exits 1 if a check fails."
-        ),
+            "statuses. Exits 1 if a check fails.", EXAMPLES),
     )
     p.add_argument("--json", action="store_true", help="print the full results as JSON")
+    p.add_argument("--quiet", action="store_true", help="no progress on stderr")
     p.add_argument("--lemma", action="append", metavar="LABEL",
                    help="run only this lemma (repeatable), e.g. --lemma L4")
     p.add_argument("-v", "--verbose", action="store_true",
@@ -52,13 +57,12 @@ def coq_lines(proofs: Any) -> list[str]:
     """One ``proved in Coq (file: theorem, ...)`` line per Coq file (``make coq`` checks them).
 
     >>> from proofs.registry import CoqProof
-    >>> coq_lines((CoqProof("L2_softmax.v", "a"), CoqProof("L2_softmax.v", "b", ("h",))))
-    ['proved in Coq (L2_softmax.v: a, b [under h])']
+    >>> coq_lines((CoqProof("L2_softmax.v", "a"), CoqProof("L2_softmax.v", "b")))
+    ['proved in Coq (L2_softmax.v: a, b)']
     """
     by_file: dict[str, list[str]] = {}
     for c in proofs:
-        name = c.theorem + (f" [under {', '.join(c.assumes)}]" if c.assumes else "")
-        by_file.setdefault(c.file, []).append(name)
+        by_file.setdefault(c.file, []).append(c.theorem)
     return [f"proved in Coq ({file}: {', '.join(names)})" for file, names in by_file.items()]
 
 
@@ -77,8 +81,7 @@ def _to_json(outcomes: Any, problems: list[str], seconds: float) -> dict[str, An
             "uses": list(lem.uses),
             "code": list(lem.code),
             "tests": list(lem.tests),
-            "coq": [{"file": c.file, "theorem": c.theorem, "assumes": list(c.assumes)}
-                    for c in lem.coq],
+            "coq": [{"file": c.file, "theorem": c.theorem} for c in lem.coq],
             "status": o.status,
             "checks": [
                 {"name": c.name, "kind": c.kind, "status": c.status, "detail": c.detail,
@@ -103,8 +106,9 @@ def _to_json(outcomes: Any, problems: list[str], seconds: float) -> dict[str, An
 
 def run(args: argparse.Namespace) -> int:
     """Run the checks; print the table or JSON; handle the blueprint options."""
+    from kvbound.progress import Progress
     from proofs.blueprint import render
-    from proofs.catalog import graph_problems, registry, run_all
+    from proofs.catalog import graph_problems, registry, run_lemma
 
     lemmas = registry()
     problems = graph_problems(lemmas)
@@ -116,7 +120,11 @@ def run(args: argparse.Namespace) -> int:
                              f"{', '.join(sorted(known))}")
         lemmas = tuple(lemma for lemma in lemmas if lemma.label in args.lemma)
     start = time.perf_counter()
-    outcomes = run_all(lemmas)
+    bar = Progress(len(lemmas), "proofs", enabled=not args.quiet)
+    outcomes = []
+    for lemma in lemmas:
+        outcomes.append(run_lemma(lemma))
+        bar.step(f"{lemma.label}: {outcomes[-1].status}")
     seconds = time.perf_counter() - start
     report = _to_json(outcomes, problems, seconds)
     ok = bool(report["ok"])
@@ -139,6 +147,11 @@ def run(args: argparse.Namespace) -> int:
         s = report["summary"]
         print(f"{s['lemmas']} lemmas: {s['checked']} checked, {len(s['failed'])} failed "
               f"({s['checks']} checks, {s['seconds']} s)")
+        n_coq = sum(len(o.lemma.coq) for o in outcomes)
+        if n_coq:
+            print(f"Coq: {n_coq} theorems named above, none proved under a hypothesis "
+                  "(`make coq` refuses Section hypotheses and checks with Print Assumptions "
+                  "that each rests only on Coq's real-number axioms)")
 
     if args.write_blueprint or args.check_blueprint:
         if args.lemma:
@@ -148,7 +161,8 @@ def run(args: argparse.Namespace) -> int:
             path = Path(args.write_blueprint)
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text, encoding="utf-8")
-            print(f"wrote {path}", file=sys.stderr)
+            print(f"kvbound proofs: wrote {path} (the blueprint: every lemma, its checks and "
+                  "their status)", file=sys.stderr)
         if args.check_blueprint:
             path = Path(args.check_blueprint)
             current = path.read_text(encoding="utf-8") if path.exists() else ""

@@ -92,7 +92,8 @@ def run_point(job: PointJob, parties: Any, clock: Callable[[], float] = time.per
                                          regime.eta, s, parties, cache=task.cache,
                                          options=task.options, additive=regime.additive,
                                          logit_cap=regime.logit_cap, var_head=regime.var_head,
-                                         bits_per_value=regime.bits_per_value, ledger=ledger))
+                                         bits_per_value=regime.bits_per_value, regime=regime,
+                                         ledger=ledger))
                 except Exception as exc:  # a certified leak outranks a later failure
                     if not ledger.leak:
                         raise
