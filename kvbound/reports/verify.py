@@ -71,7 +71,7 @@ def verify_rows(result: VerifyResult) -> list[tuple[str, str]]:
         (f"lower bound (1 - H2({pub.delta:g})) N" if j["tau"] is not None else
          f"lower bound L d (b - H2({pub.delta:g}) - ...) (Lemma PREC)",
          f"{j['lower_bound_bits']:.0f} (for a cache that answers every query right)"),
-        ("leak certificate (docs/theorem.md#certificate)", certificate_line(result)),
+        ("leak certificate (shortest code of X given Y)", certificate_line(result)),
         ("leak (information decoded > message)", "none: the message holds at least the "
          "information Bob decoded" if j["bound_respected"] else
          "YES: the message Bob received is shorter than the information he decoded"),

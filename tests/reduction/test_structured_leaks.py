@@ -29,6 +29,12 @@ def _bits(b: int) -> list[str]:
     return [] if b == 1 else ["--bits-per-value", str(b), "--eta", "0"]
 
 
+def _attack_record(out: Path) -> dict:
+    """The JSON record ``kvbound attack --out out`` wrote (in its run's own directory)."""
+    (path,) = out.rglob("attack.json")
+    return json.loads(path.read_text())
+
+
 def _old_rule_passes(record: dict) -> bool:
     """The former verdict on the run's own numbers: message >= Fano at the CP end."""
     b = record["bits_per_value"] or 1
@@ -66,8 +72,7 @@ def test_attack_certifies_every_structure(b: int, tmp_path: Path,
                str(tmp_path), "--caches", ",".join(f"{MODULE}:{c}" for c in caches)])
     _, err = capsys.readouterr()
     assert rc == EXIT_BOUND_VIOLATED
-    points = {p["cache"].partition(":")[2]: p
-              for p in json.loads((tmp_path / "attack.json").read_text())["points"]}
+    points = {p["cache"].partition(":")[2]: p for p in _attack_record(tmp_path)["points"]}
     leaking = {c for c, p in points.items() if p["leak"]}
     # at b = 1 the lowest plane is the only one: guessing it reveals nothing, no leak
     assert leaking == set(caches) - ({"LowPlane"} if b == 1 else set())
@@ -100,6 +105,6 @@ def test_a_leak_outranks_a_later_failure(tmp_path: Path,
     rc = main(["attack", *BASE, "--seeds", "2", "--no-plot", "--out", str(tmp_path),
                "--caches", f"{MODULE}:LeakThenFail"])
     _, err = capsys.readouterr()
-    point = json.loads((tmp_path / "attack.json").read_text())["points"][0]
+    point = _attack_record(tmp_path)["points"][0]
     assert rc == EXIT_BOUND_VIOLATED and point["leak"] and point["error"] is None
     assert "seed 1" in point["failure_after_leak"] and "LEAK" in err
