@@ -38,6 +38,7 @@ from typing import Any, ClassVar, TypeVar
 
 import numpy as np
 
+from lowerbound.validation import InvalidArgument
 from reduction.attention import attend, softmax_rows
 from reduction.cache import BaseCache, CacheParams, budget_tokens
 from reduction.message import (
@@ -91,7 +92,7 @@ def budget_option(params: CacheParams) -> int:
     """
     budget = params.option("budget", DEFAULT_BUDGET)
     if isinstance(budget, str) or budget is None:
-        raise ValueError(
+        raise InvalidArgument(
             f"budget={budget!r} must be a kept fraction in (0, 1] or a whole token count >= 1"
         )
     return budget_tokens(budget, params.schedule.cached_tokens)
@@ -103,7 +104,7 @@ def int_option(params: CacheParams, name: str, default: int, lower: int) -> int:
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < lower:
-        raise ValueError(f"{name}={value!r} must be an integer >= {lower}")
+        raise InvalidArgument(f"{name}={value!r} must be an integer >= {lower}")
     return int(value)
 
 
@@ -116,7 +117,8 @@ def fraction_option(params: CacheParams, name: str, default: float) -> float:
         or not math.isfinite(float(value))
         or not 0.0 <= float(value) <= 1.0
     ):
-        raise ValueError(f"{name}={value!r} must be a real number in the closed interval [0, 1]")
+        raise InvalidArgument(
+            f"{name}={value!r} must be a real number in the closed interval [0, 1]")
     return float(value)
 
 
@@ -154,7 +156,8 @@ def attention_weights(queries: np.ndarray, keys: np.ndarray) -> np.ndarray:
 class EvictionCache(BaseCache):
     """Base of the eviction caches: float16 K/V of the kept tokens plus their positions.
 
-    Subclasses set ``TAG`` and override :meth:`_scores` (higher = keep); optionally
+    Subclasses set ``TAG`` and override :meth:`_scores` (higher = keep), or
+    :meth:`_score_candidates` when the score reads the values; optionally
     :meth:`_attend` (to observe attention while attending), :meth:`_target` (how many
     tokens to keep after a block), and the extra-state hooks.
     """
@@ -186,6 +189,12 @@ class EvictionCache(BaseCache):
                 n_old: int) -> np.ndarray:
         """One score per candidate token (kept + block); the top ones are kept."""
         raise NotImplementedError
+
+    def _score_candidates(self, queries: np.ndarray, keys: np.ndarray, values: np.ndarray,
+                          positions: np.ndarray, n_old: int) -> np.ndarray:
+        """One score per candidate with the values at hand (override when the score reads
+        them; the default is :meth:`_scores`, which does not)."""
+        return self._scores(queries, keys, positions, n_old)
 
     def _target(self, n_old: int, n_new: int) -> int:
         """How many of the ``n_old + n_new`` candidates to keep after this block."""
@@ -220,7 +229,7 @@ class EvictionCache(BaseCache):
         out = self._attend(q, all_k, all_v, n_old)
         target = self._target(n_old, t)
         if target < all_p.size:
-            scores = self._scores(q, all_k, all_p, n_old)
+            scores = self._score_candidates(q, all_k, all_v, all_p, n_old)
             keep = keep_top(scores, all_p, target)
         else:
             keep = np.arange(all_p.size)

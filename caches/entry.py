@@ -23,9 +23,10 @@ __all__ = ["CacheEntry", "EntryList", "PROTOCOL_OPTIONS", "PROTOCOL_DEFAULTS",
            "declared_options"]
 
 #: Public quantities of the protocol an entry may ask for (filled in by the protocol).
-PROTOCOL_OPTIONS = frozenset({"eta", "tau", "delta", "additive", "bits_per_value"})
-#: Protocol quantities with a value that holds outside a protocol run (the one-bit values).
-PROTOCOL_DEFAULTS: dict[str, Any] = {"bits_per_value": None}
+PROTOCOL_OPTIONS = frozenset({"eta", "tau", "delta", "additive", "bits_per_value", "scale"})
+#: Protocol quantities with a value that holds outside a protocol run (the one-bit values;
+#: no query scale C, so a cache reading ``scale`` falls back on its own default).
+PROTOCOL_DEFAULTS: dict[str, Any] = {"bits_per_value": None, "scale": None}
 
 
 def declared_options(cls: Any) -> frozenset[str] | None:

@@ -13,12 +13,20 @@ from __future__ import annotations
 import importlib
 
 from caches import (
+    adakv,
+    criticalkv,
+    duo_attention,
     exact,
+    expected_attention,
     h2o,
+    keydiff,
     kivi,
     knorm,
+    kvzip,
+    lagkv,
     lowrank,
     noisy,
+    pyramidkv,
     quantize,
     quest,
     random_evict,
@@ -27,12 +35,14 @@ from caches import (
     snapkv,
     streaming_llm,
     subgen,
+    think,
     tova,
 )
 from caches.adversaries import adversarial
 from caches.entry import PROTOCOL_OPTIONS, CacheEntry, declared_options
 from caches.kvpress import is_kvpress_spec, kvpress_entry
-from caches.matching import cluster, packer, support, topk_attention, window
+from caches.matching import allocation, cluster, packer, support, topk_attention, window
+from caches.var import amskv, hack, hackpp, scalekv
 from lowerbound.validation import InvalidArgument
 from reduction.isolation.cache_path import use_cache_import_path
 
@@ -40,12 +50,18 @@ __all__ = ["CacheEntry", "CACHES", "MODULES", "PROTOCOL_OPTIONS", "resolve_cache
            "cache_names", "declared_options"]
 
 #: Every module of the zoo, in the order its names are listed (``kvbound attack`` and the
-#: reports keep this order): published compressors, the packer (TIGHT), the noisy and
-#: adversarial caches, then the matching caches of the sparsity variants S1-S4.
+#: reports keep this order): published compressors (the one-head ones, then the head- and
+#: layer-aware presses of kvpress, then the VAR-specific ones of caches/var/), the packer
+#: (TIGHT), the noisy and adversarial caches, then the matching caches of the sparsity
+#: variants S1-S4 and of the allocation variant (#alloc).
 MODULES = (
     exact, streaming_llm, h2o, snapkv, tova, knorm, random_evict, scale_budget, subgen,
-    quantize, kivi, lowrank, sketch, quest, packer, noisy, adversarial,
-    topk_attention, support, window, cluster,
+    quantize, kivi, lowrank, sketch, quest,
+    keydiff, expected_attention, lagkv, criticalkv, think,
+    adakv, pyramidkv, duo_attention, kvzip,
+    scalekv, hack, hackpp, amskv,
+    packer, noisy, adversarial,
+    topk_attention, support, window, cluster, allocation,
 )
 
 

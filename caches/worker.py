@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sys
 
+from caches.per_head import per_head_class
 from caches.registry import CACHES, resolve_cache
 from reduction.cachespec import Resolver, install_resolver
 from reduction.isolation.worker import exit_now, main
@@ -18,10 +19,11 @@ __all__ = ["install"]
 
 
 def install() -> None:
-    """Install the zoo's resolver (registered names and ``module:Class``) and its worker."""
+    """Install the zoo's resolver (registered names and ``module:Class``), its worker and
+    its per-head wrapper (one-head classes on D * H > 1 heads)."""
     install_resolver(Resolver(resolve=resolve_cache,
                               is_registered=lambda spec: spec.strip() in CACHES,
-                              worker_module="caches.worker"))
+                              worker_module="caches.worker", per_head=per_head_class))
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ import argparse
 import math
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from lowerbound.defaults import DEFAULTS
@@ -16,6 +17,9 @@ from reduction.schedule import PRESETS, Schedule
 __all__ = [
     "add_instance_arguments",
     "add_head_arguments",
+    "add_shape_arguments",
+    "resolve_shape",
+    "RunShape",
     "add_run_arguments",
     "check_seeds",
     "whole_at_least",
@@ -115,6 +119,63 @@ def add_head_arguments(parser: argparse.ArgumentParser) -> None:
         help="the released VAR head: q and k L2-normalised, logit scale clamped at 100 "
         "(the same as --logit-cap 100 --normalise)",
     )
+
+
+def add_shape_arguments(parser: argparse.ArgumentParser) -> None:
+    """--heads, --layers, --model and --unused-heads: how many heads run at once
+    (docs/theorem.md#c2-run, #alloc)."""
+    parser.add_argument(
+        "--heads", type=whole_at_least(1), default=None, metavar="H",
+        help="heads per layer, each with its own instance (default: 1)")
+    parser.add_argument(
+        "--layers", type=whole_at_least(1), default=None, metavar="D",
+        help="layers of H heads each, all solved at once (default: 1)")
+    parser.add_argument(
+        "--model", default=None, metavar="NAME",
+        help="take the schedule, d, heads and layers of a released model (var-d16, "
+        "var-d20, var-d24, var-d30, var-d36, infinity-2b; lowerbound.models)")
+    parser.add_argument(
+        "--unused-heads", type=whole_at_least(0), default=0, metavar="U", dest="unused_heads",
+        help="the allocation variant: U of the D*H heads, a public seeded set, get zero "
+        "keys and values and carry no bits (default: 0)")
+
+
+@dataclass(frozen=True)
+class RunShape:
+    """The schedule, head dimension and head grid a command runs on."""
+
+    schedule: Schedule
+    d: int
+    heads: int
+    layers: int
+    unused_heads: int
+
+    @property
+    def n_heads(self) -> int:
+        return self.heads * self.layers
+
+
+def resolve_shape(args: argparse.Namespace) -> RunShape:
+    """--schedule/--d/--heads/--layers, or the shapes of --model (which then fixes them:
+    a different --schedule, --d, --heads or --layers is refused)."""
+    heads, layers = getattr(args, "heads", None), getattr(args, "layers", None)
+    unused = getattr(args, "unused_heads", 0)
+    name = getattr(args, "model", None)
+    if name is None:
+        return RunShape(parse_schedule(args.schedule), args.d, heads or 1, layers or 1, unused)
+    from lowerbound.models import model_spec
+
+    try:
+        m = model_spec(name)
+    except ValueError as exc:
+        raise InvalidArgument(f"--model: {exc}") from None
+    given = {"--schedule": (args.schedule, DEFAULTS.schedule, m.schedule),
+             "--d": (args.d, DEFAULTS.d, m.head_dim),
+             "--heads": (heads, None, m.heads), "--layers": (layers, None, m.depth)}
+    for flag, (value, default, fixed) in given.items():
+        if value != default and value != fixed:
+            raise InvalidArgument(f"--model {name} fixes {flag} {fixed}; drop {flag} {value}")
+    return RunShape(parse_schedule(m.schedule), m.head_dim, m.heads, m.depth, unused)
 
 
 def add_run_arguments(parser: argparse.ArgumentParser, seeds_default: int) -> None:

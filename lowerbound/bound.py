@@ -23,6 +23,8 @@ __all__ = [
     "low_dimension_bound_bits",
     "model_bound_bits",
     "fp16_cache_bits",
+    "autocast_cache_bits",
+    "allocation_error_rates",
 ]
 
 
@@ -117,3 +119,43 @@ def fp16_cache_bits(depth: int, heads: int, head_dim: int, total_tokens: int) ->
               (total_tokens, "L_K"))]
     depth, heads, head_dim, total_tokens = parts
     return 2 * depth * total_tokens * heads * head_dim * 16
+
+
+def autocast_cache_bits(depth: int, heads: int, head_dim: int, total_tokens: int) -> int:
+    """Bits of the KV cache a released VAR model holds under float16 autocast: keys float32,
+    values float16, D * L_K * H * d_head * (32 + 16), i.e. 1.5 x :func:`fp16_cache_bits`.
+
+    Why: the head L2-normalises k with ``F.normalize``, whose norm runs in float32 under
+    autocast, so the normalised k (the tensor appended to the cache) is float32; v comes
+    out of the float16 linear layer unchanged (FoundationVision/VAR models/basic_var.py
+    L93, L104-L109 at 78b9539; the sampling demo runs under float16 autocast).
+    docs/theorem.md#c2.
+
+    >>> autocast_cache_bits(16, 16, 64, 680) / 8 / 2**20
+    63.75
+    """
+    return fp16_cache_bits(depth, heads, head_dim, total_tokens) * 3 // 2
+
+
+def allocation_error_rates(kept_fraction: RealLike, heads: int, unused: int
+                           ) -> tuple[float, float]:
+    """Proposition ALLOC (docs/theorem.md#alloc): the expected bit error rate, on the bits
+    of the D H - U carrying heads, of an eviction cache keeping the fraction f of all
+    D H L rows, (a) allocated evenly over all heads without looking at the values (the
+    unused heads get their share), (b) allocated evenly over the carrying heads only:
+    ((1 - f) / 2, (1 - min(1, f / rho)) / 2) with rho = (D H - U) / (D H).
+
+    >>> allocation_error_rates(0.25, 4, 2)
+    (0.375, 0.25)
+    >>> allocation_error_rates(0.5, 4, 2)
+    (0.25, 0.0)
+    """
+    n = check_int_at_least(heads, "heads", 1)
+    u = check_int_at_least(unused, "unused", 0)
+    if u >= n:
+        raise InvalidArgument(f"unused={u} of heads={n} leaves no carrying head")
+    f = float(kept_fraction)
+    if not 0.0 <= f <= 1.0:
+        raise InvalidArgument(f"kept_fraction={f} must lie in [0, 1]")
+    rho = (n - u) / n
+    return (1.0 - f) / 2.0, (1.0 - min(1.0, f / rho)) / 2.0

@@ -16,9 +16,12 @@ References:
   checkpoints: depth 16, 20, 24, 30 at 256 px and depth 36 at 512 px.
 - Infinity: Han et al., "Infinity: Scaling Bitwise AutoRegressive Modeling", arXiv
   2412.04431; code FoundationVision/Infinity. Infinity-2B: depth 32, width 2048, 16 heads
-  of 128, 13 square scales at 1024 px. Its logit cap is not recorded here (None).
+  of 128, 13 square scales at 1024 px. Its heads normalise q and k and clamp the scale at
+  100 like VAR's, then rotate both by a 2-D RoPE (infinity/models/basic.py L282-L291).
 - The fp16 cache sizes the tests compare with are the published ones
-  (docs/theorem.md#c2) (VAR-d16: 42.5 MiB per image).
+  (docs/theorem.md#c2) (VAR-d16: 42.5 MiB for K and V at float16). Under float16
+  autocast the released code caches K at float32 (63.75 MiB per sequence), and
+  classifier-free guidance runs two sequences per image (:data:`CFG_SEQUENCES`).
 
 lowerbound imports nothing else of kvbound, so schedules are stored as VAR's
 ``patch_nums`` tuples; ``reduction.schedule.PRESETS`` holds the same tuples by name
@@ -33,12 +36,14 @@ from fractions import Fraction
 from lowerbound.validation import InvalidArgument
 
 __all__ = [
+    "CFG_SEQUENCES",
     "DEFAULT_RESOLUTION",
     "ModelSpec",
     "MODELS",
     "PATCH_NUMS",
     "VAR_LOGIT_CAP",
     "model_spec",
+    "realisable_value_heads",
 ]
 
 #: VAR's ``patch_nums`` per resolution (side of every square token map), and Infinity's.
@@ -48,14 +53,42 @@ PATCH_NUMS: dict[str, tuple[int, ...]] = {
     "infinity-1024": (1, 2, 4, 6, 8, 12, 16, 20, 24, 32, 40, 48, 64),
 }
 
-#: The released VAR heads clamp their logit scale at 100 (FoundationVision/VAR).
+#: The released VAR heads clamp their logit scale at 100 (FoundationVision/VAR); so do
+#: Infinity's (FoundationVision/Infinity infinity/models/basic.py L220, L282-L284).
 VAR_LOGIT_CAP = Fraction(100)
+
+#: Classifier-free guidance runs every image as two sequences (conditional and
+#: unconditional), each with its own KV cache (FoundationVision/VAR models/var.py L151-L154,
+#: L187 at 78b9539: the batch is doubled), so an image costs twice the per-sequence cache.
+CFG_SEQUENCES = 2
+
+
+def realisable_value_heads(heads: int) -> int:
+    """Heads of ONE real layer whose values can carry independent bits when the instance
+    chooses the layer's weights: H - 2 (docs/theorem.md#c2, "One real layer").
+
+    Every head's q, k, v are linear images of the same H * d-wide input row. Alice's rows
+    need keys (d dimensions, shared by all heads) and values (d per carrying head) that
+    are onto; Bob's rows need key 0 and value 0 with queries spanning d dimensions, so
+    the input needs d + h d + d <= H d dimensions: h <= H - 2, and a block-diagonal choice
+    of weights reaches it.
+
+    >>> realisable_value_heads(16), realisable_value_heads(2)
+    (14, 0)
+    """
+    if heads < 2:
+        raise ValueError(f"heads={heads}: one layer needs H >= 2 (a key block and a query "
+                         "block of d dimensions each)")
+    return heads - 2
 
 _VAR_SOURCE = (
     "FoundationVision/VAR models/__init__.py build_vae_var (width 64*depth, heads=depth, "
     "head dim 64); arXiv 2404.02905"
 )
-_INFINITY_SOURCE = "FoundationVision/Infinity (Infinity-2B); arXiv 2412.04431"
+_INFINITY_SOURCE = (
+    "FoundationVision/Infinity (Infinity-2B; infinity/models/basic.py L220, L282-L291 at "
+    "4c27bbb: q, k normalised, scale clamped at log 100, then 2-D RoPE); arXiv 2412.04431"
+)
 
 
 @dataclass(frozen=True)
@@ -140,7 +173,7 @@ MODELS: dict[tuple[str, int], ModelSpec] = {
         resolution=1024,
         schedule="infinity-1024",
         patch_nums=PATCH_NUMS["infinity-1024"],
-        logit_cap=None,
+        logit_cap=VAR_LOGIT_CAP,
         released=True,
         source=_INFINITY_SOURCE,
     ),

@@ -18,6 +18,7 @@ from lowerbound.validation import InvalidArgument
 from proofs import (
     c1_low_dimension,
     c2_heads_layers,
+    c2_run,
     l1_orthogonality,
     l2_softmax,
     l3_decoding,
@@ -45,6 +46,7 @@ LEMMA_MODULES: tuple[ModuleType, ...] = (
     theorem,
     c1_low_dimension,
     c2_heads_layers,
+    c2_run,
     s5_tightness,
     s5_feasible,
     s5_sparsity,

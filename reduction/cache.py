@@ -14,6 +14,12 @@ The contract (checked by tests for every registered cache):
 * ``to_bytes()`` returns the whole state; ``Cls.from_bytes(data, params)`` rebuilds it
   from those bytes and the public :class:`CacheParams` alone, and raises a ``ValueError``
   (:class:`reduction.message.CorruptMessageError`) on bytes it did not write.
+
+Many heads and layers (docs/theorem.md#c2-run): ``CacheParams.heads`` H and ``layers`` D.
+With D * H > 1 every block is a (D, H, T_k, d) array and ``process`` returns (D, H, T_k, d)
+outputs; a class that handles this itself sets ``MULTI_HEAD = True`` (class attribute),
+any other is run head by head, one instance per (layer, head), by the zoo's per-head
+wrapper (the uniform split of the budget). With D = H = 1 nothing changes.
 """
 
 from __future__ import annotations
@@ -29,23 +35,37 @@ from lowerbound.validation import InvalidArgument, check_int_at_least
 from reduction.message import Reader, Writer, frame, unframe
 from reduction.schedule import Schedule
 
-__all__ = ["CacheParams", "KVCache", "BaseCache", "budget_tokens", "check_block"]
+__all__ = ["CacheParams", "KVCache", "BaseCache", "budget_tokens", "budget_rows",
+           "uniform_split", "check_block", "check_heads_block"]
 
 
 @dataclass(frozen=True)
 class CacheParams:
-    """Public parameters both parties know: head dimension, schedule, cache options.
+    """Public parameters both parties know: head dimension, schedule, cache options, and
+    how many heads and layers the cache serves at once.
 
     ``options`` holds JSON scalars only (a budget, a bit width, ...), so it crosses the
     process boundary as JSON; it carries nothing of Alice's input.
+
+    ``heads`` H and ``layers`` D (docs/theorem.md#c2-run): with H = D = 1 (the default)
+    a cache's blocks are (T_k, d) arrays, exactly as for one head. With D * H > 1 every
+    block is a (D, H, T_k, d) array (queries, keys and values alike) and ``process``
+    returns (D, H, T_k, d) outputs; a class handling that itself sets the class
+    attribute ``MULTI_HEAD = True``, any other class is run head by head by the zoo's
+    per-head wrapper. A ``budget`` is then a kept fraction (or count) of all D * H * L
+    cached rows, allocated by each policy its own way.
     """
 
     d: int
     schedule: Schedule
     options: Mapping[str, Any] = field(default_factory=dict)
+    heads: int = 1
+    layers: int = 1
 
     def __post_init__(self) -> None:
         check_int_at_least(self.d, "d", 1)
+        check_int_at_least(self.heads, "heads", 1)
+        check_int_at_least(self.layers, "layers", 1)
         for key, value in self.options.items():
             if not isinstance(key, str) or not (
                 value is None or isinstance(value, (bool, int, float, str))
@@ -59,8 +79,33 @@ class CacheParams:
         """The option ``name``, or ``default`` when it is not set."""
         return self.options.get(name, default)
 
+    @property
+    def n_heads(self) -> int:
+        """D * H, the heads the cache serves (1 for the one-head reduction)."""
+        return self.heads * self.layers
+
+    @property
+    def multi_head(self) -> bool:
+        """Whether blocks are (D, H, T_k, d) arrays (D * H > 1) rather than (T_k, d)."""
+        return self.n_heads > 1
+
+    @property
+    def block_prefix(self) -> tuple[int, ...]:
+        """The leading axes of every block: (D, H), or () for one head.
+
+        >>> CacheParams(4, Schedule.parse("var-256"), heads=2, layers=3).block_prefix
+        (3, 2)
+        """
+        return (self.layers, self.heads) if self.multi_head else ()
+
+    def one_head(self, options: Mapping[str, Any] | None = None) -> CacheParams:
+        """The same parameters for a single head (options replaced when given)."""
+        return CacheParams(self.d, self.schedule,
+                           self.options if options is None else options)
+
     def to_json(self) -> dict[str, Any]:
-        return {"d": self.d, "schedule": self.schedule.to_json(), "options": dict(self.options)}
+        return {"d": self.d, "schedule": self.schedule.to_json(), "options": dict(self.options),
+                "heads": self.heads, "layers": self.layers}
 
     @classmethod
     def from_json(cls, obj: Any) -> CacheParams:
@@ -68,7 +113,12 @@ class CacheParams:
             raise InvalidArgument("cache params must be an object with d, schedule and options")
         if not isinstance(obj["options"], dict):
             raise InvalidArgument("cache params 'options' must be an object")
-        return cls(int(obj["d"]), Schedule.from_json(obj["schedule"]), obj["options"])
+        heads, layers = obj.get("heads", 1), obj.get("layers", 1)
+        if type(heads) is not int or type(layers) is not int:
+            raise InvalidArgument(f"cache params heads={heads!r}, layers={layers!r} must be "
+                                  "whole numbers >= 1")
+        return cls(int(obj["d"]), Schedule.from_json(obj["schedule"]), obj["options"],
+                   heads=heads, layers=layers)
 
 
 @runtime_checkable
@@ -129,6 +179,55 @@ def check_block(keys: np.ndarray, values: np.ndarray, d: int) -> tuple[np.ndarra
     if k.shape != v.shape or k.ndim != 2 or k.shape[1] != d:
         raise InvalidArgument(f"keys {k.shape} and values {v.shape} must both be (tokens, d={d})")
     return k, v
+
+
+def budget_rows(budget: float | int, params: CacheParams) -> int:
+    """B_tot: the rows kept, over all D * H heads, under a budget (docs/theorem.md#c2-run).
+
+    A fraction f keeps ceil(f * D * H * L) of the D * H * L cached rows, a whole count
+    that many; with one head this is :func:`budget_tokens` of L.
+
+    >>> p = CacheParams(4, Schedule.parse("var-256"), heads=4, layers=2)
+    >>> budget_rows(0.25, p), budget_rows(1.0, p), budget_tokens(0.25, 424)
+    (848, 3392, 106)
+    """
+    return budget_tokens(budget, params.n_heads * params.schedule.cached_tokens)
+
+
+def uniform_split(total: int, parts: int) -> list[int]:
+    """``total`` split over ``parts`` as evenly as whole numbers allow, the larger shares
+    first: the uniform allocation of a budget over heads.
+
+    >>> uniform_split(10, 4)
+    [3, 3, 2, 2]
+    """
+    n = check_int_at_least(parts, "parts", 1)
+    t = check_int_at_least(total, "total", 0)
+    q, r = divmod(t, n)
+    return [q + 1] * r + [q] * (n - r)
+
+
+def check_heads_block(queries: np.ndarray, keys: np.ndarray, values: np.ndarray,
+                      params: CacheParams) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A multi-head scale block as float64 (D, H, T, d) arrays, shapes checked.
+
+    >>> p = CacheParams(3, Schedule.parse("var-256"), heads=2)
+    >>> q, k, v = check_heads_block(np.zeros((1, 2, 4, 3)), np.zeros((1, 2, 4, 3)),
+    ...                             np.ones((1, 2, 4, 3)), p)
+    >>> v.shape
+    (1, 2, 4, 3)
+    """
+    q, k, v = (np.asarray(a, dtype=np.float64) for a in (queries, keys, values))
+    want = (params.layers, params.heads)
+    for name, a in (("queries", q), ("keys", k), ("values", v)):
+        if a.ndim != 4 or a.shape[:2] != want or a.shape[3] != params.d:
+            raise InvalidArgument(f"{name} have shape {a.shape}; a block for {params.layers} "
+                                  f"layers of {params.heads} heads is (D={params.layers}, "
+                                  f"H={params.heads}, tokens, d={params.d})")
+    if not q.shape[2] == k.shape[2] == v.shape[2]:
+        raise InvalidArgument(f"queries {q.shape}, keys {k.shape} and values {v.shape} must "
+                              "hold the same tokens")
+    return q, k, v
 
 
 _C = TypeVar("_C", bound="BaseCache")

@@ -20,7 +20,8 @@ import numpy as np
 from lowerbound.jl import d_min, d_min_exact_note
 from lowerbound.validation import InvalidArgument, check_int_at_least, check_interval
 
-__all__ = ["KeyFamily", "sample_keys", "replay_keys", "max_inner_product", "bad_rows"]
+__all__ = ["KeyFamily", "sample_keys", "sample_key_families", "replay_keys",
+           "max_inner_product", "bad_rows"]
 
 _BLOCK = 1024
 _COLUMNS = 4096
@@ -228,3 +229,44 @@ def sample_keys(
         f"d={dim} after {rounds_allowed} repair rounds; d_min(L, eps) = {d_min(n, e)} "
         f"(Hoeffding), {d_min_exact_note(n, e)}: raise d or eps"
     )
+
+
+def sample_key_families(n_keys: int, d: int, eps: float,
+                        seeds: list[np.random.SeedSequence]) -> list[KeyFamily]:
+    """``sample_keys(n_keys, d, eps, default_rng(seed))`` for every seed, certified in
+    batches: the result is identical to the one-by-one calls.
+
+    Each family's first draw is certified with one Gram product (integer inner products,
+    exact in float32) and one precomputed mask of the pairs i < j; a family with an
+    offending pair is redone by :func:`sample_keys` from its own seed, which repeats that
+    first draw and repairs it. Used for the D * H families of the multi-head instance
+    (docs/theorem.md#c2-run).
+
+    >>> seeds = np.random.SeedSequence(5).spawn(3)
+    >>> batch = sample_key_families(40, 64, 0.75, seeds)
+    >>> one = [sample_keys(40, 64, 0.75, np.random.default_rng(s)) for s in seeds]
+    >>> all(np.array_equal(a.signs, b.signs) and a.max_inner_product == b.max_inner_product
+    ...     for a, b in zip(batch, one))
+    True
+    """
+    n = check_int_at_least(n_keys, "L", 1)
+    dim = check_int_at_least(d, "d", 1)
+    e = float(check_interval(eps, "eps", 0, 1))
+    need = d_min(n, e)
+    if dim < need:
+        raise ValueError(f"L={n} and eps={e:g} need d >= {need} (Hoeffding d_min; "
+                         f"{d_min_exact_note(n, e)}), got d={dim}; raise d or eps")
+    not_above = ~np.triu(np.ones((n, n), dtype=bool), k=1)
+    out: list[KeyFamily] = []
+    for seed in seeds:
+        rng = np.random.default_rng(seed)
+        signs = (rng.integers(0, 2, size=(n, dim), dtype=np.int8) * 2 - 1).astype(np.int8)
+        f = signs.astype(np.float32)
+        gram = f @ f.T
+        gram[not_above] = -np.inf
+        top = float(gram.max())
+        if top > e * dim:
+            out.append(sample_keys(n, dim, e, np.random.default_rng(seed)))
+        else:
+            out.append(KeyFamily(signs, e, top / dim, 1))
+    return out

@@ -37,6 +37,7 @@ import numpy as np
 
 from lowerbound.validation import InvalidArgument
 from reduction.attention import active_record, record_logits
+from reduction.cachespec import cache_class
 from reduction.cachespec import resolve as resolve_cache
 from reduction.errors import CacheFault
 from reduction.isolation.threads import blas_threads, check_workers
@@ -90,6 +91,8 @@ def alice_states(
     docs/theorem.md#mem is the largest); the last one is her message."""
     rng = np.random.default_rng(rng)
     x = np.asarray(bits)
+    if public.multi_head:
+        return _alice_states_heads(x, public, rng)
     n_keys = public.n_carriers
     if x.shape != (n_keys, public.d):
         raise InvalidArgument(f"Alice's bits have shape {x.shape}, expected (L', d) = ({n_keys}, "
@@ -100,6 +103,21 @@ def alice_states(
     cache = build_cache(public, rng)
     blocks = ((np.zeros((stop - start, public.d)), keys[start:stop], values[start:stop])
               for start, stop in public.schedule.block_bounds[:-1])
+    return stream_states(cache, blocks, public.cache)
+
+
+def _alice_states_heads(x: np.ndarray, public: PublicParams,
+                        rng: np.random.Generator) -> list[bytes]:
+    """Alice on D * H heads: (D, H, T_k, d) blocks of zero queries, every head's keys and
+    values (reduction.heads)."""
+    from reduction.heads import heads_cached_keys, heads_values
+
+    values = heads_values(public, x)
+    keys = heads_cached_keys(public)
+    cache = build_cache(public, rng)
+    prefix = (public.layers, public.heads)
+    blocks = ((np.zeros((*prefix, stop - start, public.d)), keys[:, :, start:stop],
+               values[:, :, start:stop]) for start, stop in public.schedule.block_bounds[:-1])
     return stream_states(cache, blocks, public.cache)
 
 
@@ -124,7 +142,7 @@ def stream_states(cache: Any, blocks: Iterable[Block], name: str,
 def bob_pass(cls: Any, message: bytes, params: Any, queries: np.ndarray, name: str) -> np.ndarray:
     """One of Bob's passes, the only one in kvbound: a cache rebuilt from the bytes alone
     (``cls.from_bytes(message, params)``) answers the last scale's queries with zero keys
-    and values; its outputs (T_K, d) as float64, shape checked."""
+    and values; its outputs (T_K, d), or (D, H, T_K, d), as float64, shape checked."""
     cache = cls.from_bytes(message, params)
     zero_kv = np.zeros_like(queries, dtype=np.float64)
     z = np.asarray(cache.process(queries, zero_kv, zero_kv), dtype=np.float64)
@@ -137,8 +155,8 @@ def bob_pass(cls: Any, message: bytes, params: Any, queries: np.ndarray, name: s
 def build_cache(public: PublicParams, rng: np.random.Generator) -> Any:
     """A fresh cache on Alice's side. A ``ValueError`` from the cache's constructor is its
     refusal of the options it was given (bad input, :class:`InvalidArgument`)."""
-    cls = resolve_cache(public.cache).cls
     params = public.cache_params
+    cls = cache_class(resolve_cache(public.cache).cls, params)
     try:
         return cls(params, rng)
     except InvalidArgument:
@@ -186,6 +204,8 @@ def bob_answer(
     if type(message) is not bytes:
         raise InvalidArgument(f"Bob's message must be plain bytes, got {type(message).__name__}")
     workers = check_workers(workers)
+    if public.multi_head:
+        return _bob_answer_heads(message, public, tokens, workers)
     n_keys = public.n_carriers
     wanted = np.arange(n_keys) if tokens is None else np.asarray(list(tokens), dtype=np.int64)
     if wanted.size and (wanted.min() < 0 or wanted.max() >= n_keys):
@@ -226,6 +246,50 @@ def bob_answer(
                 for i, (b, f) in enumerate(zip(batches, futures)):
                     out[i * t_last : i * t_last + b.size] = f.result()
     return BobAnswer(out, record.max_abs if record is not None and record.count else None)
+
+
+def _bob_answer_heads(message: bytes, public: PublicParams, tokens: Iterable[int] | None,
+                      workers: int) -> BobAnswer:
+    """Bob on D * H heads: every pass asks the same T_K carrier positions of every carrying
+    head (reduction.heads.heads_bob_queries); the answer holds the requested rows of
+    Alice's stacked bit matrix."""
+    from reduction.heads import carrying_heads, heads_bob_queries
+
+    n_rows, lp, d = public.bit_rows, public.n_carriers, public.d
+    wanted = np.arange(n_rows) if tokens is None else np.asarray(list(tokens), dtype=np.int64)
+    if wanted.size and (wanted.min() < 0 or wanted.max() >= n_rows):
+        raise InvalidArgument(f"Bob's rows must lie in [0, {n_rows}): L'={lp} carrier rows for "
+                              f"each of {n_rows // lp} heads carrying bits")
+    params = public.cache_params
+    cls: Any = cache_class(resolve_cache(public.cache).cls, params)
+    t_last = public.schedule.last_scale_tokens
+    thresholds = public.thresholds
+    threshold = thresholds[0] if len(thresholds) == 1 else thresholds
+    fast = offers_fast_path(cls)
+    positions = np.unique(wanted % lp) if wanted.size else wanted
+    prefix = (public.layers, public.heads)
+    answers = np.empty((*prefix, positions.size, d))
+    with record_logits() as record, blas_threads(1):
+        for s in range(0, positions.size, t_last):
+            batch = positions[s : s + t_last]
+            q = heads_bob_queries(public, batch)
+            if fast:
+                cache = cls.from_bytes(message, params)
+                z = np.asarray(cache.attend_with_zero_block(  # type: ignore[attr-defined]
+                    q, t_last, threshold=threshold, workers=workers), dtype=np.float64)
+                if z.shape != q.shape:
+                    raise CacheFault(f"cache {public.cache!r}: attend_with_zero_block returned "
+                                     f"shape {z.shape}, expected {q.shape}")
+            else:
+                padded = np.zeros((*prefix, t_last, d))
+                padded[:, :, : batch.size] = q
+                z = bob_pass(cls, message, params, padded, public.cache)[:, :, : batch.size]
+            answers[:, :, s : s + batch.size] = z
+    live = carrying_heads(public)
+    stacked = answers.reshape(public.n_heads, positions.size, d)[live]
+    at = np.searchsorted(positions, wanted % lp)
+    out = stacked[wanted // lp, at]
+    return BobAnswer(out, record.max_abs if record.count else None)
 
 
 def bob_outputs(

@@ -42,6 +42,7 @@ from lowerbound.fano import fano_information_bits
 from lowerbound.precision import multilevel_bound_bits
 from lowerbound.validation import InvalidArgument, check_int_at_least
 from reduction.decode import decode_symbols, symbol_margin
+from reduction.heads import carrying_or_one, head_errors
 from reduction.instance import IndexInstance, make_instance
 from reduction.isolation.parties import DEFAULT_TIMEOUT, InlineParties, ProcessParties
 from reduction.isolation.threads import check_workers
@@ -123,6 +124,7 @@ class SeedResult:
     max_abs_logit: float | None = None
     max_abs_logit_recomputed: float | None = None
     logit_cap_respected: bool = True
+    head_symbol_errors: tuple[int | None, ...] | None = None
 
     @property
     def leak(self) -> bool:
@@ -231,6 +233,9 @@ class VerifyResult:
             "cached_tokens": s.cached_tokens,
             "last_scale_tokens": s.last_scale_tokens,
             "passes": math.ceil(s.cached_tokens / s.last_scale_tokens),
+            "heads": self.public.heads,
+            "layers": self.public.layers,
+            "unused_heads": self.public.unused_heads,
             "instance_bits": self.n_bits,
             "message_bits": self.message_bits,
             "boundary_bits_max": [max(b) for b in zip(*(r.boundary_bits for r in self.runs))],
@@ -286,6 +291,9 @@ def run_seed(
     at_c_min: bool = False,
     delta: float = 0.0,
     regime: Regime | None = None,
+    heads: int = 1,
+    layers: int = 1,
+    unused_heads: int = 0,
     ledger: LeakLedger | None = None,
 ) -> SeedResult:
     """One seed: rng -> (instance, public keys, cache coins) -> states -> Bob -> bits.
@@ -295,8 +303,9 @@ def run_seed(
     outputs, truth)`` receives Bob's raw outputs (for figures). ``logit_cap`` and
     ``var_head``: see reduction.public; the regime (theorem or C1) is planned by
     reduction.regime.plan_regime, or given planned (``regime``: the verifier plans once
-    for all its seeds). ``ledger`` holds the run's leak tests (default: a run of this
-    one seed).
+    for all its seeds). ``heads``, ``layers`` and ``unused_heads`` run D * H heads at
+    once, U of them unused (docs/theorem.md#c2-run, #alloc; reduction.heads). ``ledger``
+    holds the run's leak tests (default: a run of this one seed).
     """
     seed = check_int_at_least(seed, "seed", 0)
     instance_rng, public_rng, cache_rng = np.random.default_rng(seed).spawn(3)
@@ -305,12 +314,14 @@ def run_seed(
     if regime is None:
         regime = plan_regime(schedule, d, eps, eta, additive=additive, logit_cap=logit_cap,
                              var_head=var_head, bits_per_value=bits_per_value)
-    public = replace(regime.public(key_seed, cache, options), at_c_min=at_c_min, delta=delta)
+    public = replace(regime.public(key_seed, cache, options), at_c_min=at_c_min, delta=delta,
+                     heads=heads, layers=layers, unused_heads=unused_heads)
     key_seed = public.key_seed
-    family = public.key_family()  # sampled and certified once, here; the parties replay it
+    # sampled and certified once, here; the parties replay the one-head family
+    families = [public.key_family(int(j)) for j in carrying_or_one(public)]
     public = public.with_key_certificate()
     if instance is None:
-        instance = make_instance(public.n_carriers, d, instance_rng, num_queries=num_queries,
+        instance = make_instance(public.bit_rows, d, instance_rng, num_queries=num_queries,
                                  bits_per_value=public.symbol_bits)
     if instance.bits_per_value != public.symbol_bits:
         raise InvalidArgument(f"the instance has {instance.bits_per_value} bits per value, the "
@@ -346,6 +357,9 @@ def run_seed(
     cap = public.effective_cap
     # the largest |logit| Bob's queries create, in closed form, where a cap asks (#cap)
     recomputed = None if cap is None else public.max_abs_logit
+    per_head = None
+    if public.multi_head and instance.queries is None:
+        per_head = head_errors(public, np.count_nonzero(got != want, axis=1))
     return SeedResult(
         seed=seed,
         key_seed=key_seed,
@@ -359,8 +373,8 @@ def run_seed(
         boundary_bits=boundary_bits,
         bit_errors=wrong_bits,
         error_rate=wrong / n_symbols,
-        max_inner_product=family.max_inner_product,
-        key_rounds=family.rounds,
+        max_inner_product=max(f.max_inner_product for f in families),
+        key_rounds=max(f.rounds for f in families),
         decoding_margin=symbol_margin(z, truth, thresholds),
         information_bits=fano_information_bits(n_symbols, wrong / n_symbols, b),
         certificate=certificate,
@@ -369,6 +383,7 @@ def run_seed(
         max_abs_logit_recomputed=recomputed,
         logit_cap_respected=cap is None or (recomputed is not None and recomputed <= cap
                                             and (claim is None or claim <= cap)),
+        head_symbol_errors=per_head,
     )
 
 
@@ -393,6 +408,9 @@ def run_verification(
     at_c_min: bool = False,
     delta: float = 0.0,
     workers: int = 1,
+    heads: int = 1,
+    layers: int = 1,
+    unused_heads: int = 0,
 ) -> VerifyResult:
     """Run the protocol on several seeds (``seeds=K`` means seeds 0..K-1).
 
@@ -401,7 +419,8 @@ def run_verification(
     process never imports a third-party cache. ``"inline"`` runs the same functions here
     (faster; registered caches only, for tests). Below d_min or under a logit cap the
     C1 variant runs (reduction.regime). ``workers`` threads share Bob's
-    passes; the result is bit-identical for every ``workers``.
+    passes; the result is bit-identical for every ``workers``. ``heads``, ``layers``,
+    ``unused_heads``: D * H heads at once (docs/theorem.md#c2-run, #alloc).
     """
     check_workers(workers)
     seed_list = list(range(check_int_at_least(seeds, "seeds", 1))) if isinstance(
@@ -414,7 +433,8 @@ def run_verification(
         parties.start()  # both workers start while the verifier plans and checks
         regime = plan_regime(schedule, d, eps, eta, additive=additive, logit_cap=logit_cap,
                              var_head=var_head, bits_per_value=bits_per_value)
-        probe = replace(regime.public(0, cache, options), at_c_min=at_c_min, delta=delta)
+        probe = replace(regime.public(0, cache, options), at_c_min=at_c_min, delta=delta,
+                        heads=heads, layers=layers, unused_heads=unused_heads)
         if is_registered_cache(cache):
             probe.cache_params  # noqa: B018  (validates the options before any work)
         else:
@@ -426,7 +446,8 @@ def run_verification(
                                      num_queries=num_queries, observe=observe,
                                      logit_cap=logit_cap, var_head=var_head,
                                      bits_per_value=bits_per_value, at_c_min=at_c_min,
-                                     delta=delta, regime=regime, ledger=ledger))
+                                     delta=delta, regime=regime, heads=heads, layers=layers,
+                                     unused_heads=unused_heads, ledger=ledger))
             except Exception as exc:  # a certified leak outranks a later failure
                 if not ledger.leak:
                     raise
@@ -435,5 +456,5 @@ def run_verification(
             if progress:
                 progress(i + 1, len(seed_list), runs[-1])
     public = replace(regime.public(runs[0].key_seed, cache, options), at_c_min=at_c_min,
-                     delta=delta)
+                     delta=delta, heads=heads, layers=layers, unused_heads=unused_heads)
     return VerifyResult(public, tuple(runs), regime, ledger.pooled(), failure)

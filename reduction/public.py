@@ -14,6 +14,10 @@ keys; ``logit_cap`` = B requires every logit Bob's queries create to lie in [-B,
 C <= B (docs/theorem.md#cap); ``var_head`` runs the released VAR head (q, k L2-normalised,
 scale clamped at 100; docs/theorem.md#var-head), which implies B <= 100.
 
+``heads`` H, ``layers`` D and ``unused_heads`` U run the multi-head instance of
+docs/theorem.md#c2-run on D * H heads, U of them (a public, seeded set) with zero keys
+and values (docs/theorem.md#alloc); :mod:`reduction.heads` holds their keys and queries.
+
 Resolving the cache (``cache_params``) imports the cache's code: the verifier does this
 only for registered caches; a third-party ``module:Class`` is resolved only inside the
 parties' worker processes (reduction.isolation.worker).
@@ -43,9 +47,10 @@ from lowerbound.validation import (
 from reduction import cachespec
 from reduction.cache import CacheParams
 from reduction.instance import MAX_BITS_PER_VALUE
-from reduction.keys import KeyFamily, replay_keys, sample_keys
+from reduction.isolation.threads import blas_threads
+from reduction.keys import KeyFamily, replay_keys, sample_key_families, sample_keys
 from reduction.schedule import Schedule
-from reduction.var_head import VAR_MAX_SCALE, clamped_scale, l2_normalise
+from reduction.var_head import VAR_MAX_SCALE, clamped_scale, l2_normalise, realisable_scale
 from reduction.witnessed import witnessed_prefix
 
 __all__ = ["PublicParams", "SIMULATION_GAMMA_FRACTION", "SIMULATION_CAP_FRACTION", "run_cap",
@@ -108,9 +113,19 @@ class PublicParams:
     delta: float = 0.0
     key_repairs: tuple[tuple[int, ...], ...] | None = None
     key_max_inner_product: float | None = None
+    heads: int = 1
+    layers: int = 1
+    unused_heads: int = 0
 
     def __post_init__(self) -> None:
         check_int_at_least(self.d, "d", 1)
+        check_int_at_least(self.heads, "heads", 1)
+        check_int_at_least(self.layers, "layers", 1)
+        check_int_at_least(self.unused_heads, "unused_heads", 0)
+        if self.unused_heads >= self.heads * self.layers:
+            raise InvalidArgument(
+                f"unused_heads={self.unused_heads} leaves no head carrying bits among "
+                f"{self.layers} x {self.heads}; give at most {self.heads * self.layers - 1}")
         check_interval(self.eps, "eps", 0, 1)
         if self.additive:
             check_interval(self.eta, "eta", 0, 0.5, closed_lower=True)
@@ -162,6 +177,22 @@ class PublicParams:
                                   "key_max_inner_product")
         if self.key_repairs is not None:
             object.__setattr__(self, "key_repairs", _repairs(self.key_repairs))
+
+    @property
+    def n_heads(self) -> int:
+        """D * H, every head of the run (1 for the one-head reduction)."""
+        return self.heads * self.layers
+
+    @property
+    def multi_head(self) -> bool:
+        """Whether the run has D * H > 1 heads (blocks are (D, H, T_k, d))."""
+        return self.n_heads > 1
+
+    @property
+    def bit_rows(self) -> int:
+        """Rows of Alice's bit matrix: L' for each head that carries bits, stacked in
+        (layer, head) order (L' for one head; (D H - U) L' in general)."""
+        return (self.n_heads - self.unused_heads) * self.n_carriers
 
     @property
     def levels(self) -> int:
@@ -221,7 +252,7 @@ class PublicParams:
 
         entry = cachespec.resolve(self.cache)
         protocol: dict[str, Any] = {}
-        if entry.protocol:  # public quantities an adversary of the decoding reads
+        if entry.protocol:  # public quantities of the run some caches read
             if self.bits_per_value is not None and "tau" in entry.protocol:
                 raise InvalidArgument(f"cache {self.cache!r} attacks the one-bit threshold tau; "
                                  "run it without --bits-per-value")
@@ -229,8 +260,10 @@ class PublicParams:
                         "additive": self.additive, "bits_per_value": self.bits_per_value}
             if "tau" in entry.protocol:
                 protocol["tau"] = self.tau
+            if "scale" in entry.protocol:  # Bob's C (KVzip's reconstruction queries)
+                protocol["scale"] = float(self.scale)
         merged = entry.merged_options(self.cache, self.options, protocol)
-        return CacheParams(self.d, self.schedule, merged)
+        return CacheParams(self.d, self.schedule, merged, heads=self.heads, layers=self.layers)
 
     def _scale_for(self, fraction: Fraction) -> float:
         """Least C with gamma(C) < fraction * the decoding bound: (1 - eta)/(1 + eta)
@@ -253,12 +286,16 @@ class PublicParams:
         """Bob's query scale C: C_min itself with ``at_c_min`` (the theorem's worst case);
         else gamma(C) < SIMULATION_GAMMA_FRACTION * L3's bound, and under a cap B at most
         B' = :func:`run_cap` (B); C_min <= B' is checked on construction, so in every case
-        C_min <= C <= B'."""
+        C_min <= C <= B'. For a VAR head, the least scale >= that C its float32 parameter
+        realises (reduction.var_head.realisable_scale; docs/theorem.md#var-head)."""
         if self.at_c_min:
-            return self.c_min
-        c = self._scale_for(SIMULATION_GAMMA_FRACTION)
-        cap = self.effective_cap
-        return c if cap is None else min(c, run_cap(cap))
+            c = self.c_min
+        else:
+            c = self._scale_for(SIMULATION_GAMMA_FRACTION)
+            cap = self.effective_cap
+            if cap is not None:
+                c = min(c, run_cap(cap))
+        return realisable_scale(c) if self.var_head else c
 
     @property
     def gamma(self) -> float:
@@ -284,48 +321,61 @@ class PublicParams:
             return clamped_scale(math.log(self.scale))
         return self.scale
 
-    def key_family(self) -> KeyFamily:
+    def key_family(self, head: int = 0) -> KeyFamily:
         """The carriers' public keys, regenerated from ``key_seed``: sampled and repaired
         (Lemma L1), or with ``carriers`` the first L' of the witnessed search (#witness).
         With a key certificate (:meth:`with_key_certificate`, how the workers receive the
         family) the sampled family is replayed from its repair log, without the Gram pass
-        the verifier already made."""
-        if self.carriers is None:
+        the verifier already made.
+
+        With D * H > 1 heads, head j (in (layer, head) order) has its own family, sampled
+        from the j-th child of ``SeedSequence(key_seed)`` (docs/theorem.md#c2-run); the
+        witnessed family of the C1 variant is one public family, the same in every head.
+        """
+        if self.carriers is not None:
+            return witnessed_prefix(self.schedule.cached_tokens, self.d, float(self.eps),
+                                    self.key_seed, self.n_carriers)
+        if not self.multi_head:
             if self.key_repairs is not None and self.key_max_inner_product is not None:
                 return _key_family_replayed(self.schedule.cached_tokens, self.d,
                                             float(self.eps), self.key_seed, self.key_repairs,
                                             float(self.key_max_inner_product))
             return _key_family_cached(self.schedule.cached_tokens, self.d, float(self.eps),
                                       self.key_seed)
-        return witnessed_prefix(self.schedule.cached_tokens, self.d, float(self.eps),
-                                self.key_seed, self.n_carriers)
+        if not 0 <= head < self.n_heads:
+            raise InvalidArgument(f"head={head} outside the {self.n_heads} heads of the run")
+        return _head_families_cached(self.schedule.cached_tokens, self.d, float(self.eps),
+                                     self.key_seed, self.n_heads)[head]
 
     def with_key_certificate(self) -> PublicParams:
         """These parameters with the sampled family's certificate attached (its repair log
         and certified max inner product), so the parties replay the family instead of
         sampling and certifying it again. The verifier calls it once per seed; with
-        ``carriers`` (a witnessed family, fixed for the whole run) nothing is attached."""
-        if self.carriers is not None:
+        ``carriers`` (a witnessed family, fixed for the whole run) or many heads (a family
+        per head) nothing is attached."""
+        if self.carriers is not None or self.multi_head:
             return self
         family = self.key_family()
         # one key has no pair (-inf); -1, the least <k_i, k_j>, keeps the frame valid JSON
         return replace(self, key_repairs=family.repairs,
                        key_max_inner_product=max(family.max_inner_product, -1.0))
 
-    def cached_keys(self) -> np.ndarray:
-        """The L x d keys Alice's cache receives: k_i = sigma_i / sqrt(d) for the carriers
-        (first L' rows), zero rows after; for a VAR head normalise(sigma_i), zeros kept."""
-        signs = self.key_family().signs
+    def cached_keys(self, head: int = 0) -> np.ndarray:
+        """The L x d keys Alice's cache receives (in ``head``): k_i = sigma_i / sqrt(d) for
+        the carriers (first L' rows), zero rows after; for a VAR head normalise(sigma_i),
+        zeros kept."""
+        signs = self.key_family(head).signs
         keys = np.zeros((self.schedule.cached_tokens, self.d))
         keys[: signs.shape[0]] = signs
         if self.var_head:
             return l2_normalise(keys)
         return np.divide(keys, np.sqrt(self.d), out=keys)  # sigma / sqrt(d), in place
 
-    def bob_queries(self, tokens: np.ndarray) -> np.ndarray:
-        """Bob's queries for carrying tokens: C * k_i, or for a VAR head
+    def bob_queries(self, tokens: np.ndarray, head: int = 0) -> np.ndarray:
+        """Bob's queries for carrying tokens (of ``head``): C * k_i, or for a VAR head
         clamped_scale(ln C) * normalise(sigma_i) (docs/theorem.md#var-head)."""
-        signs = self.key_family().signs[np.asarray(tokens, dtype=np.int64)].astype(np.float64)
+        family = self.key_family(head)
+        signs = family.signs[np.asarray(tokens, dtype=np.int64)].astype(np.float64)
         if self.var_head:
             return clamped_scale(math.log(self.scale)) * l2_normalise(signs)
         np.multiply(signs, self.scale, out=signs)  # (C sigma) / sqrt(d), in place
@@ -350,6 +400,9 @@ class PublicParams:
             "key_repairs": (None if self.key_repairs is None
                             else [list(r) for r in self.key_repairs]),
             "key_max_inner_product": self.key_max_inner_product,
+            "heads": self.heads,
+            "layers": self.layers,
+            "unused_heads": self.unused_heads,
         }
 
     @classmethod
@@ -376,6 +429,9 @@ class PublicParams:
             key_repairs=_optional_repairs(obj.get("key_repairs")),
             key_max_inner_product=(None if obj.get("key_max_inner_product") is None
                                    else float(obj["key_max_inner_product"])),
+            heads=_whole(obj.get("heads", 1), "heads"),
+            layers=_whole(obj.get("layers", 1), "layers"),
+            unused_heads=_whole(obj.get("unused_heads", 0), "unused_heads"),
         )
 
 
@@ -396,6 +452,12 @@ def decoding_gamma_target(eta: float, additive: bool = False,
         return gamma_target(eta, additive=additive)
     return level_gamma_target(bits_per_value, eta, additive=additive,
                               value_bound=_top_level(bits_per_value))
+
+
+def _whole(value: Any, name: str) -> int:
+    if type(value) is not int:
+        raise InvalidArgument(f"{name} must be an integer, got {value!r}")
+    return value
 
 
 def _optional_int(value: Any) -> int | None:
@@ -436,6 +498,18 @@ def _key_family_cached(n_keys: int, d: int, eps: float, key_seed: int) -> KeyFam
     family = sample_keys(n_keys, d, eps, np.random.default_rng(key_seed))
     family.signs.setflags(write=False)
     return family
+
+
+@functools.lru_cache(maxsize=2)
+def _head_families_cached(n_keys: int, d: int, eps: float, key_seed: int,
+                          n_heads: int) -> tuple[KeyFamily, ...]:
+    """One certified family per head, head j from the j-th child of SeedSequence(key_seed)."""
+    children = np.random.SeedSequence(key_seed).spawn(n_heads)
+    with blas_threads(1):
+        families = tuple(sample_key_families(n_keys, d, eps, children))
+    for family in families:
+        family.signs.setflags(write=False)
+    return families
 
 
 @functools.lru_cache(maxsize=64)

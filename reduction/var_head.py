@@ -11,8 +11,21 @@ softmax scale ``self.scale`` = 1; in ``forward`` the scale is
 exp(clamp_max(scale_mul_1H11, log 100)), q becomes F.normalize(q, dim=-1) times that scale
 and k becomes F.normalize(k, dim=-1), both *before* k is appended to the KV cache; the
 attention is then softmax(q k^T * 1) v. ``F.normalize`` divides by max(||x||, 1e-12), so
-a zero key stays zero. Every logit is therefore s <q_hat, k_hat> with |.| <= s <= 100 (up
-to rounding: in float64 exp(log 100) is 100 + 4e-14).
+a zero key stays zero. Every logit is therefore s <q_hat, k_hat> with |.| <= s <= s_max.
+
+Floating point, as the released code runs (commit 78b9539, ``models/basic_var.py``
+L69-L70, L102-L105): ``max_scale_mul = torch.log(torch.tensor(100)).item()`` is ln 100
+rounded to float32 (4.60517025), the parameter is float32, and the clamp and exp run in
+float32, so the largest scale a head applies is exp(fl32(ln 100)) = 100.0000064 rounded to
+float32, s_max = 100.0000076 (:data:`VAR_SCALE_CAP_FLOAT32`), not 100. A head realises only
+scales fl32(exp(theta)) with theta a float32: :func:`clamped_scale` computes exactly that
+(the correctly rounded float32 exp of the float32 parameter), and
+:func:`realisable_scale` the least such scale >= a target C (a run at C = 29.0053799 sets
+theta = fl32(ln C) + one float32 step; fl32(ln C) itself would give exp(theta) = 29.0053771,
+rounded 29.0053768 < C). ``F.normalize`` in pure float16 turns a zero key into NaN (its
+eps 1e-12 rounds to 0 in float16, and 0/0 is NaN), which makes every output of the head
+NaN; under float16 autocast the norm is a float32 op, so a zero key stays zero (as in
+bfloat16, whose range holds 1e-12): :func:`normalise_as`.
 
 This module mirrors those steps (our code, written from that description):
 :func:`l2_normalise`, :func:`clamped_scale`, :func:`var_head_inputs`, and
@@ -40,6 +53,10 @@ __all__ = [
     "NORMALISE_EPS",
     "l2_normalise",
     "clamped_scale",
+    "realisable_scale",
+    "normalise_as",
+    "VAR_SCALE_CAP_FLOAT32",
+    "VAR_LOG_CAP_FLOAT32",
     "var_head_inputs",
     "var_head_attention",
     "max_abs_logit",
@@ -49,6 +66,17 @@ __all__ = [
 VAR_MAX_SCALE = float(VAR_LOGIT_CAP)
 #: F.normalize's default eps: rows are divided by max(||x||, eps).
 NORMALISE_EPS = 1e-12
+
+
+def _exp32(theta: np.float32) -> float:
+    """fl32(exp(theta)): the float32 nearest to the exact exp of a float32 argument."""
+    return float(np.float32(np.exp(np.float64(theta))))
+
+
+#: ``max_scale_mul``: ln 100 as float32 (torch.log of an integer tensor is float32).
+VAR_LOG_CAP_FLOAT32 = np.float32(math.log(100.0))
+#: The largest scale a released head applies: exp(fl32(ln 100)) rounded to float32.
+VAR_SCALE_CAP_FLOAT32 = _exp32(VAR_LOG_CAP_FLOAT32)
 
 
 def l2_normalise(x: np.ndarray, eps: float = NORMALISE_EPS) -> np.ndarray:
@@ -63,14 +91,73 @@ def l2_normalise(x: np.ndarray, eps: float = NORMALISE_EPS) -> np.ndarray:
 
 
 def clamped_scale(log_scale: float) -> float:
-    """exp(min(log_scale, log 100)): the released head's logit scale s (<= 100 + rounding).
+    """fl32(exp(min(fl32(log_scale), fl32(ln 100)))): the scale s a released head applies
+    for the parameter value ``log_scale`` (module docstring); at most 100.0000076.
 
-    >>> clamped_scale(math.log(4.0)) == math.exp(math.log(4.0)), clamped_scale(9.0) < 100.01
-    (True, True)
+    >>> clamped_scale(9.0) == VAR_SCALE_CAP_FLOAT32, round(VAR_SCALE_CAP_FLOAT32, 7)
+    (True, 100.0000076)
+    >>> round(clamped_scale(math.log(29.0053799)), 7)
+    29.0053768
     """
     if math.isnan(log_scale):
         raise InvalidArgument("log_scale is NaN; give a finite log of the logit scale")
-    return math.exp(min(float(log_scale), math.log(VAR_MAX_SCALE)))
+    theta = np.float32(log_scale)
+    return _exp32(min(theta, VAR_LOG_CAP_FLOAT32))
+
+
+def realisable_scale(c: float) -> float:
+    """The least scale >= c a released head applies: fl32(exp(theta)) for the least float32
+    theta that reaches c (c must lie in (0, s_max]).
+
+    >>> s = realisable_scale(29.0053799); s >= 29.0053799, round(s, 6)
+    (True, 29.005384)
+    >>> realisable_scale(100.0) == VAR_SCALE_CAP_FLOAT32
+    True
+    """
+    if not (0 < c <= VAR_SCALE_CAP_FLOAT32):
+        raise InvalidArgument(f"scale {c!r} is not one a released head applies; give a scale in "
+                              f"(0, {VAR_SCALE_CAP_FLOAT32!r}]")
+    theta = np.float32(math.log(c))
+    while _exp32(theta) < c:
+        theta = np.nextafter(theta, np.float32(np.inf))
+    return clamped_scale(float(theta))
+
+
+def normalise_as(x: np.ndarray, mode: str) -> np.ndarray:
+    """F.normalize(x, dim=-1) as a head computes it in ``mode``: "float16" (pure half:
+    norm, eps clamp and division in float16), "autocast" (float16 input, norm and division
+    in float32, as under torch.autocast), "bfloat16" (eps representable: zero rows stay
+    zero) or "float32". Returns float64 (NaN where the head would produce NaN).
+
+    >>> z = np.zeros((1, 4))
+    >>> [bool(np.isnan(normalise_as(z, m)).any()) for m in ("float16", "autocast", "bfloat16")]
+    [True, False, False]
+    """
+    a = np.asarray(x, dtype=np.float64)
+    if mode == "float16":
+        h = a.astype(np.float16)
+        norm = np.sqrt((h * h).sum(axis=-1, keepdims=True, dtype=np.float16))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out = h / np.maximum(norm, np.float16(NORMALISE_EPS))
+        return out.astype(np.float64)
+    if mode == "autocast":
+        a = a.astype(np.float16).astype(np.float32)
+    elif mode == "bfloat16":
+        a = _bfloat16(a)
+    elif mode != "float32":
+        raise InvalidArgument(f"mode={mode!r}; choose float16, autocast, bfloat16 or float32")
+    f = a.astype(np.float32)
+    eps = np.float32(NORMALISE_EPS) if mode != "bfloat16" else np.float32(_bfloat16(
+        np.array(NORMALISE_EPS))[()])
+    norm = np.sqrt((f * f).sum(axis=-1, keepdims=True))
+    return (f / np.maximum(norm, eps)).astype(np.float64)
+
+
+def _bfloat16(a: np.ndarray) -> np.ndarray:
+    """Round to bfloat16 (float32 with the low 16 bits cleared, round to nearest even)."""
+    bits = np.asarray(a, dtype=np.float32).view(np.uint32).astype(np.uint64)
+    rounded = (bits + 0x7FFF + ((bits >> 16) & 1)) & 0xFFFF0000
+    return rounded.astype(np.uint32).view(np.float32)
 
 
 def var_head_inputs(

@@ -14,6 +14,13 @@ Budgets are fractions of the cached tokens KEPT (kvpress's compression_ratio is
 1 - budget); a whole number > 1 is a token count. Caches without a budget sweep their own
 knob (bit width, rank, ...; see kvbound.experiments.SWEEP_AXES) or run once.
 
+--heads H --layers D (or --model var-d16 ...) run every point on the D*H heads at once
+(docs/theorem.md#c2-run): 'all' is then every registered cache that handles many heads
+itself, budgets are kept fractions of all D*H*L rows, and the table and attack.png show
+the error rate against the eviction law (1 - f)/2 and the certificate's floor
+(kvbound.reports.attack_heads); a one-head cache named in --caches runs on every head
+with an equal share (the uniform baseline). --unused-heads U: docs/theorem.md#alloc.
+
 Exit codes: 0 all points feasible; 3 some point is a certified leak (docs/theorem.md
 #certificate: the cache keeps state outside its bytes; a leak outranks a later seed's
 failure); 4 some cache failed while running (and none leaked); 2 bad input.
@@ -33,10 +40,11 @@ from kvbound.options import (
     add_instance_arguments,
     add_precision_arguments,
     add_run_arguments,
+    add_shape_arguments,
     check_seeds,
     describe,
-    parse_schedule,
     resolve_precision,
+    resolve_shape,
 )
 from kvbound.outputs import check_output_dir, new_run_dir, say_wrote, strict_json
 from kvbound.progress import Progress
@@ -108,6 +116,7 @@ def register(subparsers: Any) -> None:
     )
     add_instance_arguments(p)
     add_head_arguments(p)
+    add_shape_arguments(p)
     add_precision_arguments(p)
     p.add_argument(
         "--caches", default="all",
@@ -144,23 +153,25 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from reduction.regime import plan_regime
 
-    schedule = parse_schedule(args.schedule)
+    shape = resolve_shape(args)
+    schedule, d = shape.schedule, shape.d
     check_seeds(args.seeds)
     caches = parse_caches(args.caches)
     budgets = parse_budgets(args.budgets)
     args_eta, bits_per_value = resolve_precision(args)
-    plan_regime(schedule, args.d, args.eps, args_eta, additive=args.additive,
+    plan_regime(schedule, d, args.eps, args_eta, additive=args.additive,
                 logit_cap=args.logit_cap, var_head=args.var_head,
                 bits_per_value=bits_per_value)  # C1 below d_min; b levels separate
-    tasks = plan_sweep(schedule, args.d, caches, budgets, bits_per_value)  # validated
+    tasks = plan_sweep(schedule, d, caches, budgets, bits_per_value,
+                       shape.heads, shape.layers)  # validated
     check_workers(args.workers, "--workers")
     if args.dask is not None and args.workers != 1:
         raise InvalidArgument(
             f"give either --workers {args.workers} or --dask {args.dask}, not both")
     plot_caches = _plot_caches(args.plot_caches, [t.cache for t in tasks])
     check_output_dir(args.out, "--out")
-    check_run_fits(schedule, args.d, args.seeds * max(1, len(tasks)),
-                   concurrent=args.workers)
+    check_run_fits(schedule, d, args.seeds * max(1, len(tasks)),
+                   concurrent=args.workers, heads=shape.n_heads)
     bar = Progress(len(tasks), "attack", enabled=not args.quiet)
 
     def on_point(done: int, total: int, point: SweepPoint) -> None:
@@ -174,11 +185,12 @@ def run(args: argparse.Namespace) -> int:
         bar.step(note)
 
     result = run_sweep(
-        schedule, args.d, args.eps, args_eta, caches=caches, budgets=budgets,
+        schedule, d, args.eps, args_eta, caches=caches, budgets=budgets,
         seeds=args.seeds, additive=args.additive, isolation=args.isolation,
         timeout=args.timeout, progress=on_point,
         logit_cap=args.logit_cap, var_head=args.var_head, bits_per_value=bits_per_value,
         workers=args.workers, dask=args.dask,
+        heads=shape.heads, layers=shape.layers, unused_heads=shape.unused_heads,
     )
     from kvbound.reports.attack import attack_figure, attack_markdown, attack_table
 
@@ -193,7 +205,12 @@ def run(args: argparse.Namespace) -> int:
             measured = {p.cache for p in result.measured}
             plot_caches = [c for c in plot_caches if c in measured]
         for suffix in ("png", "svg"):
-            attack_figure(result, run_dir / f"attack.{suffix}", plot_caches)
+            if result.multi_head:
+                from kvbound.reports.attack_heads import heads_figure
+
+                heads_figure(result, run_dir / f"attack.{suffix}")
+            else:
+                attack_figure(result, run_dir / f"attack.{suffix}", plot_caches)
             written.append((run_dir / f"attack.{suffix}", "every cache against the bound"))
     print(strict_json(record, indent=2) if args.json else attack_table(result))
     packer = result.packer()

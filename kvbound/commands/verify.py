@@ -10,6 +10,10 @@ exit code 3. The verdict is the compression certificate of docs/theorem.md#certi
 code fixed in advance describes Alice's values given Bob's in fewer than N - S - allowance
 bits, per seed or pooled); it names the code and the margin in bits, and outranks a cache
 failure on a later seed.
+
+--heads H --layers D (or --model var-d16 ...) run every one of the D*H heads with its own
+instance and keys at once (docs/theorem.md#c2-run): N = D*H*L*d, one message for all
+heads; --unused-heads U zeroes a public, seeded set of U heads (docs/theorem.md#alloc).
 """
 
 from __future__ import annotations
@@ -30,11 +34,12 @@ from kvbound.options import (
     add_precision_arguments,
     add_renamed_flag,
     add_run_arguments,
+    add_shape_arguments,
     check_seeds,
     describe,
     parse_cache_options,
-    parse_schedule,
     resolve_precision,
+    resolve_shape,
     whole_at_least,
     workers_option,
 )
@@ -85,6 +90,7 @@ def register(subparsers: Any) -> None:
     )
     add_instance_arguments(p)
     add_head_arguments(p)
+    add_shape_arguments(p)
     add_run_arguments(p, seeds_default=1)
     add_precision_arguments(p)
     p.add_argument("--first-seed", type=whole_at_least(0), default=0, dest="first_seed",
@@ -138,18 +144,20 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    schedule = parse_schedule(args.schedule)
+    shape = resolve_shape(args)
+    schedule, d = shape.schedule, shape.d
     check_seeds(args.seeds)
     if args.first_seed < 0:
         raise InvalidArgument(f"--first-seed={args.first_seed} must be >= 0")
     for path, flag in ((args.out, "--out"), (args.report, "--report"),
                        (args.figure, "--figure")):
         check_output_file(path, flag)
-    workers = (auto_workers(schedule.cached_tokens, args.d) if args.workers == "auto"
+    workers = (auto_workers(schedule.cached_tokens, d) if args.workers == "auto"
                else check_workers(args.workers, "--workers"))
-    estimate = check_run_fits(schedule, args.d, args.seeds, workers=workers,
+    estimate = check_run_fits(schedule, d, args.seeds, workers=workers,
                               state_bytes_per_token=state_bytes_per_token(args.cache,
-                                                                          args.option, args.d))
+                                                                          args.option, d),
+                              heads=shape.n_heads)
     if estimate.seconds > LONG_RUN_SECONDS:  # said before the run, whatever --quiet says
         print(f"kvbound: this run needs about {describe_bytes(estimate.total)} and "
               f"{describe_seconds(estimate.seconds)} (estimate; {workers} worker thread"
@@ -172,12 +180,13 @@ def run(args: argparse.Namespace) -> int:
 
     eta, bits_per_value = resolve_precision(args)
     result = run_verification(
-        schedule, args.d, args.eps, eta, seeds, bits_per_value=bits_per_value,
+        schedule, d, args.eps, eta, seeds, bits_per_value=bits_per_value,
         cache=args.cache, options=parse_cache_options(args.option), additive=args.additive,
         isolation=args.isolation, timeout=args.timeout, progress=on_seed,
         num_queries=args.multi_index, observe=observe,
         logit_cap=args.logit_cap, var_head=args.var_head,
         at_c_min=args.at_c_min, delta=args.delta, workers=workers,
+        heads=shape.heads, layers=shape.layers, unused_heads=shape.unused_heads,
     )
     if args.figure:
         pub = result.public

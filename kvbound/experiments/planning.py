@@ -24,6 +24,7 @@ import numpy as np
 from caches import CACHES, CacheEntry, resolve_cache
 from lowerbound.validation import InvalidArgument, check_int_at_least
 from reduction.cache import CacheParams, budget_tokens
+from reduction.cachespec import cache_class, is_multi_head
 from reduction.schedule import Schedule
 
 __all__ = [
@@ -104,6 +105,8 @@ SWEEP_AXES: dict[str, SweepAxis] = {
     "kivi-q4": _FIXED,
     "lowrank": _RANK,
     "sketch": _RANK,
+    "think": SweepAxis("key_channels", (0.125, 0.25, 0.375, 0.5),
+                       note="kept fraction of the key channels (values intact)"),
     "packer": _FIXED,
     "noisy": SweepAxis("noise", (0.25, 0.5, 0.9), note="relative error of every output"),
     # the sparsity variants' caches (variants/)
@@ -164,6 +167,8 @@ def plan_sweep(
     caches: Sequence[str] | None = None,
     budgets: Iterable[float | int] = DEFAULT_BUDGETS,
     bits_per_value: int | None = None,
+    heads: int = 1,
+    layers: int = 1,
 ) -> list[SweepTask]:
     """Every (cache, option value) to run, validated before any work is done.
 
@@ -177,16 +182,25 @@ def plan_sweep(
     cache's own ValueError. With ``caches=None`` a registered cache whose fixed options do
     not fit these public parameters (KIVI's group size must divide d) is not an error of
     the caller: its task carries the reason in ``skip`` and is reported, not run.
+
+    With D * H > 1 heads (``heads``, ``layers``; docs/theorem.md#c2-run) ``caches=None``
+    means every registered compressor that handles many heads itself (``MULTI_HEAD``,
+    read from the registry); a one-head cache named explicitly runs through the per-head
+    wrapper (the uniform baseline). Budgets are then kept fractions of all D * H * L rows.
     """
     d = check_int_at_least(d, "d", 1)
-    names = ([n for n, e in CACHES.items() if not e.adversary] if caches is None
+    shape = {"heads": check_int_at_least(heads, "heads", 1),
+             "layers": check_int_at_least(layers, "layers", 1)}
+    many = heads * layers > 1
+    names = ([n for n, e in CACHES.items() if not e.adversary
+              and (not many or is_multi_head(e.cls))] if caches is None
              else [c.strip() for c in caches])
     if not names:
         raise InvalidArgument("no caches given; pass 'all' or names such as exact,streaming-llm")
     if len(set(names)) != len(names):
         dup = sorted({n for n in names if names.count(n) > 1})
         raise InvalidArgument(f"cache(s) {', '.join(dup)} given more than once")
-    budget_list = _check_budgets(budgets, schedule.cached_tokens)
+    budget_list = _check_budgets(budgets, heads * layers * schedule.cached_tokens)
     tasks: list[SweepTask] = []
     for name in names:
         if name not in CACHES:
@@ -207,7 +221,7 @@ def plan_sweep(
             checked.append(task)
             continue
         entry = resolve_cache(task.cache)
-        params = CacheParams(d, schedule, {**entry.options, **task.options})
+        params = CacheParams(d, schedule, {**entry.options, **task.options}, **shape)
         if bits_per_value is not None and getattr(entry.cls, "BINARY_VALUES", False):
             why = (f"stores 0/1 values only; not a cache for --bits-per-value "
                    f"{bits_per_value}")
@@ -216,7 +230,7 @@ def plan_sweep(
             checked.append(replace(task, skip=why))
             continue
         try:
-            entry.cls(params, np.random.default_rng(0))
+            cache_class(entry.cls, params)(params, np.random.default_rng(0))
         except ValueError as exc:
             if caches is not None:
                 raise InvalidArgument(f"{task.label}: {exc}") from None

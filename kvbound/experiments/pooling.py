@@ -23,15 +23,16 @@ from typing import Any
 
 from kvbound.experiments.planning import PACKER_CACHE, JSONScalar, SweepTask
 from lowerbound.certificate import Certificate
+from lowerbound.entropy import binary_entropy_inverse
 from lowerbound.fano import fano_information_bits
 from lowerbound.validation import check_int_at_least
-from reduction.cache import CacheParams
+from reduction.cache import CacheParams, budget_rows
 from reduction.protocol import LEAK_ALPHA, SeedResult
 from reduction.regime import Regime
 from reduction.schedule import Schedule
 
 __all__ = ["SweepPoint", "SweepResult", "pooled_information", "point_from_runs",
-           "failed_point"]
+           "failed_point", "kept_fraction", "floor_error_rate"]
 
 
 def pooled_information(errors: int, n_symbols: int, seeds: int,
@@ -81,6 +82,9 @@ class SweepPoint:
     skipped: str | None = None
     certificate: dict[str, Any] | None = None
     failure_after_leak: str | None = None
+    kept_fraction: float | None = None
+    predicted_error: float | None = None
+    floor_error: float | None = None
 
     @property
     def leak(self) -> bool:
@@ -113,6 +117,7 @@ def point_from_runs(task: SweepTask, params: CacheParams, runs: Sequence[SeedRes
     revealed, required = _per_seed(decisive, len(runs))
     mean_bits = sum(r.message_bits for r in runs) / len(runs)
     max_bits = max(r.message_bits for r in runs)
+    kept = kept_fraction(task, params)
     return SweepPoint(
         cache=task.cache,
         option=task.option,
@@ -133,7 +138,38 @@ def point_from_runs(task: SweepTask, params: CacheParams, runs: Sequence[SeedRes
         seconds=seconds,
         certificate=decisive.to_json(),
         failure_after_leak=failure,
+        kept_fraction=kept,
+        predicted_error=None if kept is None else (1.0 - kept) / 2.0,
+        floor_error=floor_error_rate(max_bits, n) if b == 1 else None,
     )
+
+
+def kept_fraction(task: SweepTask, params: CacheParams) -> float | None:
+    """f, the fraction of all D * H * L cached rows a budgeted point keeps (or reads):
+    ``budget_rows(budget) / (D * H * L)``; None for a point without a budget.
+
+    >>> from reduction.schedule import Schedule
+    >>> p = CacheParams(64, Schedule.parse("var-256"), {"budget": 0.25}, heads=16, layers=16)
+    >>> kept_fraction(SweepTask("snapkv", "budget", 0.25, {"budget": 0.25}), p)
+    0.25
+    """
+    if task.option != "budget" or task.value is None or isinstance(task.value, (bool, str)):
+        return None
+    rows = params.n_heads * params.schedule.cached_tokens
+    return budget_rows(task.value, params) / rows
+
+
+def floor_error_rate(message_bits: float, n_bits: int) -> float:
+    """The compression certificate's floor: the least bit error rate p with
+    N (1 - H2(p)) <= m, i.e. H2^{-1}(1 - m/N) for m < N, else 0 (docs/theorem.md#fano;
+    no cache with an m-bit message decodes N uniform bits with a lower error rate).
+
+    >>> floor_error_rate(1000, 1000), round(floor_error_rate(500, 1000), 4)
+    (0.0, 0.11)
+    """
+    if message_bits >= n_bits:
+        return 0.0
+    return binary_entropy_inverse(1.0 - message_bits / n_bits)
 
 
 def failed_point(task: SweepTask, params: CacheParams | None, seeds: Sequence[int],
@@ -165,14 +201,25 @@ class SweepResult:
     isolation: str
     points: tuple[SweepPoint, ...]
     regime: Regime | None = None
+    heads: int = 1
+    layers: int = 1
+    unused_heads: int = 0
+
+    @property
+    def multi_head(self) -> bool:
+        """Whether every point ran on D * H > 1 heads (docs/theorem.md#c2-run)."""
+        return self.heads * self.layers > 1
 
     @property
     def n_bits(self) -> int:
-        """N = L' d b (L' = L_{K-1} in the theorem's regime; b = 1 without
-        --bits-per-value), the bound at delta = 0 (L4, PREC)."""
+        """N = (D H - U) L' d b (L' = L_{K-1} in the theorem's regime; b = 1 without
+        --bits-per-value; D = H = 1, U = 0 for one head), the bound at delta = 0 (L4,
+        PREC, C2)."""
+        carrying = self.heads * self.layers - self.unused_heads
         if self.regime is None:
-            return self.schedule.cached_tokens * self.d
-        return self.regime.carriers_witnessed * self.d * (self.regime.bits_per_value or 1)
+            return carrying * self.schedule.cached_tokens * self.d
+        return carrying * self.regime.carriers_witnessed * self.d * (
+            self.regime.bits_per_value or 1)
 
     @property
     def leaks(self) -> list[SweepPoint]:
@@ -215,6 +262,9 @@ class SweepResult:
             "cached_tokens": s.cached_tokens,
             "last_scale_tokens": s.last_scale_tokens,
             "n_bits": self.n_bits,
+            "heads": self.heads,
+            "layers": self.layers,
+            "unused_heads": self.unused_heads,
             "lower_bound_bits": float(self.n_bits),
             "seeds": list(self.seeds),
             "isolation": self.isolation,

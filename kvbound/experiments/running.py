@@ -29,7 +29,7 @@ import math
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from kvbound.experiments.planning import DEFAULT_BUDGETS, SweepTask, plan_sweep
@@ -56,11 +56,16 @@ class PointJob:
     seeds: tuple[int, ...]
     isolation: str
     timeout: float = DEFAULT_TIMEOUT
+    heads: int = 1
+    layers: int = 1
+    unused_heads: int = 0
 
     @property
     def n_bits(self) -> int:
-        """N = L' d: the bits of one seed's instance."""
-        return self.regime.carriers_witnessed * self.regime.d * (self.regime.bits_per_value or 1)
+        """N = (D H - U) L' d: the bits of one seed's instance."""
+        per_head = self.regime.carriers_witnessed * self.regime.d * (
+            self.regime.bits_per_value or 1)
+        return (self.heads * self.layers - self.unused_heads) * per_head
 
 
 def _new_parties(isolation: str, timeout: float) -> Any:
@@ -78,12 +83,14 @@ def run_point(job: PointJob, parties: Any, clock: Callable[[], float] = time.per
     params: CacheParams | None = None
     try:
         with blas_threads(1):
-            probe = regime.public(0, task.cache, task.options)
+            probe = replace(regime.public(0, task.cache, task.options), heads=job.heads,
+                            layers=job.layers, unused_heads=job.unused_heads)
             if is_registered_cache(task.cache):
                 params = probe.cache_params
             else:  # third-party code is resolved in a worker, never here
                 parties.check(probe)
-                params = CacheParams(regime.d, regime.schedule, dict(task.options))
+                params = CacheParams(regime.d, regime.schedule, dict(task.options),
+                                     heads=job.heads, layers=job.layers)
             ledger, failure = LeakLedger(len(job.seeds)), None
             runs: list[SeedResult] = []
             for s in job.seeds:
@@ -93,7 +100,8 @@ def run_point(job: PointJob, parties: Any, clock: Callable[[], float] = time.per
                                          options=task.options, additive=regime.additive,
                                          logit_cap=regime.logit_cap, var_head=regime.var_head,
                                          bits_per_value=regime.bits_per_value, regime=regime,
-                                         ledger=ledger))
+                                         heads=job.heads, layers=job.layers,
+                                         unused_heads=job.unused_heads, ledger=ledger))
                 except Exception as exc:  # a certified leak outranks a later failure
                     if not ledger.leak:
                         raise
@@ -191,6 +199,9 @@ def run_sweep(
     logit_cap: float | None = None,
     var_head: bool = False,
     bits_per_value: int | None = None,
+    heads: int = 1,
+    layers: int = 1,
+    unused_heads: int = 0,
 ) -> SweepResult:
     """Run every planned configuration on every seed (module docstring for the engines).
 
@@ -199,7 +210,9 @@ def run_sweep(
     any run. Below d_min the C1 variant runs (reduction.regime).
     ``progress(done, total, point)`` is called as points finish (in completion order when
     parallel); the result keeps the planned order. ``clock`` times the points of a
-    sequential run (pool and Dask workers use their own).
+    sequential run (pool and Dask workers use their own). ``heads``, ``layers`` and
+    ``unused_heads`` run every point on D * H heads at once (docs/theorem.md#c2-run,
+    #alloc; kvbound.experiments.planning for the caches swept).
     """
     seed_list = (list(range(check_int_at_least(seeds, "seeds", 1))) if isinstance(seeds, int)
                  else [check_int_at_least(s, "seed", 0) for s in seeds])
@@ -212,13 +225,15 @@ def run_sweep(
         raise InvalidArgument(f"give either workers={workers} (this machine) or dask={dask!r}")
     regime = plan_regime(schedule, d, eps, eta, additive=additive, logit_cap=logit_cap,
                          var_head=var_head, bits_per_value=bits_per_value)  # validates all
-    tasks = plan_sweep(schedule, d, caches, budgets, bits_per_value)
+    tasks = plan_sweep(schedule, d, caches, budgets, bits_per_value, heads, layers)
     third_party = [t for t in tasks if t.skip is None and not is_registered_cache(t.cache)]
     if third_party:  # resolved and checked in a worker, up front
         with open_parties(isolation, timeout) as parties:
             for task in third_party:
-                parties.check(regime.public(0, task.cache, task.options))
-    jobs = [PointJob(t, regime, tuple(seed_list), isolation, float(timeout)) for t in tasks]
+                parties.check(replace(regime.public(0, task.cache, task.options), heads=heads,
+                                      layers=layers, unused_heads=unused_heads))
+    jobs = [PointJob(t, regime, tuple(seed_list), isolation, float(timeout), heads, layers,
+                     unused_heads) for t in tasks]
     points: list[SweepPoint | None] = [None] * len(jobs)
     finished = _results(jobs, workers, dask, clock or time.perf_counter)
     for done, (i, point) in enumerate(finished, start=1):
@@ -227,4 +242,4 @@ def run_sweep(
             progress(done, len(jobs), point)
     return SweepResult(schedule, d, float(regime.eps), float(eta), additive,
                        tuple(seed_list), isolation, tuple(p for p in points if p is not None),
-                       regime)
+                       regime, heads, layers, unused_heads)

@@ -21,12 +21,22 @@ from kvbound.reports.plain import attack_lines
 from lowerbound.validation import InvalidArgument
 
 __all__ = ["attack_rows", "certificate_cell", "attack_table", "attack_markdown",
-           "attack_figure", "HEADERS", "DEFAULT_PLOT_CACHES", "plotted_caches"]
+           "attack_figure", "HEADERS", "DEFAULT_PLOT_CACHES", "plotted_caches", "headers"]
 
 HEADERS: tuple[str, ...] = (
     "cache", "setting", "message bits", "bits / N", "bit errors", "error rate p",
     "N(1-H2(p))", "shortest code: bits from threshold", "feasible",
 )
+
+
+def headers(result: SweepResult) -> tuple[str, ...]:
+    """The table's columns: :data:`HEADERS`, and on D * H heads the kept fraction, the
+    eviction law and the certificate's floor (kvbound.reports.attack_heads)."""
+    if not result.multi_head:
+        return HEADERS
+    from kvbound.reports.attack_heads import HEADS_HEADERS
+
+    return HEADERS + HEADS_HEADERS
 
 
 def _setting(p: SweepPoint) -> str:
@@ -35,7 +45,7 @@ def _setting(p: SweepPoint) -> str:
 
 
 def attack_rows(result: SweepResult) -> list[tuple[str, ...]]:
-    """One tuple of strings per point, in :data:`HEADERS` order."""
+    """One tuple of strings per point, in :func:`headers` order."""
     rows: list[tuple[str, ...]] = []
     for p in result.points:
         if p.error is not None or p.skipped is not None:
@@ -54,6 +64,10 @@ def attack_rows(result: SweepResult) -> list[tuple[str, ...]]:
             "yes" if p.feasible else "NO: LEAK" + (
                 f" (then {p.failure_after_leak})" if p.failure_after_leak else ""),
         ))
+    if result.multi_head:
+        from kvbound.reports.attack_heads import heads_rows
+
+        rows = [a + b for a, b in zip(rows, heads_rows(result), strict=True)]
     return rows
 
 
@@ -69,14 +83,19 @@ def certificate_cell(p: SweepPoint) -> str:
 def _summary(result: SweepResult) -> list[str]:
     s = result.schedule
     n = result.n_bits
-    exact = exact_cache_bits(s.cached_tokens, result.d, "float16")
+    exact = exact_cache_bits(s.cached_tokens, result.d, "float16",
+                             heads=result.heads * result.layers)
     lines = [
         f"schedule {s} (L = {s.cached_tokens} cached tokens, T_K = {s.last_scale_tokens}), "
         f"d = {result.d}, eps = {result.eps:g}, eta = {result.eta:g}, "
         f"seeds {', '.join(str(x) for x in result.seeds)}, Bob {result.isolation}",
-        f"N = L*d = {n} bits (the theorem's bound at delta = 0); exact fp16 cache "
-        f"{exact} bits ({exact / n:.2f} x N)",
+        f"N = {'L*d' if not result.multi_head else '(D*H - U)*L*d'} = {n} bits (the "
+        f"theorem's bound at delta = 0); exact fp16 cache {exact} bits ({exact / n:.2f} x N)",
     ]
+    if result.multi_head:
+        from kvbound.reports.attack_heads import heads_summary
+
+        lines += heads_summary(result)
     packer = result.packer()
     if packer is not None:
         lines.append(f"packer ({packer.cache}): {packer.message_bits} message bits = "
@@ -105,8 +124,9 @@ def _plain(result: SweepResult) -> list[str]:
 
 def attack_table(result: SweepResult) -> str:
     """The table, then what happened in plain words, then the summary lines."""
-    rows = [HEADERS, *attack_rows(result)]
-    widths = [max(len(r[i]) for r in rows) for i in range(len(HEADERS))]
+    head = headers(result)
+    rows = [head, *attack_rows(result)]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines + [""] + _plain(result) + [""] + _summary(result))
@@ -126,8 +146,8 @@ def attack_markdown(result: SweepResult) -> str:
         "N - message - allowance - log2(codes x tests / alpha) bits (Lemma CERT,",
         "docs/theorem.md#certificate); N(1-H2(p)) is the information at the error rate.",
         "",
-        "| " + " | ".join(HEADERS) + " |",
-        "|" + "---|" * len(HEADERS),
+        "| " + " | ".join(headers(result)) + " |",
+        "|" + "---|" * len(headers(result)),
     ]
     lines += ["| " + " | ".join(r) + " |" for r in attack_rows(result)]
     lines += [""] + [f"- {s}" for s in _summary(result)]

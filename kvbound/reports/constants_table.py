@@ -116,9 +116,15 @@ def model_constants(
 
     Notes: Corollary C2 (docs/theorem.md#c2) on the table of :mod:`lowerbound.models`.
     """
-    from lowerbound.bound import fp16_cache_bits, model_bound_bits, theorem_bound_bits
-    from lowerbound.models import model_spec
+    from lowerbound.bound import (
+        autocast_cache_bits,
+        fp16_cache_bits,
+        model_bound_bits,
+        theorem_bound_bits,
+    )
+    from lowerbound.models import CFG_SEQUENCES, model_spec, realisable_value_heads
     from proofs.certificates import certify_c_min, certify_d_min
+    from reduction.var_head import VAR_SCALE_CAP_FLOAT32
 
     check_params(eps, eta, delta)
     m = model_spec(name, resolution)
@@ -131,6 +137,7 @@ def model_constants(
     head_fp16 = fp16_cache_bits(1, 1, d, m.total_tokens)
     model_fp16 = fp16_cache_bits(m.depth, m.heads, d, m.total_tokens)
     carried_head = fp16_cache_bits(1, 1, d, n_keys)
+    model_autocast = autocast_cache_bits(m.depth, m.heads, d, m.total_tokens)
     fits = None if m.logit_cap is None else bool(cm.c <= m.logit_cap)
     return {
         "model": m.name,
@@ -165,7 +172,17 @@ def model_constants(
             "fp16_cache_bits": model_fp16,
             "fp16_cache_mib": model_fp16 / 8 / 2**20,
             "ratio": model_fp16 / model_bound if model_bound else None,
+            "autocast_cache_bits": model_autocast,
+            "autocast_cache_mib": model_autocast / 8 / 2**20,
+            "autocast_ratio": model_autocast / model_bound if model_bound else None,
+            "cfg_sequences": CFG_SEQUENCES,
+            "per_image_cfg_mib": CFG_SEQUENCES * model_autocast / 8 / 2**20,
         },
+        "real_layer": {
+            "value_heads": realisable_value_heads(m.heads),
+            "bound_bits": realisable_value_heads(m.heads) * head_bound,
+        },
+        "scale_cap_float32": None if m.logit_cap is None else VAR_SCALE_CAP_FLOAT32,
         "certified": dm.holds and cm.holds,
     }
 
@@ -224,7 +241,16 @@ def print_model(r: dict[str, Any]) -> None:
         ("fp16 KV cache bits (L_K)", head["fp16_cache_bits"],
          f"{model['fp16_cache_bits']} ({model['fp16_cache_mib']:.1f} MiB)"),
         ("fp16 / bound", f"{head['ratio']:.4g}", f"{model['ratio']:.4g}"),
+        ("autocast cache (K fp32, V fp16)", "",
+         f"{model['autocast_cache_bits']} ({model['autocast_cache_mib']:.2f} MiB)"),
+        ("autocast / bound", "", f"{model['autocast_ratio']:.4g}"),
+        (f"per image, CFG ({model['cfg_sequences']} seqs)", "",
+         f"{model['per_image_cfg_mib']:.2f} MiB"),
+        ("one real layer: value heads", f"{r['real_layer']['value_heads']} of {r['heads']}",
+         f"{r['real_layer']['bound_bits']:.12g} bits/layer"),
     ]
+    if r["scale_cap_float32"] is not None:
+        rows.append(("float32 scale clamp", f"{r['scale_cap_float32']:.7f}", ""))
     print(f"  {'':<28}{'per head':>24}  {'whole model':>28}")
     for what, per_head, whole in rows:
         print(f"  {what:<28}{per_head!s:>24}  {whole!s:>28}".rstrip())

@@ -13,7 +13,8 @@ from lowerbound.jl import d_min, d_min_exact
 from lowerbound.models import VAR_LOGIT_CAP
 from reduction.protocol import SIMULATION_GAMMA_FRACTION, VerifyResult
 
-__all__ = ["verify_rows", "variant_rows", "verify_table", "verify_markdown", "certificate_line"]
+__all__ = ["verify_rows", "head_rows", "variant_rows", "verify_table", "verify_markdown",
+           "certificate_line"]
 
 REAL_VAR_LOGIT_CAP = float(VAR_LOGIT_CAP)  # released VAR heads cap the logit scale
 
@@ -40,11 +41,13 @@ def verify_rows(result: VerifyResult) -> list[tuple[str, str]]:
     return [
         ("schedule", f"{s}"),
         ("head dimension d", f"{pub.d}"),
+        *head_rows(result),
         ("cache", f"{pub.cache} {j['cache_options']}"),
         ("cached tokens L = L_(K-1)", f"{s.cached_tokens}"),
         ("last-scale tokens T_K", f"{s.last_scale_tokens} ({j['passes']} passes of Bob)"),
-        ("instance bits N = L'*d (L' carrying tokens)" if pub.bits_per_value is None else
-         f"instance bits N = L'*d*b (b = {pub.bits_per_value})", f"{n}"),
+        (("instance bits N = L'*d (L' carrying tokens)" if pub.bits_per_value is None else
+          f"instance bits N = L'*d*b (b = {pub.bits_per_value})")
+         if not pub.multi_head else "instance bits N = (D*H - U)*L'*d", f"{n}"),
         ("eps; d_min Hoeffding / exact", f"{pub.eps:g}; {d_min(s.cached_tokens, pub.eps)} / "
          f"{d_min_exact(s.cached_tokens, pub.eps)}"),
         ("max <k_i,k_j> measured", f"{j['max_inner_product']:.4f}"),
@@ -67,7 +70,8 @@ def verify_rows(result: VerifyResult) -> list[tuple[str, str]]:
          f"{j['information_bits']:.1f} bits about the values checked"),
         ("memory: largest state, all boundaries",
          f"{j['message_bits']} bits ({ratio:.3f} x N)"),
-        ("exact fp16 cache bits", f"{exact_cache_bits(s.cached_tokens, pub.d, 'float16')}"),
+        ("exact fp16 cache bits",
+         f"{exact_cache_bits(s.cached_tokens, pub.d, 'float16', heads=pub.n_heads)}"),
         (f"lower bound (1 - H2({pub.delta:g})) N" if j["tau"] is not None else
          f"lower bound L d (b - H2({pub.delta:g}) - ...) (Lemma PREC)",
          f"{j['lower_bound_bits']:.0f} (for a cache that answers every query right)"),
@@ -89,6 +93,24 @@ def certificate_line(result: VerifyResult) -> str:
         return line + (f"; then {result.failure}" if result.failure else "")
     return (f"no leak: closest code {c.code} ({c.scope}) needs {c.code_bits} bits, "
             f"{-c.margin_bits:.1f} bits over the threshold {c.threshold_bits:.1f} ({tests})")
+
+
+def head_rows(result: VerifyResult) -> list[tuple[str, str]]:
+    """Rows for a run on D * H heads (docs/theorem.md#c2-run): the grid, the unused heads
+    of the allocation variant, and the spread of the heads' error rates."""
+    pub = result.public
+    if not pub.multi_head:
+        return []
+    rows = [("heads: D layers x H heads", f"{pub.layers} x {pub.heads} = {pub.n_heads}, each "
+             "with its own instance and keys" + (f"; {pub.unused_heads} unused (zero keys and "
+                                                 "values, #alloc)" if pub.unused_heads else ""))]
+    per_run = [r.head_symbol_errors for r in result.runs if r.head_symbol_errors is not None]
+    if per_run:
+        size = pub.n_carriers * pub.d
+        rates = [e / size for run in per_run for e in run if e is not None]
+        rows.append(("error rate per head: least / largest",
+                     f"{min(rates):.4g} / {max(rates):.4g}"))
+    return rows
 
 
 def variant_rows(j: dict[str, Any]) -> list[tuple[str, str]]:

@@ -231,7 +231,7 @@ class ProcessParties:
         from reduction.parties import BobAnswer
 
         token_list = None if tokens is None else [int(t) for t in tokens]
-        rows = public.n_carriers if token_list is None else len(token_list)
+        rows = public.bit_rows if token_list is None else len(token_list)
         header = {"public": public.to_json(), "tokens": token_list, "workers": self.workers}
         answer = self.bob.exchange(REQ_BOB, header, [message], cache=public.cache,
                                    max_bytes=8 * rows * public.d)

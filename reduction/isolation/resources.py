@@ -30,6 +30,10 @@ bytes moved (states, frames, decoding) at ``BYTES_PER_SECOND``. R is measured wh
 estimate is made and scaled by this process's share of a loaded machine
 (:func:`gemm_rate`). It is an estimate: ``make bench`` prints it beside every measured
 run.
+
+With D * H heads at once (``heads``, docs/theorem.md#c2-run) every part but the key
+check's tile is D * H times larger, and Bob's stacked answers are copied twice more (the
+carrying heads, then the requested rows).
 """
 
 from __future__ import annotations
@@ -162,32 +166,38 @@ def startup_seconds() -> float:
 
 def estimate_run(schedule: Schedule, d: int, seeds: int = 1, *,
                  state_bytes_per_token: float | None = None, workers: int = 1,
-                 rate: float | None = None, startup: float | None = None) -> RunEstimate:
+                 rate: float | None = None, startup: float | None = None,
+                 heads: int = 1) -> RunEstimate:
     """Peak bytes per process and seconds of a run on ``schedule`` at head dimension ``d``
     (module docstring). ``rate`` (float32 GEMM flops/s on one thread) and ``startup``
     (seconds) default to measurements now; pass both to make the estimate deterministic.
+    ``heads`` = D * H heads at once.
 
     >>> est = estimate_run(Schedule.preset("var-256"), 64, rate=3e10)
     >>> 1e6 < est.total < 1e9, est.largest_process == est["verifier"] or True
     (True, True)
+    >>> estimate_run(Schedule.preset("var-256"), 64, rate=3e10, heads=256).total < 2 * 2**30
+    True
     """
     d = check_int_at_least(d, "d", 1)
     seeds = check_int_at_least(seeds, "seeds", 1)
     workers = check_int_at_least(workers, "workers", 1)
+    g = check_int_at_least(heads, "heads", 1)
     n, t = schedule.cached_tokens, schedule.last_scale_tokens
     per_token = 16.0 * d if state_bytes_per_token is None else float(state_bytes_per_token)
-    states = [per_token * lk for lk in schedule.cumulative[:-1]]
+    states = [g * per_token * lk for lk in schedule.cumulative[:-1]]
     message, all_states = states[-1], sum(states)
-    nd = n * d
+    nd = g * n * d
     tile = min(_TILE_BYTES, 5 * min(1024, n) * min(4096, n))
     verifier = BASELINE_BYTES + _BLAS_BYTES + 2 * nd + max(4 * nd + tile,
                                                           all_states + 22 * nd)
     alice = BASELINE_BYTES + 17 * nd + 2 * message + 2 * all_states
-    bob = BASELINE_BYTES + 2.5 * message + 8 * n * (d + 1) + 16 * t * d + 16 * nd
+    bob = (BASELINE_BYTES + 2.5 * message + g * (8 * n * (d + 1) + 16 * t * d) + 16 * nd
+           + (0 if g == 1 else 16 * nd))
     est = RunEstimate({"verifier": int(verifier), "alice": int(alice), "bob": int(bob),
                        "records": seeds * _RECORD_BYTES})
     r = gemm_rate(d) if rate is None else float(rate)
-    flops = n * n * d + n * n * (4 * (d + 1) + EXP_FLOPS) / workers
+    flops = g * (n * n * d + n * n * (4 * (d + 1) + EXP_FLOPS) / workers)
     moved = 2 * all_states + 40 * nd
     start = startup_seconds() if startup is None else float(startup)
     est.seconds = start + seeds * (flops / r + moved / BYTES_PER_SECOND)
@@ -205,7 +215,7 @@ def physical_memory_bytes() -> int | None:
 def check_run_fits(schedule: Schedule, d: int, seeds: int = 1, *,
                    available: int | None = None, concurrent: int = 1,
                    state_bytes_per_token: float | None = None, workers: int = 1,
-                   rate: float | None = None) -> RunEstimate:
+                   rate: float | None = None, heads: int = 1) -> RunEstimate:
     """The estimate, or a ValueError naming it when the run cannot fit in memory.
 
     ``available`` defaults to the physical memory; runs above :data:`MEMORY_FRACTION` of
@@ -224,16 +234,16 @@ def check_run_fits(schedule: Schedule, d: int, seeds: int = 1, *,
         raise InvalidArgument(f"seeds={seeds} exceeds {MAX_SEEDS} (each seed is one protocol run, "
                          "kept in memory with its record); split the run into several")
     est = estimate_run(schedule, d, seeds, state_bytes_per_token=state_bytes_per_token,
-                       workers=workers, rate=rate)
+                       workers=workers, rate=rate, heads=heads)
     memory = physical_memory_bytes() if available is None else available
     need = est.total + (parallel - 1) * (est.total - est["records"])
     if memory is not None and need > MEMORY_FRACTION * memory:
         runs = "one run" if seeds == 1 else f"{seeds} runs"
         raise InvalidArgument(
-            f"schedule {schedule} with d={d} needs about {describe_bytes(need)} "
-            f"({est.describe()}) for {runs if parallel == 1 else f'{runs}, {parallel} at once'}"
-            f"; this machine has {describe_bytes(memory)} (runs above {MEMORY_FRACTION:.0%} are "
-            "refused): lower d or use a smaller schedule" + ("" if parallel == 1 else
-                                                           " or fewer workers")
+            f"schedule {schedule} with d={d}{f' on {heads} heads' if heads > 1 else ''} needs "
+            f"about {describe_bytes(need)} ({est.describe()}) for "
+            f"{runs if parallel == 1 else f'{runs}, {parallel} at once'}; this machine has "
+            f"{describe_bytes(memory)} (runs above {MEMORY_FRACTION:.0%} are refused): lower d "
+            "or use a smaller schedule" + ("" if parallel == 1 else " or fewer workers")
         )
     return est

@@ -62,8 +62,9 @@ def _alice(frame: Frame) -> tuple[dict[str, Any], list[bytes]]:
     shape = frame.header.get("shape")
     seed = frame.header.get("cache_seed")
     if (not isinstance(shape, list) or len(shape) != 2
-            or shape != [public.n_carriers, public.d]):
-        raise InvalidArgument(f"Alice's bits must have shape [L', d], got {shape!r}")
+            or shape != [public.bit_rows, public.d]):
+        raise InvalidArgument(f"Alice's bits must have shape [{public.bit_rows}, {public.d}] "
+                              f"(L' rows per head carrying bits, d), got {shape!r}")
     if not isinstance(seed, int) or seed < 0:
         raise InvalidArgument(f"cache_seed must be an integer >= 0, got {seed!r}")
     count = shape[0] * shape[1]

@@ -47,8 +47,14 @@ _OUTPUTS = {"attack.md", "report.md"}
 #: This file, whose planted examples name absent files on purpose: not scanned.
 _SELF = "tests/proofs/test_doc_references.py"
 #: Files of other repositories that the code cites next to the repository's name.
+_KVPRESS = ("adakv", "criticalkv", "duo_attention", "expected_attention", "keydiff", "kvzip",
+            "lagkv", "pyramidkv", "scorer", "snapkv", "think")  # NVIDIA/kvpress presses
 _EXTERNAL = {"models/__init__.py", "models/basic_var.py",  # FoundationVision/VAR
-             "utils/arg_util.py"}
+             "models/var.py", "utils/arg_util.py",
+             "infinity/models/basic.py",  # FoundationVision/Infinity
+             "scale_kv.py", "enable_scale_kv_2b.py",  # StargazerX0/ScaleKV
+             *(f"kvpress/presses/{n}_press.py" for n in _KVPRESS),
+             *(f"{n}_press.py" for n in _KVPRESS)}
 
 
 def _repo_files() -> list[str]:

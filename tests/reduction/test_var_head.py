@@ -42,9 +42,12 @@ def test_normalise_like_f_normalize() -> None:
 
 
 def test_scale_is_clamped_at_100() -> None:
-    assert clamped_scale(math.log(4.0)) == pytest.approx(4.0, rel=1e-15)
-    assert clamped_scale(math.log(100.0)) == clamped_scale(50.0) == math.exp(math.log(100))
-    assert 100.0 <= clamped_scale(50.0) <= 100.0 * (1 + 1e-15)
+    """The float32 head: a scale of 4 is exact in float32; the clamp is exp(fl32(ln 100))
+    rounded to float32 (computed here with numpy's float32), within 2^-23 of 100."""
+    assert clamped_scale(math.log(4.0)) == 4.0
+    cap32 = float(np.float32(np.exp(np.float64(np.float32(np.log(100.0))))))
+    assert clamped_scale(math.log(100.0)) == clamped_scale(50.0) == cap32
+    assert 100.0 < clamped_scale(50.0) <= 100.0 * (1 + 2.0**-23)
     with pytest.raises(ValueError, match="NaN"):
         clamped_scale(float("nan"))
 
@@ -54,10 +57,12 @@ def test_attention_matches_a_direct_softmax() -> None:
     q, k, v = rng.normal(size=(7, 16)), rng.normal(size=(30, 16)), rng.normal(size=(30, 3))
     k[4] = 0.0  # a zero key stays zero and scores 0
     z, top = var_head_attention(q, k, v, math.log(37.0))
-    z_ref, logits = naive_var_attention(q, k, v, 37.0)
+    s = clamped_scale(math.log(37.0))  # the float32 head's 37, within 2^-23 of it
+    assert abs(s - 37.0) <= 37.0 * 2.0**-23
+    z_ref, logits = naive_var_attention(q, k, v, s)
     np.testing.assert_allclose(z, z_ref, rtol=1e-12, atol=1e-14)
-    assert top == pytest.approx(np.abs(logits).max(), rel=1e-13) and top <= 37.0 * (1 + 1e-12)
-    assert max_abs_logit(37.0 * l2_normalise(q), l2_normalise(k)) == pytest.approx(top)
+    assert top == pytest.approx(np.abs(logits).max(), rel=1e-13) and top <= s * (1 + 1e-12)
+    assert max_abs_logit(s * l2_normalise(q), l2_normalise(k)) == pytest.approx(top)
 
 
 def test_bob_in_a_var_head_is_the_released_attention() -> None:
