@@ -29,6 +29,7 @@ from proofs import (
     s6_cap,
     s6_precision,
     s6_witness,
+    s7_certificate,
     theorem,
 )
 from proofs.registry import CheckOutcome, Lemma, LemmaOutcome
@@ -52,6 +53,7 @@ LEMMA_MODULES: tuple[ModuleType, ...] = (
     s6_witness,
     s6_cap,
     s6_precision,
+    s7_certificate,
 )
 
 

@@ -10,10 +10,12 @@ The memory measured is the largest state over the scale boundaries, in bits
 
 Main statement: with C = C_min(L, T_K, eps, eta) and an (eta, delta)-correct cache, Bob
 recovers every bit with error <= delta, so the memory is >= (1 - H2(delta)) * N bits
-(docs/theorem.md#thm via Lemmas L1-L4). Every run checks the contrapositive, exactly
-(docs/theorem.md#feasible, #fano): the message Bob received has >= N(1 - H2(p)) bits for
-the observed error rate p, whatever p is (never clamped), up to a confidence allowance;
-otherwise the cache keeps state outside its bytes, and the run reports a leak.
+(docs/theorem.md#thm via Lemmas L1-L4). Every run checks the contrapositive with the
+compression certificate of docs/theorem.md#certificate (reduction.leak): if a code fixed
+before the run describes Alice's symbols given Bob's in fewer bits than N minus the message
+and its allowance, on one seed or pooled over the seeds, the cache keeps state outside its
+bytes and the run reports a leak (false-alarm probability at most LEAK_ALPHA, no model of
+the errors). A leak outranks a failure on a later seed.
 
 Below d_min, or when a logit cap B leaves too few tokens, the run is the C1 variant of
 reduction.regime (docs/theorem.md#c1, #unused, #witness, #cap): the regime
@@ -34,7 +36,9 @@ from typing import Any, Protocol
 import numpy as np
 
 from lowerbound.bound import index_lower_bound_bits
-from lowerbound.fano import fano_information_bits, fano_information_lower_confidence
+from lowerbound.certificate import Certificate
+from lowerbound.codes import SymbolPair
+from lowerbound.fano import fano_information_bits
 from lowerbound.precision import multilevel_bound_bits
 from lowerbound.validation import InvalidArgument, check_int_at_least
 from reduction.decode import decode_symbols, symbol_margin
@@ -42,6 +46,7 @@ from reduction.heads import carrying_or_one, head_errors
 from reduction.instance import IndexInstance, make_instance
 from reduction.isolation.parties import DEFAULT_TIMEOUT, InlineParties, ProcessParties
 from reduction.isolation.threads import check_workers
+from reduction.leak import LEAK_ALPHA, LeakLedger
 from reduction.public import SIMULATION_GAMMA_FRACTION, PublicParams, is_registered_cache
 from reduction.regime import Regime, plan_regime, variant_json
 from reduction.schedule import Schedule
@@ -54,13 +59,9 @@ __all__ = [
     "open_parties",
     "run_seed",
     "run_verification",
-    "leak_check",
     "LEAK_ALPHA",
     "SIMULATION_GAMMA_FRACTION",
 ]
-
-LEAK_ALPHA = 1e-6  # each one-sided end of the error-rate interval of the leak check
-
 
 class Parties(Protocol):
     """Alice and Bob as the verifier reaches them (reduction.isolation.parties)."""
@@ -118,22 +119,38 @@ class SeedResult:
     key_rounds: int
     decoding_margin: float
     information_bits: float
-    information_bits_lcb: float
-    leak: bool
+    certificate: Certificate
     carriers: int | None = None
     max_abs_logit: float | None = None
     max_abs_logit_recomputed: float | None = None
     logit_cap_respected: bool = True
     head_symbol_errors: tuple[int | None, ...] | None = None
 
+    @property
+    def leak(self) -> bool:
+        """This seed's certificate (docs/theorem.md#certificate) found a leak."""
+        return self.certificate.leak
+
+    def to_json(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["certificate"] = self.certificate.to_json()
+        out["leak"] = self.leak
+        return out
+
 
 @dataclass(frozen=True)
 class VerifyResult:
-    """Runs of the protocol over several seeds, with the theorem's numbers beside them."""
+    """Runs of the protocol over several seeds, with the theorem's numbers beside them.
+
+    ``pooled`` is the certificate pooled over the seeds (two or more); ``failure`` the
+    failure that cut the run short after a leak was certified (the leak outranks it).
+    """
 
     public: PublicParams
     runs: tuple[SeedResult, ...]
     regime: Regime | None = None
+    pooled: Certificate | None = None
+    failure: str | None = None
 
     @property
     def message_bits(self) -> int:
@@ -175,8 +192,19 @@ class VerifyResult:
                                      self.public.symbol_bits, delta)
 
     @property
+    def certificates(self) -> tuple[Certificate, ...]:
+        """Every test of the run: one per seed, then the pooled one."""
+        pooled = () if self.pooled is None else (self.pooled,)
+        return tuple(r.certificate for r in self.runs) + pooled
+
+    @property
+    def certificate(self) -> Certificate:
+        """The decisive test: the one furthest under its threshold (the leak, if any)."""
+        return max(self.certificates, key=lambda c: (c.leak, c.margin_bits))
+
+    @property
     def leak(self) -> bool:
-        return any(r.leak for r in self.runs)
+        return any(c.leak for c in self.certificates)
 
     @property
     def bound_respected(self) -> bool:
@@ -234,7 +262,11 @@ class VerifyResult:
             "max_inner_product": max(r.max_inner_product for r in self.runs),
             "seeds": [r.seed for r in self.runs],
             "bound_respected": self.bound_respected,
-            "runs": [asdict(r) for r in self.runs],
+            "leak_alpha": self.certificate.alpha,
+            "certificate": self.certificate.to_json(),
+            "pooled_certificate": None if self.pooled is None else self.pooled.to_json(),
+            "failure_after_leak": self.failure,
+            "runs": [r.to_json() for r in self.runs],
             **self._variant_json(),
         }
 
@@ -262,6 +294,7 @@ def run_seed(
     heads: int = 1,
     layers: int = 1,
     unused_heads: int = 0,
+    ledger: LeakLedger | None = None,
 ) -> SeedResult:
     """One seed: rng -> (instance, public keys, cache coins) -> states -> Bob -> bits.
 
@@ -271,7 +304,8 @@ def run_seed(
     ``var_head``: see reduction.public; the regime (theorem or C1) is planned by
     reduction.regime.plan_regime, or given planned (``regime``: the verifier plans once
     for all its seeds). ``heads``, ``layers`` and ``unused_heads`` run D * H heads at
-    once, U of them unused (docs/theorem.md#c2-run, #alloc; reduction.heads).
+    once, U of them unused (docs/theorem.md#c2-run, #alloc; reduction.heads). ``ledger``
+    holds the run's leak tests (default: a run of this one seed).
     """
     seed = check_int_at_least(seed, "seed", 0)
     instance_rng, public_rng, cache_rng = np.random.default_rng(seed).spawn(3)
@@ -305,11 +339,11 @@ def run_seed(
     decoded = decode_symbols(z, thresholds)
     truth = instance.bits[tokens].astype(np.uint16)
     if instance.queries is None:
-        got, want = decoded, truth
+        got, want, rows = decoded, truth, None
     else:
-        flat_rows = np.searchsorted(tokens, instance.queries // d)
+        rows = np.searchsorted(tokens, instance.queries // d)
         cols = instance.queries % d
-        got, want = decoded[flat_rows, cols], truth[flat_rows, cols]
+        got, want = decoded[rows, cols], truth[rows, cols]
     b = public.symbol_bits
     wrong = int(np.count_nonzero(got != want))
     n_symbols = int(want.size)
@@ -318,7 +352,8 @@ def run_seed(
         observe(public, z, truth)
     boundary_bits = tuple(8 * len(s) for s in states)
     message_bits = boundary_bits[-1]
-    lcb, leak = leak_check(message_bits, wrong, n_symbols, b)
+    ledger = LeakLedger() if ledger is None else ledger
+    certificate = ledger.seed(seed, SymbolPair(want, got, b, rows), message_bits)
     cap = public.effective_cap
     # the largest |logit| Bob's queries create, in closed form, where a cap asks (#cap)
     recomputed = None if cap is None else public.max_abs_logit
@@ -342,8 +377,7 @@ def run_seed(
         key_rounds=max(f.rounds for f in families),
         decoding_margin=symbol_margin(z, truth, thresholds),
         information_bits=fano_information_bits(n_symbols, wrong / n_symbols, b),
-        information_bits_lcb=lcb,
-        leak=leak,
+        certificate=certificate,
         carriers=public.carriers,
         max_abs_logit=claim,
         max_abs_logit_recomputed=recomputed,
@@ -351,14 +385,6 @@ def run_seed(
                                             and (claim is None or claim <= cap)),
         head_symbol_errors=per_head,
     )
-
-
-def leak_check(message_bits: int, wrong: int, n_symbols: int, b: int) -> tuple[float, bool]:
-    """The leak rule of one run (docs/theorem.md#feasible, #fano): Fano's information at
-    the lower confidence end of the error rate, and whether the message Bob received is
-    shorter than it. Every run, one head or many, is judged here."""
-    lcb = fano_information_lower_confidence(wrong, n_symbols, b, LEAK_ALPHA)
-    return lcb, message_bits < lcb
 
 
 def run_verification(
@@ -402,6 +428,7 @@ def run_verification(
     if not seed_list:
         raise InvalidArgument("no seeds given; pass seeds >= 1 or a non-empty list")
     runs: list[SeedResult] = []
+    ledger, failure = LeakLedger(len(seed_list)), None
     with open_parties(isolation, timeout, workers) as parties:
         parties.start()  # both workers start while the verifier plans and checks
         regime = plan_regime(schedule, d, eps, eta, additive=additive, logit_cap=logit_cap,
@@ -413,15 +440,21 @@ def run_verification(
         else:
             parties.check(probe)  # resolved in a worker, never here
         for i, s in enumerate(seed_list):
-            runs.append(run_seed(schedule, d, eps, eta, s, parties, cache=cache,
-                                 options=options, additive=additive,
-                                 num_queries=num_queries, observe=observe,
-                                 logit_cap=logit_cap, var_head=var_head,
-                                 bits_per_value=bits_per_value, at_c_min=at_c_min,
-                                 delta=delta, regime=regime, heads=heads, layers=layers,
-                                 unused_heads=unused_heads))
+            try:
+                runs.append(run_seed(schedule, d, eps, eta, s, parties, cache=cache,
+                                     options=options, additive=additive,
+                                     num_queries=num_queries, observe=observe,
+                                     logit_cap=logit_cap, var_head=var_head,
+                                     bits_per_value=bits_per_value, at_c_min=at_c_min,
+                                     delta=delta, regime=regime, heads=heads, layers=layers,
+                                     unused_heads=unused_heads, ledger=ledger))
+            except Exception as exc:  # a certified leak outranks a later failure
+                if not ledger.leak:
+                    raise
+                failure = f"seed {s}: {type(exc).__name__}: {exc}"
+                break
             if progress:
                 progress(i + 1, len(seed_list), runs[-1])
     public = replace(regime.public(runs[0].key_seed, cache, options), at_c_min=at_c_min,
                      delta=delta, heads=heads, layers=layers, unused_heads=unused_heads)
-    return VerifyResult(public, tuple(runs), regime)
+    return VerifyResult(public, tuple(runs), regime, ledger.pooled(), failure)

@@ -107,16 +107,19 @@ def _rewrite_verdict() -> None:
     """What a hostile module does on import: make every run look honest."""
     os.environ[REWRITE_MARK] = "1"
     try:
+        import lowerbound.certificate as certificate
+        import reduction.leak as leak
         import reduction.protocol as protocol
 
-        protocol.LEAK_ALPHA = 1.0 - 1e-12  # the allowance swallows any leak
+        leak.LEAK_ALPHA = 1e-300  # a level no leak can reach
+        certificate.exceeds = lambda *args, **kwargs: False  # and no test ever fires
         original = protocol.run_seed
 
         def fake(*args: object, **kwargs: object) -> object:
             import dataclasses
 
             result = original(*args, **kwargs)  # type: ignore[arg-type]
-            return dataclasses.replace(result, leak=False, message_bits=10**9)
+            return dataclasses.replace(result, message_bits=10**9)
 
         protocol.run_seed = fake  # type: ignore[assignment]
     except ImportError:

@@ -13,12 +13,13 @@ and returns a :class:`CacheRun`: message bits (8 len(message); the message must 
 plain ``bytes`` object, ``type(m) is bytes``, else the run fails; a bytes subclass could
 carry state outside its length), the memory (the largest state over every scale boundary,
 docs/theorem.md#mem; for information, the verdicts use the message), bit and symbol errors,
-and the leak check at the observed symbol error rate p (docs/theorem.md#fano, #feasible):
-message bits >= n (b - H2(p) - p log2(2^b - 1)) for every p in [0, 1], b the bits per
-symbol (1 for the binary variants, where it is N (1 - H2(p)); a token's b bits for S2).
+the information at the observed symbol error rate p (n (b - H2(p) - p log2(2^b - 1)), b the
+bits per symbol: 1 for the binary variants, a token's b bits for S2; docs/theorem.md#fano)
+and the leak verdict, the compression certificate of docs/theorem.md#certificate (one
+test per cache run, the false-alarm level reduction.leak.LEAK_ALPHA).
 
-Main statement: a cache on the feasible side of the variant's Fano bound cannot hold less
-than what Bob decoded; the matching cache of each variant decodes every bit with
+Main statement: a cache the certificate does not flag is not caught holding less than
+what Bob decoded; the matching cache of each variant decodes every bit with
 message bits <= 1.3 * bound + n ceil(log2(L + 1)) + 256, n the tokens carrying bits
 (:func:`match_allowance_bits`: the O(L log L) of the tightness claim, stated).
 
@@ -41,6 +42,7 @@ from caches import CACHES, cache_names
 from lowerbound.sparsity import certified_fano_bits
 from lowerbound.validation import InvalidArgument
 from reduction.cache import CacheParams
+from reduction.leak import LeakLedger, bit_rows_pair
 from reduction.parties import CacheContractError, bob_pass, stream_states
 from reduction.schedule import Schedule
 
@@ -127,6 +129,7 @@ class CacheRun:
     feasible: bool | None = None
     within_match: bool | None = None
     memory_bits: int | None = None
+    certificate: dict[str, Any] | None = None
 
     @property
     def decoded_all(self) -> bool:
@@ -245,7 +248,8 @@ def run_cache(
 
 def score(inst: VariantInstance, name: str, options: dict[str, Any], message_bits: int,
           decoded: np.ndarray) -> CacheRun:
-    """Errors, the Fano information at the observed symbol error rate, and the verdicts."""
+    """Errors, the Fano information at the observed symbol error rate, and the verdicts
+    (the leak verdict: one certificate, docs/theorem.md#certificate)."""
     wrong = decoded != inst.truth
     b = inst.symbol_bits
     n_symbols = inst.n_bits // b
@@ -254,12 +258,15 @@ def score(inst: VariantInstance, name: str, options: dict[str, Any], message_bit
     p = Fraction(sym_errors, n_symbols) if n_symbols else Fraction(0)
     info = certified_fano_bits(n_symbols, p, b)
     allowance = match_allowance_bits(inst.carriers, inst.schedule.cached_tokens)
+    certificate = (LeakLedger().seed(0, bit_rows_pair(inst.truth, decoded, b), message_bits)
+                   if inst.n_bits else None)
     return CacheRun(
         cache=name, options=options, status="ok", message_bits=message_bits,
         n_bits=inst.n_bits, bit_errors=int(wrong.sum()), n_symbols=n_symbols,
         symbol_errors=sym_errors, symbol_error_rate=float(p), information_bits=float(info),
-        feasible=message_bits >= info,
+        feasible=certificate is None or not certificate.leak,
         within_match=message_bits <= MATCH_FACTOR * inst.bound_bits + allowance,
+        certificate=None if certificate is None else certificate.to_json(),
     )
 
 

@@ -21,8 +21,9 @@ the error rate against the eviction law (1 - f)/2 and the certificate's floor
 (kvbound.reports.attack_heads); a one-head cache named in --caches runs on every head
 with an equal share (the uniform baseline). --unused-heads U: docs/theorem.md#alloc.
 
-Exit codes: 0 all points feasible; 3 some point is infeasible (the cache leaks state
-outside its bytes); 1 some cache failed while running (and none leaked); 2 bad input.
+Exit codes: 0 all points feasible; 3 some point is a certified leak (docs/theorem.md
+#certificate: the cache keeps state outside its bytes; a leak outranks a later seed's
+failure); 4 some cache failed while running (and none leaked); 2 bad input.
 """
 
 from __future__ import annotations
@@ -221,11 +222,11 @@ def run(args: argparse.Namespace) -> int:
     for p in result.failures:
         print(f"kvbound: attack: cache {p.label} FAILED: {p.error}", file=sys.stderr)
     if result.leaks:
-        print(
-            "kvbound: LEAK: " + ", ".join(p.label for p in result.leaks) + " decoded more "
-            "information than their message bytes can carry (message bits < N(1 - H2(p)) at "
-            "confidence 1 - 1e-6): they keep state outside to_bytes().",
-            file=sys.stderr,
-        )
+        from kvbound.reports.attack import certificate_cell
+
+        print("kvbound: LEAK: " + "; ".join(f"{p.label} (certified by {certificate_cell(p)})"
+                                            for p in result.leaks)
+              + ": Bob's outputs reveal more than the message can carry, so the cache keeps "
+              "state outside to_bytes().", file=sys.stderr)
         return EXIT_BOUND_VIOLATED
     return EXIT_CACHE_FAILED if result.failures else 0

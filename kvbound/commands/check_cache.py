@@ -5,7 +5,11 @@ registered name, on a small schedule: outputs of the right shape, a message of b
 round-trips, the same seed giving the same bytes, foreign, truncated and bit-flipped
 messages refused with a ValueError, and mutated messages parsed without a crash, a hang or
 a huge allocation (the checks of caches.contract, which the test suite runs on every
-registered cache). Exit code 0 when every check passes, 1 otherwise, 2 on bad input.
+registered cache). Then one seed of the reduction through the real protocol (Alice and Bob
+in worker processes) and its leak certificate (docs/theorem.md#certificate): a cache whose
+Bob reveals more than its message can carry keeps state outside its bytes. Exit code 0
+when every check passes, 3 on a certified leak (it outranks any other failure), 4 when a
+check fails, 2 on bad input.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from kvbound.exit_codes import EXIT_CACHE_FAILED
+from kvbound.exit_codes import EXIT_BOUND_VIOLATED, EXIT_CACHE_FAILED
 from kvbound.options import describe, parse_cache_options, parse_schedule
 
 __all__ = ["register", "run", "EXIT_CONTRACT_BROKEN"]
@@ -74,8 +78,38 @@ def run(args: argparse.Namespace) -> int:
         fix = None if o.passed else contract_fix(o.name)
         if fix is not None:
             print(f"        fix: {fix}")
+    leak = _leak_check(args.cache, parse_cache_options(args.option), schedule, args.d,
+                       args.seed)
+    outcomes.append(leak)
+    print(f"  {'ok  ' if leak.passed else 'LEAK' if leak.name == LEAK_CHECK else 'FAIL'}"
+          f"  {leak.name}: {leak.detail}")
     failed = [o for o in outcomes if not o.passed]
     print(f"{len(outcomes) - len(failed)} of {len(outcomes)} checks passed"
           + ("" if not failed else "; the contract is in docs/caches.md, a cache that keeps "
              "it in examples/every_other.py"))
+    if not leak.passed and leak.name == LEAK_CHECK:
+        return EXIT_BOUND_VIOLATED
     return EXIT_CONTRACT_BROKEN if failed else 0
+
+
+LEAK_CHECK = "no leak (one seed of the reduction, Lemma CERT)"
+
+
+def _leak_check(cache: str, options: dict[str, Any], schedule: Any, d: int,
+                seed: int) -> Any:
+    """One seed of the protocol on ``cache`` (third-party code in worker processes) and
+    its certificate; a cache that fails there fails the check (named so)."""
+    from caches.contract import ContractOutcome
+    from lowerbound.defaults import DEFAULTS
+    from reduction.protocol import run_verification
+    from reduction.public import is_registered_cache
+
+    try:
+        result = run_verification(schedule, d, float(DEFAULTS.eps), float(DEFAULTS.eta),
+                                  [seed], cache=cache, options=options,
+                                  isolation="inline" if is_registered_cache(cache)
+                                  else "process")
+    except Exception as exc:  # the cache failed while running the reduction: reported
+        return ContractOutcome("the reduction runs (for the leak check)", False,
+                               f"{type(exc).__name__}: {exc}")
+    return ContractOutcome(LEAK_CHECK, not result.leak, result.certificate.describe())

@@ -5,8 +5,11 @@ rebuilds the cache from the bytes alone, decodes, and the run is compared with t
 theorem: bits recovered against message bits. Below d_min, or when --logit-cap leaves room
 for fewer tokens, only L' tokens carry bits (the C1 variant): the JSON's ``low_dimension``
 reports L'_guaranteed and L'_witnessed with their bounds, ``logits`` the largest |logit|.
-A cache that decodes more information than its message can carry (message bits
-< N * (1 - H2(p)) beyond sampling noise) leaks state outside its bytes: exit code 3.
+A cache whose Bob reveals more than its message can carry leaks state outside its bytes:
+exit code 3. The verdict is the compression certificate of docs/theorem.md#certificate (a
+code fixed in advance describes Alice's values given Bob's in fewer than N - S - allowance
+bits, per seed or pooled); it names the code and the margin in bits, and outranks a cache
+failure on a later seed.
 
 --heads H --layers D (or --model var-d16 ...) run every one of the D*H heads with its own
 instance and keys at once (docs/theorem.md#c2-run): N = D*H*L*d, one message for all
@@ -223,11 +226,11 @@ def run(args: argparse.Namespace) -> int:
         print(f"kvbound: a logit outside [-B, B] with B={result.public.effective_cap:g} was "
               "computed (see 'logits' in the JSON)", file=sys.stderr)
     if not result.bound_respected:
-        print(
-            "kvbound: LEAK: the cache decoded more information than its message bytes can "
-            "carry (message bits < N(1 - H2(p)) at confidence 1 - 1e-6); it keeps state "
-            "outside to_bytes(). bound_respected = false.",
-            file=sys.stderr,
-        )
+        print(f"kvbound: LEAK: Bob's outputs reveal more than the message can carry, so "
+              f"the cache keeps state outside to_bytes(): {result.certificate.describe()}. "
+              "bound_respected = false.", file=sys.stderr)
+        if result.failure:
+            print(f"kvbound: after the leak, {result.failure} (the leak outranks it)",
+                  file=sys.stderr)
         return EXIT_BOUND_VIOLATED
     return 0

@@ -1,18 +1,16 @@
 """Pooling the seeds of a sweep point, and the sweep's results.
 
-Purpose: the check of docs/theorem.md#feasible. Each point runs the reduction on a few
-seeds with one cache configuration and records the message length and Bob's bit errors.
+Purpose: the leak check of docs/theorem.md#certificate over a sweep. Each point runs the
+reduction on a few seeds with one cache configuration and records the message length,
+Bob's errors and the certificate of every seed and of the seeds pooled (the family fixed
+by the number of seeds before the first one runs).
 
-Main statement (Lemma L4 read backwards, docs/theorem.md#l4): a message from which Bob
-decodes the N uniform bits of the instance with average error rate p carries >= N * (1 -
-H2(p)) bits. So every point must satisfy ``message_bits >= information_bits_lcb`` (the
-lower confidence bound of N * (1 - H2(p)) at confidence 1 - LEAK_ALPHA); a point below it
-decodes more than its bytes can hold, i.e. the cache keeps state outside ``to_bytes()``: a
-leak, or a harness that mis-measures. Seeds are pooled: with S seeds of N bits each and E
-errors in total, p = E / (S N) and the bound is N * (1 - H2(p_hi)), p_hi the
-Clopper-Pearson upper limit on (E, S N); by concavity of H2 the mean message length over
-the seeds must exceed it (and so must every seed's, checked by
-:func:`reduction.protocol.run_seed`).
+Main statement (Lemma CERT): a point is a leak when some code of the family describes
+Alice's symbols given Bob's, on one seed or pooled, in fewer bits than N minus the message
+and its allowance minus log2(|family| / alpha): the cache keeps state outside
+``to_bytes()``, or the harness mis-measures. No model of the errors is assumed. A leak on
+one seed outranks a failure on a later one. The information at the observed rate, N (1 -
+H2(p)) pooled over the seeds (Lemma L4 read backwards), is reported beside it.
 
 References: Kremer, Nisan & Ron (1999) for Index; arXiv 2503.14881; arXiv 2502.15955.
 """
@@ -24,8 +22,9 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from kvbound.experiments.planning import PACKER_CACHE, JSONScalar, SweepTask
+from lowerbound.certificate import Certificate
 from lowerbound.entropy import binary_entropy_inverse
-from lowerbound.fano import fano_information_bits, fano_information_lower_confidence
+from lowerbound.fano import fano_information_bits
 from lowerbound.validation import check_int_at_least
 from reduction.cache import CacheParams, budget_rows
 from reduction.protocol import LEAK_ALPHA, SeedResult
@@ -37,23 +36,25 @@ __all__ = ["SweepPoint", "SweepResult", "pooled_information", "point_from_runs",
 
 
 def pooled_information(errors: int, n_symbols: int, seeds: int,
-                       bits_per_symbol: int = 1) -> tuple[float, float]:
-    """Fano's information and its lower confidence bound, pooled over ``seeds`` runs of
-    n symbols of b bits (b = 1: N bits, N (1 - H2(p))).
+                       bits_per_symbol: int = 1) -> float:
+    """Fano's information per seed at the pooled rate p = E / (S n), any p in [0, 1]
+    (b = 1: N (1 - H2(p))); reported beside the certificate, never a verdict
+    (docs/theorem.md#fano).
 
-    p = E / (S n), any p in [0, 1]; the bound is the least information over the
-    Clopper-Pearson interval of (E, S n) (docs/theorem.md#feasible, #fano).
-
-    >>> info, lcb = pooled_information(0, 1000, 2)
-    >>> info, round(lcb, 1)
-    (1000.0, 938.2)
+    >>> pooled_information(0, 1000, 2), pooled_information(1000, 1000, 2)
+    (1000.0, 0.0)
     """
     s = check_int_at_least(seeds, "seeds", 1)
     total = s * check_int_at_least(n_symbols, "n_symbols", 1)
     b = check_int_at_least(bits_per_symbol, "bits_per_symbol", 1)
-    info = fano_information_bits(total, errors / total, b) / s
-    lcb = fano_information_lower_confidence(errors, total, b, LEAK_ALPHA) / s
-    return info, lcb
+    return fano_information_bits(total, errors / total, b) / s
+
+
+def _per_seed(c: Certificate, seeds: int) -> tuple[float, float]:
+    """(revealed, required) bits per seed of a certificate over ``seeds`` seeds: N - len,
+    and the message below which it is a leak (docs/theorem.md#certificate)."""
+    k = 1 if c.scope.startswith("seed") else seeds
+    return c.revealed_bits / k, (c.message_bits + c.margin_bits) / k
 
 
 @dataclass(frozen=True)
@@ -71,13 +72,16 @@ class SweepPoint:
     bits_decoded: int
     error_rate: float
     information_bits: float
-    information_bits_lcb: float
+    revealed_bits: float
+    certified_bits: float
     ratio: float
     feasible: bool
     seeds: tuple[int, ...]
     seconds: float
     error: str | None = None
     skipped: str | None = None
+    certificate: dict[str, Any] | None = None
+    failure_after_leak: str | None = None
     kept_fraction: float | None = None
     predicted_error: float | None = None
     floor_error: float | None = None
@@ -98,13 +102,19 @@ class SweepPoint:
 
 
 def point_from_runs(task: SweepTask, params: CacheParams, runs: Sequence[SeedResult],
-                    seconds: float) -> SweepPoint:
-    """A measured point: the seeds pooled (module docstring)."""
+                    seconds: float, pooled: Certificate | None = None,
+                    failure: str | None = None) -> SweepPoint:
+    """A measured point: every seed's certificate and the ``pooled`` one decide it (the
+    most decisive is recorded, with its code and margin); ``failure`` a later seed's
+    failure after a leak (module docstring)."""
     n = runs[0].n_bits
     errors = sum(r.bit_errors for r in runs)
     b = runs[0].bits_per_symbol
-    info, lcb = pooled_information(sum(r.symbol_errors for r in runs), runs[0].n_symbols,
-                                   len(runs), b)
+    info = pooled_information(sum(r.symbol_errors for r in runs), runs[0].n_symbols,
+                              len(runs), b)
+    tests = [r.certificate for r in runs] + ([] if pooled is None else [pooled])
+    decisive = max(tests, key=lambda c: (c.leak, c.margin_bits))
+    revealed, required = _per_seed(decisive, len(runs))
     mean_bits = sum(r.message_bits for r in runs) / len(runs)
     max_bits = max(r.message_bits for r in runs)
     kept = kept_fraction(task, params)
@@ -120,11 +130,14 @@ def point_from_runs(task: SweepTask, params: CacheParams, runs: Sequence[SeedRes
         bits_decoded=n * len(runs),
         error_rate=errors / (n * len(runs)),
         information_bits=info,
-        information_bits_lcb=lcb,
+        revealed_bits=revealed,
+        certified_bits=required,
         ratio=max_bits / n,
-        feasible=mean_bits >= lcb and not any(r.leak for r in runs),
+        feasible=not any(c.leak for c in tests),
         seeds=tuple(r.seed for r in runs),
         seconds=seconds,
+        certificate=decisive.to_json(),
+        failure_after_leak=failure,
         kept_fraction=kept,
         predicted_error=None if kept is None else (1.0 - kept) / 2.0,
         floor_error=floor_error_rate(max_bits, n) if b == 1 else None,
@@ -168,7 +181,8 @@ def failed_point(task: SweepTask, params: CacheParams | None, seeds: Sequence[in
         cache=task.cache, option=task.option, budget=task.value,
         options=dict(params.options) if params else dict(task.options), n_bits=n_bits,
         message_bits=0, mean_message_bits=nan, bit_errors=0, bits_decoded=0, error_rate=nan,
-        information_bits=nan, information_bits_lcb=nan, ratio=nan, feasible=False,
+        information_bits=nan, revealed_bits=nan, certified_bits=nan, ratio=nan,
+        feasible=False,
         seeds=tuple(seeds), seconds=seconds, error=None if skipped else message,
         skipped=message if skipped else None,
     )

@@ -1,9 +1,10 @@
 """Running the attack sweep: every planned point through the same Alice/Bob protocol.
 
-Purpose: docs/theorem.md#feasible. Each point (one cache configuration) runs the reduction
-of docs/theorem.md#reduction on every seed and is pooled by
+Purpose: docs/theorem.md#feasible and #certificate. Each point (one cache configuration)
+runs the reduction of docs/theorem.md#reduction on every seed and is pooled by
 :func:`kvbound.experiments.pooling.point_from_runs`. A cache that raises while running is
-recorded as a failed point and the sweep goes on. Below d_min, or under a logit cap, every
+recorded as a failed point and the sweep goes on, unless a seed before it was certified a
+leak: the leak outranks the failure. Below d_min, or under a logit cap, every
 point runs the C1 variant planned once for the sweep (reduction.regime).
 
 Points are independent, so they may run in parallel: ``workers=N`` uses a pool of N
@@ -37,7 +38,8 @@ from lowerbound.validation import InvalidArgument, check_int_at_least
 from reduction.cache import CacheParams
 from reduction.isolation.parties import DEFAULT_TIMEOUT
 from reduction.isolation.threads import blas_threads, check_workers
-from reduction.protocol import open_parties, run_seed
+from reduction.leak import LeakLedger
+from reduction.protocol import SeedResult, open_parties, run_seed
 from reduction.public import is_registered_cache
 from reduction.regime import Regime, plan_regime
 from reduction.schedule import Schedule
@@ -89,15 +91,23 @@ def run_point(job: PointJob, parties: Any, clock: Callable[[], float] = time.per
                 parties.check(probe)
                 params = CacheParams(regime.d, regime.schedule, dict(task.options),
                                      heads=job.heads, layers=job.layers)
-            runs = [run_seed(regime.schedule, regime.d, regime.eps_requested, regime.eta, s,
-                             parties, cache=task.cache, options=task.options,
-                             additive=regime.additive, logit_cap=regime.logit_cap,
-                             var_head=regime.var_head,
-                             bits_per_value=regime.bits_per_value, regime=regime,
-                             heads=job.heads, layers=job.layers,
-                             unused_heads=job.unused_heads)
-                    for s in job.seeds]
-        return point_from_runs(task, params, runs, clock() - start)
+            ledger, failure = LeakLedger(len(job.seeds)), None
+            runs: list[SeedResult] = []
+            for s in job.seeds:
+                try:
+                    runs.append(run_seed(regime.schedule, regime.d, regime.eps_requested,
+                                         regime.eta, s, parties, cache=task.cache,
+                                         options=task.options, additive=regime.additive,
+                                         logit_cap=regime.logit_cap, var_head=regime.var_head,
+                                         bits_per_value=regime.bits_per_value, regime=regime,
+                                         heads=job.heads, layers=job.layers,
+                                         unused_heads=job.unused_heads, ledger=ledger))
+                except Exception as exc:  # a certified leak outranks a later failure
+                    if not ledger.leak:
+                        raise
+                    failure = f"seed {s}: {type(exc).__name__}: {exc}"
+                    break
+        return point_from_runs(task, params, runs, clock() - start, ledger.pooled(), failure)
     except Exception as exc:  # a broken cache is a finding, not a crash of the sweep
         return failed_point(task, params, job.seeds, job.n_bits,
                             f"{type(exc).__name__}: {exc}", clock() - start)

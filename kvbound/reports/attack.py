@@ -1,10 +1,11 @@
 """Tables and the figure of an attack sweep (``kvbound attack``).
 
 Purpose: present :class:`kvbound.experiments.SweepResult`: one row per (cache, budget) with
-the message length, the bits Bob got wrong and the information they carry, and a figure
-of information recovered against message bits with the bound of Lemma L4 (y = x) drawn
-and the infeasible side shaded (docs/theorem.md#feasible, "every compressor is on the
-feasible side").
+the message length, the bits Bob got wrong, the information they carry and the leak
+certificate (docs/theorem.md#certificate: its shortest code and how far from the
+threshold), and a figure of the information Bob's outputs show against message bits with
+the bound y = x drawn and the infeasible side shaded (docs/theorem.md#feasible, "every
+compressor is on the feasible side").
 
 Every number shown comes from the measured sweep or from lowerbound/, never a literal.
 """
@@ -19,12 +20,12 @@ from kvbound.experiments import SweepPoint, SweepResult
 from kvbound.reports.plain import attack_lines
 from lowerbound.validation import InvalidArgument
 
-__all__ = ["attack_rows", "attack_table", "attack_markdown", "attack_figure", "HEADERS",
-           "DEFAULT_PLOT_CACHES", "plotted_caches", "headers"]
+__all__ = ["attack_rows", "certificate_cell", "attack_table", "attack_markdown",
+           "attack_figure", "HEADERS", "DEFAULT_PLOT_CACHES", "plotted_caches", "headers"]
 
 HEADERS: tuple[str, ...] = (
     "cache", "setting", "message bits", "bits / N", "bit errors", "error rate p",
-    "N(1-H2(p))", "lower conf.", "feasible",
+    "N(1-H2(p))", "shortest code: bits from threshold", "feasible",
 )
 
 
@@ -59,14 +60,24 @@ def attack_rows(result: SweepResult) -> list[tuple[str, ...]]:
             f"{p.bit_errors}/{p.bits_decoded}",
             f"{p.error_rate:.4f}",
             f"{p.information_bits:.0f}",
-            f"{p.information_bits_lcb:.0f}",
-            "yes" if p.feasible else "NO: LEAK",
+            certificate_cell(p),
+            "yes" if p.feasible else "NO: LEAK" + (
+                f" (then {p.failure_after_leak})" if p.failure_after_leak else ""),
         ))
     if result.multi_head:
         from kvbound.reports.attack_heads import heads_rows
 
         rows = [a + b for a, b in zip(rows, heads_rows(result), strict=True)]
     return rows
+
+
+def certificate_cell(p: SweepPoint) -> str:
+    """The point's decisive certificate: its code, test and margin (under = a leak)."""
+    c = p.certificate
+    if c is None:
+        return "-"
+    side = "under" if c["leak"] else "over"
+    return f"{c['code']} ({c['scope']}): {abs(c['margin_bits']):.0f} {side}"
 
 
 def _summary(result: SweepResult) -> list[str]:
@@ -92,8 +103,9 @@ def _summary(result: SweepResult) -> list[str]:
     if result.leaks:
         lines.append("LEAK at " + ", ".join(p.label for p in result.leaks))
     else:
-        lines.append(f"all {len(result.measured)} points feasible: "
-                     "message bits >= N(1-H2(p)) at confidence 1 - 1e-6")
+        lines.append(f"all {len(result.measured)} points feasible: no code of the family "
+                     "describes X given Y in fewer than N - message - allowance bits "
+                     "(Lemma CERT, alpha 1e-6 per point)")
     if result.failures:
         lines.append("FAILED: " + ", ".join(p.label for p in result.failures))
     if result.skipped:
@@ -129,9 +141,10 @@ def attack_markdown(result: SweepResult) -> str:
         "",
         "Every compressor at every budget ran the reduction of arXiv 2503.14881: Alice",
         "streamed the hard instance into the cache, Bob rebuilt it from its bytes alone and",
-        "read the bits back. A message from which N uniform bits are decoded with error",
-        "rate p carries at least N(1-H2(p)) bits (Lemma L4 read backwards); a point below",
-        "that (beyond the Clopper-Pearson allowance) leaks state outside its bytes.",
+        "read the bits back. A point leaks state outside its bytes when a code fixed before",
+        "the run describes Alice's values given Bob's, on one seed or pooled, in fewer than",
+        "N - message - allowance - log2(codes x tests / alpha) bits (Lemma CERT,",
+        "docs/theorem.md#certificate); N(1-H2(p)) is the information at the error rate.",
         "",
         "| " + " | ".join(headers(result)) + " |",
         "|" + "---|" * len(headers(result)),
@@ -164,11 +177,14 @@ def plotted_caches(result: SweepResult, caches: list[str] | None = None) -> list
 
 def attack_figure(result: SweepResult, path: str | Path,
                   caches: list[str] | None = None) -> Any:
-    """Information recovered N(1-H2(p)) against message bits, log-log, bound y = x.
+    """Information shown by Bob's outputs (N minus the shortest code of X given Y, per
+    seed) against message bits, log-log, bound y = x.
 
     The region y > x (more information than bits) is shaded: no honest cache can land
-    there. Each drawn cache has its own colour and marker (Okabe-Ito, colour-blind safe),
-    its settings are written next to its points, and the takeaway is written on the plot.
+    there; each point's bar reaches down to the certificate's threshold (minus the
+    allowances), and a bar wholly above y = x is a certified leak. Each drawn cache has
+    its own colour and marker (Okabe-Ito, colour-blind safe), its settings are written
+    next to its points, and the takeaway is written on the plot.
     Points that recovered (almost) nothing are drawn at the floor N/1000, hollow. The
     format follows the suffix of ``path`` (png, svg, pdf); returns the Figure.
     """
@@ -204,13 +220,13 @@ def attack_figure(result: SweepResult, path: str | Path,
         pts = [p for p in ok if p.cache == cache]
         st = cache_style(cache, tuple(shown))
         x = [max(p.message_bits, 1) for p in pts]
-        y = [max(p.information_bits, floor) for p in pts]
+        y = [max(p.revealed_bits, floor) for p in pts]
         leaky = any(p.leak for p in pts)
         ax.plot(x, y, linestyle="-" if len(pts) > 1 else "none", linewidth=0.8,
                 color=st["color"], alpha=0.7)
         for j, (p, xx, yy) in enumerate(zip(pts, x, y)):
-            hollow = p.information_bits < floor or leaky
-            ax.errorbar([xx], [yy], yerr=[[yy - max(p.information_bits_lcb, floor)], [0.0]],
+            hollow = p.revealed_bits < floor or leaky
+            ax.errorbar([xx], [yy], yerr=[[yy - min(yy, max(p.certified_bits, floor))], [0.0]],
                         fmt=st["marker"], color=st["color"], markersize=8, capsize=2,
                         markeredgecolor="black", markeredgewidth=1.5 if leaky else 0.5,
                         markerfacecolor="white" if hollow else st["color"],
@@ -218,10 +234,10 @@ def attack_figure(result: SweepResult, path: str | Path,
             if p.option is not None:
                 labels.append((xx, yy, _setting(p)))
     ax.set_xlim(x_lo, x_hi)
-    y_min = min([max(p.information_bits_lcb, floor) for p in ok] + [n / 10])
+    y_min = min([max(p.certified_bits, floor) for p in ok] + [n / 10])
     ax.set_ylim(y_min / 2, y_hi)
     ax.set_xlabel(r"message bits [bits, log scale] ($8 \times$ len(to_bytes()); max over seeds)")
-    ax.set_ylabel(r"information recovered $N(1 - H_2(p))$ [bits, log scale]")
+    ax.set_ylabel("information shown: N - shortest code of X given Y [bits, log scale]")
     s = result.schedule
     hidden = len({p.cache for p in result.measured}) - len(shown)
     ax.set_title(f"kvbound attack: {s.name}, $d = {result.d}$, $N = {n}$, "

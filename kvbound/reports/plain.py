@@ -5,12 +5,14 @@ interactive page's "your cache" panel. They read the public JSON record of ``kvb
 verify --json`` only, so the page (``kvbound/site/assets/kvbound.js``, ``verdictLines``)
 says exactly the same thing; ``tests/kvbound/site/test_site_numbers.py`` compares the two.
 
-The statement behind the words (docs/theorem.md#fano, #l4): a message of m bits carries at
-most m bits of information; Bob's decoded bits carry at least I = N(1 - H2(p)) bits when he
-gets a fraction p of them wrong (with a confidence allowance, ``information_bits_lcb``).
-I > m is a leak: the cache passed information outside its bytes. Otherwise nothing is
-wrong, whatever p is: the bound (1 - H2(delta)) N is a floor for caches that answer right,
-and a cache that answers wrong pays for its smaller message with the bits it loses.
+The statement behind the words (docs/theorem.md#certificate, #fano, #l4): a message of m
+bits carries at most m bits of information; Bob's decoded bits carry I = N(1 - H2(p)) bits
+when he gets a fraction p of them wrong. The verdict is the record's ``certificate``: when
+a code fixed in advance writes Alice's N bits down, given Bob's answers, in so few bits
+that his answers reveal more than the message can hold (beyond chance), the cache passed
+information outside its bytes: a leak. Otherwise nothing is wrong, whatever p is: the
+bound (1 - H2(delta)) N is a floor for caches that answer right, and a cache that answers
+wrong pays for its smaller message with the bits it loses.
 """
 
 from __future__ import annotations
@@ -59,19 +61,36 @@ def percent(rate: float) -> str:
     return f"{fixed(p, 1 if p < 9.95 else 0)} %"
 
 
-_NEED = ("message_bits", "information_bits", "information_bits_lcb", "error_rate")
+_NEED = ("message_bits", "information_bits", "error_rate")
+_CERTIFICATE = ("instance_bits", "message_bits", "code_bits", "revealed_bits", "margin_bits")
+
+
+def _certificate(value: Any, where: str) -> Mapping[str, Any]:
+    """A certificate of the record (docs/theorem.md#certificate), its numbers checked."""
+    if not isinstance(value, Mapping) or not all(isinstance(value.get(k), str)
+                                                 for k in ("code", "scope")):
+        raise InvalidArgument(f"{where} has no certificate")
+    for key in _CERTIFICATE:
+        number = value.get(key)
+        if not isinstance(number, (int, float)) or isinstance(number, bool):
+            raise InvalidArgument(f'{where}\'s certificate has no number "{key}"')
+    return value
 
 
 def verdict_lines(record: Mapping[str, Any]) -> list[str]:
     """The plain verdict of a ``verify --json`` record: what happened, then what it means.
 
-    The run closest to a leak (largest information lower bound minus message bits) speaks
-    for all seeds. Raises InvalidArgument when ``record`` is not such a record.
+    The record's decisive certificate says whether there is a leak; the run closest to its
+    threshold speaks for all seeds otherwise. Raises InvalidArgument when ``record`` is not
+    such a record.
 
+    >>> cert = {"code": "errors", "scope": "seed 0", "leak": False, "instance_bits": 27136,
+    ...         "message_bits": 5680, "code_bits": 22015, "revealed_bits": 5121,
+    ...         "margin_bits": -650.0}
     >>> run = {"seed": 0, "message_bits": 5680, "information_bits": 5121.1,
-    ...        "information_bits_lcb": 5011.0, "error_rate": 0.25, "leak": False}
+    ...        "error_rate": 0.25, "certificate": cert}
     >>> first, second = verdict_lines({"cache": "h2o", "lower_bound_bits": 27136.0,
-    ...                                "runs": [run]})
+    ...                                "runs": [run], "certificate": cert})
     >>> first  # doctest: +NORMALIZE_WHITESPACE
     'No leak: Bob decoded 5,121 bits of information from a 5,680-bit message;
      cache "h2o" gets 25 % of the bits wrong.'
@@ -90,18 +109,22 @@ def verdict_lines(record: Mapping[str, Any]) -> list[str]:
             value = run.get(key) if isinstance(run, Mapping) else None
             if not isinstance(value, (int, float)) or isinstance(value, bool):
                 raise InvalidArgument(f'run {i} has no number "{key}"')
-        margin = run["information_bits_lcb"] - run["message_bits"]
+        margin = _certificate(run.get("certificate"), f"run {i}")["margin_bits"]
         if worst is None or margin > worst_margin:
             worst, worst_margin = dict(run), margin
     assert worst is not None
-    leak = any(run.get("leak") is True for run in runs)
+    decisive = _certificate(record.get("certificate"), "the record")
+    leak = decisive.get("leak") is True
     name = record.get("cache")
     cache = f'cache "{name}"' if isinstance(name, str) else "the cache"
     msg = group_digits(worst["message_bits"])
     if leak:
-        lines = [f"LEAK: Bob decoded at least {group_digits(worst['information_bits_lcb'])} "
-                 f"bits of information from a {msg}-bit message: more than the message "
-                 f"holds, so {cache} passed Bob information outside its bytes."]
+        lines = [f"LEAK: Bob's answers reveal {group_digits(decisive['revealed_bits'])} of "
+                 f"Alice's {group_digits(decisive['instance_bits'])} bits (the "
+                 f"{decisive['code']} code writes them down in "
+                 f"{group_digits(decisive['code_bits'])} bits; {decisive['scope']}), "
+                 f"more than the {group_digits(decisive['message_bits'])} message bits he "
+                 f"received can hold: {cache} passed Bob information outside its bytes."]
     else:
         rate = worst["error_rate"]
         how = "gets every bit right." if rate == 0 else f"gets {percent(rate)} of the bits wrong."
@@ -132,7 +155,8 @@ ROW_ANCHORS: tuple[tuple[str, str], ...] = (
     ("gamma at C used; thresholds", "prec"), ("seeds", "reduction"),
     ("bits checked", "multi"), ("bit errors", "l3"), ("symbol errors", "prec"),
     ("information", "fano"), ("memory", "mem"), ("exact fp16", "c2"),
-    ("lower bound", "thm"), ("leak", "feasible"), ("bound respected", "feasible"),
+    ("lower bound", "thm"), ("leak certificate", "certificate"), ("leak", "feasible"),
+    ("bound respected", "feasible"),
 )
 THEOREM = "docs/theorem.md"
 

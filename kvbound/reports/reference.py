@@ -72,9 +72,9 @@ def reference_markdown(parser: argparse.ArgumentParser | None = None) -> str:
         "Generated from the argument parser by `python -m kvbound.reports.reference` "
         "(`make docs`);",
         "a test fails when this file and the parser differ. `kvbound COMMAND --help` prints",
-        "the same. Exit codes: 0 success, 2 bad input (one line on stderr), 3 a cache",
-        "decoded more information than its message can carry (a leak); `attack` and",
-        "`check-cache` use 1 for a cache that failed.",
+        "the same. Exit codes: 0 success, 2 bad input (one line on stderr), 3 a leak",
+        "certified (docs/theorem.md#certificate: Bob's outputs reveal more than the",
+        "message can carry; it outranks a later failure), 4 a cache that failed.",
         "",
         "| command | what it does |",
         "|---|---|",

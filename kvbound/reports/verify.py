@@ -13,7 +13,8 @@ from lowerbound.jl import d_min, d_min_exact
 from lowerbound.models import VAR_LOGIT_CAP
 from reduction.protocol import SIMULATION_GAMMA_FRACTION, VerifyResult
 
-__all__ = ["verify_rows", "head_rows", "variant_rows", "verify_table", "verify_markdown"]
+__all__ = ["verify_rows", "head_rows", "variant_rows", "verify_table", "verify_markdown",
+           "certificate_line"]
 
 REAL_VAR_LOGIT_CAP = float(VAR_LOGIT_CAP)  # released VAR heads cap the logit scale
 
@@ -74,10 +75,24 @@ def verify_rows(result: VerifyResult) -> list[tuple[str, str]]:
         (f"lower bound (1 - H2({pub.delta:g})) N" if j["tau"] is not None else
          f"lower bound L d (b - H2({pub.delta:g}) - ...) (Lemma PREC)",
          f"{j['lower_bound_bits']:.0f} (for a cache that answers every query right)"),
+        ("leak certificate (shortest code of X given Y)", certificate_line(result)),
         ("leak (information decoded > message)", "none: the message holds at least the "
          "information Bob decoded" if j["bound_respected"] else
          "YES: the message Bob received is shorter than the information he decoded"),
     ]
+
+
+def certificate_line(result: VerifyResult) -> str:
+    """Which code decided the verdict, on which test, and by how many bits."""
+    c = result.certificate
+    tests = f"{c.family} codes x tests, alpha {c.alpha:g}"
+    if c.leak:
+        line = (f"LEAK certified by code {c.code} ({c.scope}): X given Y in {c.code_bits} "
+                f"bits, {c.margin_bits:.1f} bits under the threshold {c.threshold_bits:.1f} "
+                f"({tests})")
+        return line + (f"; then {result.failure}" if result.failure else "")
+    return (f"no leak: closest code {c.code} ({c.scope}) needs {c.code_bits} bits, "
+            f"{-c.margin_bits:.1f} bits over the threshold {c.threshold_bits:.1f} ({tests})")
 
 
 def head_rows(result: VerifyResult) -> list[tuple[str, str]]:
@@ -155,13 +170,19 @@ def verify_markdown(result: VerifyResult) -> str:
     lines += [
         "",
         "| seed | message bits | largest state | bit errors | error rate p | N(1-H2(p)) "
-        "| lower conf. | margin |",
-        "|---|---|---|---|---|---|---|---|",
+        "| shortest code | its bits | under threshold by | leak | decoding margin |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in result.runs:
+        c = r.certificate
         lines.append(
             f"| {r.seed} | {r.message_bits} | {r.memory_bits} | {r.bit_errors} | "
-            f"{r.error_rate:.4g} | {r.information_bits:.1f} | {r.information_bits_lcb:.1f} | "
-            f"{r.decoding_margin:.4f} |"
+            f"{r.error_rate:.4g} | {r.information_bits:.1f} | {c.code} | {c.code_bits} | "
+            f"{c.margin_bits:.1f} | {'LEAK' if c.leak else 'no'} | {r.decoding_margin:.4f} |"
         )
+    if result.pooled is not None:
+        c = result.pooled
+        lines += ["", f"Pooled over the seeds: code {c.code}, {c.code_bits} bits, "
+                  f"{c.margin_bits:.1f} bits under the threshold: "
+                  f"{'LEAK' if c.leak else 'no leak'}."]
     return "\n".join(lines) + "\n"

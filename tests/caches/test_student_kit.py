@@ -52,7 +52,7 @@ def test_console_script_finds_a_cache_in_the_current_directory() -> None:
     assert abs(record["runs"][0]["error_rate"] - 0.25) < 0.01
     check = _console("check-cache", "every_other:EveryOtherCache", cwd=EXAMPLES)
     assert check.returncode == 0, check.stdout + check.stderr
-    assert "8 of 8 checks passed" in check.stdout
+    assert "9 of 9 checks passed" in check.stdout
 
 
 def test_a_cache_elsewhere_is_not_found(tmp_path: Path) -> None:
@@ -86,12 +86,23 @@ def test_verify_imports_from_the_current_directory_inline(
 
 # -- check-cache ---------------------------------------------------------------------------
 
-@pytest.mark.parametrize("spec", ["sign_cache:SignCache", "hidden_state:FileStash", "noisy"])
+@pytest.mark.parametrize("spec", ["sign_cache:SignCache", "noisy"])
 def test_check_cache_passes(spec: str, monkeypatch: pytest.MonkeyPatch,
                             capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.chdir(EXAMPLES)
     assert main(["check-cache", spec, "--fuzz", "40"]) == 0
-    assert "8 of 8 checks passed" in capsys.readouterr().out
+    assert "9 of 9 checks passed" in capsys.readouterr().out
+
+
+def test_check_cache_certifies_a_leak(monkeypatch: pytest.MonkeyPatch,
+                                      capsys: pytest.CaptureFixture[str]) -> None:
+    """FileStash keeps the contract (8 checks pass) but hides the cache in a file: the
+    reduction run's certificate (docs/theorem.md#certificate) names the leak, exit 3."""
+    monkeypatch.chdir(EXAMPLES)
+    code = main(["check-cache", "hidden_state:FileStash", "--fuzz", "40"])
+    out = capsys.readouterr().out
+    assert code == 3 and "8 of 9 checks passed" in out
+    assert "LEAK  no leak (one seed of the reduction, Lemma CERT): leak certified" in out
 
 
 def test_check_cache_fails_a_broken_cache(capsys: pytest.CaptureFixture[str]) -> None:

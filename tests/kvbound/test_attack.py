@@ -38,7 +38,8 @@ TINY = "1,2,3,4"  # L = 14 cached tokens, T_K = 16; d_min(14, 0.75) = 17
 D = 32
 POINT_FIELDS = {
     "cache", "budget", "message_bits", "bit_errors", "error_rate", "information_bits",
-    "information_bits_lcb", "n_bits", "ratio", "feasible", "seeds", "leak", "options",
+    "revealed_bits", "certified_bits", "certificate", "n_bits", "ratio", "feasible", "seeds",
+    "leak", "options",
 }
 
 
@@ -126,12 +127,11 @@ def test_caches_whose_options_do_not_fit_are_skipped_loudly(
 
 
 def test_pooled_information_matches_lemma_l4() -> None:
-    """N(1 - H2(p)) with p = E / (S N); the confidence bound sits below it."""
-    info, lcb = pooled_information(100, 1000, 2)  # p = 0.05
+    """N(1 - H2(p)) with p = E / (S N), reported beside the certificate."""
+    info = pooled_information(100, 1000, 2)  # p = 0.05
     h = -(0.05 * math.log2(0.05) + 0.95 * math.log2(0.95))
     assert info == pytest.approx(1000 * (1 - h))
-    assert 0 < lcb < info
-    assert pooled_information(1000, 1000, 2)[0] == 0.0  # p = 1/2: nothing learned
+    assert pooled_information(1000, 1000, 2) == 0.0  # p = 1/2: nothing learned
 
 
 # -- the sweep itself ----------------------------------------------------------------------
@@ -147,8 +147,8 @@ def test_every_cache_runs_and_stays_feasible(tiny_sweep: SweepResult) -> None:
     failed = {p.label: p.error for p in tiny_sweep.failures}
     assert not failed, f"caches failed in the sweep: {failed}"
     assert not tiny_sweep.skipped, [(p.label, p.skipped) for p in tiny_sweep.skipped]
-    leaks = [(p.label, p.message_bits, p.information_bits_lcb) for p in tiny_sweep.leaks]
-    assert not leaks, f"points on the infeasible side (message bits < lcb): {leaks}"
+    leaks = [(p.label, p.message_bits, p.certificate) for p in tiny_sweep.leaks]
+    assert not leaks, f"points certified as leaks: {leaks}"
     assert {p.cache for p in tiny_sweep.points} == COMPRESSORS
 
 
@@ -158,8 +158,9 @@ def test_point_fields_are_consistent(tiny_sweep: SweepResult) -> None:
         assert p.n_bits == n
         assert p.error_rate == p.bit_errors / p.bits_decoded
         assert p.ratio == p.message_bits / n
-        assert p.information_bits_lcb <= p.information_bits <= n
-        assert p.feasible == (p.mean_message_bits >= p.information_bits_lcb)
+        assert p.information_bits <= n and p.certified_bits <= p.revealed_bits <= n
+        assert p.certificate is not None and p.feasible == (not p.certificate["leak"])
+        assert p.feasible == (p.certificate["margin_bits"] <= 0)
 
 
 def test_exact_cache_decodes_every_bit(tiny_sweep: SweepResult) -> None:

@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[2]
 #: Every lemma of docs/theorem.md must have an entry.
 THEOREM_LABELS = {"L1", "L2", "L3", "L4", "THM", "C1", "C2", "EVICT-H", "ALLOC",
                   "TIGHT", "FEASIBLE", "S1", "S2", "S3", "S4",
-                  "WITNESS", "UNUSED", "CAP", "PREC"}
+                  "WITNESS", "UNUSED", "CAP", "PREC", "CERT"}
 
 
 @pytest.fixture(scope="module")

@@ -323,33 +323,52 @@
     return fixed(p, p < 9.95 ? 1 : 0) + " %";
   }
 
+  function certificateOf(value, where) {
+    if (value === null || typeof value !== "object" || typeof value.code !== "string" ||
+        typeof value.scope !== "string") {
+      throw new Error(where + " has no certificate");
+    }
+    var keys = ["instance_bits", "message_bits", "code_bits", "revealed_bits", "margin_bits"];
+    for (var k = 0; k < keys.length; k++) {
+      if (typeof value[keys[k]] !== "number") {
+        throw new Error(where + "'s certificate has no number \"" + keys[k] + "\"");
+      }
+    }
+    return value;
+  }
+
   function verdictLines(record) {
     if (record === null || typeof record !== "object" || !Array.isArray(record.runs)) {
       throw new Error("not a `kvbound verify --json` record (no \"runs\" list)");
     }
     var runs = record.runs;
     if (runs.length === 0) throw new Error("the record has no runs");
-    var need = ["message_bits", "information_bits", "information_bits_lcb", "error_rate"];
+    var need = ["message_bits", "information_bits", "error_rate"];
     var worst = null;
     for (var i = 0; i < runs.length; i++) {
       var r = runs[i];
       for (var j = 0; j < need.length; j++) {
-        if (typeof r[need[j]] !== "number") {
+        if (r === null || typeof r !== "object" || typeof r[need[j]] !== "number") {
           throw new Error("run " + i + " has no number \"" + need[j] + "\"");
         }
       }
-      var margin = r.information_bits_lcb - r.message_bits;
+      var margin = certificateOf(r.certificate, "run " + i).margin_bits;
       if (worst === null || margin > worst.margin) worst = { run: r, margin: margin };
     }
     var w = worst.run;
-    var leak = runs.some(function (x) { return x.leak === true; });
+    var decisive = certificateOf(record.certificate, "the record");
+    var leak = decisive.leak === true;
     var cache = typeof record.cache === "string" ? "cache \"" + record.cache + "\"" : "the cache";
     var msg = groupDigits(w.message_bits);
     var lines = [];
     if (leak) {
-      lines.push("LEAK: Bob decoded at least " + groupDigits(w.information_bits_lcb) +
-                 " bits of information from a " + msg + "-bit message: more than the " +
-                 "message holds, so " + cache + " passed Bob information outside its bytes.");
+      lines.push("LEAK: Bob's answers reveal " + groupDigits(decisive.revealed_bits) +
+                 " of Alice's " + groupDigits(decisive.instance_bits) + " bits (the " +
+                 decisive.code + " code writes them down in " +
+                 groupDigits(decisive.code_bits) + " bits; " + decisive.scope +
+                 "), more than the " + groupDigits(decisive.message_bits) +
+                 " message bits he received can hold: " + cache +
+                 " passed Bob information outside its bytes.");
     } else {
       lines.push("No leak: Bob decoded " + groupDigits(w.information_bits) +
                  " bits of information from a " + msg + "-bit message; " + cache +

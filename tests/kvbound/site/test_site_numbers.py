@@ -187,8 +187,8 @@ def records() -> list[dict[str, Any]]:
                                   ("random", {"budget": 0.3}, 1)):
         out.append(run_verification(s, 16, 0.75, 0.25, seeds, cache=cache, options=options,
                                     isolation="inline").to_json())
-    leak = dict(out[1])
-    leak["runs"] = [dict(r, message_bits=8, leak=True) for r in out[1]["runs"]]
+    leak = dict(out[1])  # the same record with its decisive certificate flipped to a leak
+    leak["certificate"] = dict(out[1]["certificate"], leak=True, message_bits=8)
     out.append(leak)
     return out
 
@@ -205,7 +205,8 @@ def test_the_page_says_what_the_report_says(records: list[dict[str, Any]]) -> No
 
 @needs_node
 def test_a_record_that_is_not_one_is_refused_by_both() -> None:
-    bad = [{"runs": []}, {"cache": "x"}, {"runs": [{"message_bits": 1}]}]
+    bad = [{"runs": []}, {"cache": "x"}, {"runs": [{"message_bits": 1}]},
+           {"runs": [{"message_bits": 1, "information_bits": 1, "error_rate": 0}]}]
     assert NODE is not None
     for record in bad:
         with pytest.raises(ValueError):
