@@ -7,13 +7,15 @@ from typing import Any
 
 from lowerbound.defaults import DEFAULTS
 from lowerbound.validation import InvalidArgument
-from reduction.isolation.parties import DEFAULT_TIMEOUT
+from reduction.isolation.parties import DEFAULT_TIMEOUT, MESSAGE_FACTOR
+from reduction.isolation.party import MAX_TIMEOUT, MIN_TIMEOUT, check_timeout
 from reduction.schedule import PRESETS, Schedule
 
 __all__ = [
     "add_instance_arguments",
     "add_head_arguments",
     "add_run_arguments",
+    "run_isolation",
     "check_seeds",
     "parse_schedule",
     "parse_cache_options",
@@ -21,6 +23,8 @@ __all__ = [
     "resolve_precision",
     "DEFAULT_ETA",
 ]
+
+MAX_MESSAGE = 1 << 40  # --max-message-bytes: a terabyte is beyond any run here
 
 
 def parse_schedule(text: str) -> Schedule:
@@ -123,8 +127,32 @@ def add_run_arguments(parser: argparse.ArgumentParser, seeds_default: int) -> No
     parser.add_argument(
         "--timeout", type=float, default=DEFAULT_TIMEOUT, metavar="SECONDS",
         help="longest wait for one answer of a party's process before the cache is "
-        f"declared hung (default: {DEFAULT_TIMEOUT:g})",
+        f"declared hung, in [{MIN_TIMEOUT:g}, {MAX_TIMEOUT:g}] (default: {DEFAULT_TIMEOUT:g})",
     )
+    parser.add_argument(
+        "--no-sandbox", action="store_true", dest="no_sandbox",
+        help="run the parties' workers as plain processes, without the bubblewrap sandbox "
+        "(needed to run a module:Class cache where bubblewrap is missing; the record "
+        "says so)",
+    )
+    parser.add_argument(
+        "--max-message-bytes", type=int, default=None, metavar="BYTES",
+        dest="max_message_bytes",
+        help="largest state Alice's process may send (default: "
+        f"{MESSAGE_FACTOR} x the float64 keys and values of the cached tokens, + 64 KiB); "
+        "a larger one is a cache fault",
+    )
+
+
+def run_isolation(args: argparse.Namespace) -> dict[str, Any]:
+    """The keyword arguments of --isolation, --timeout, --no-sandbox and
+    --max-message-bytes for run_verification / run_sweep, checked up front."""
+    check_timeout(args.timeout, "--timeout")
+    limit = args.max_message_bytes
+    if limit is not None and (isinstance(limit, bool) or limit < 1 or limit > MAX_MESSAGE):
+        raise InvalidArgument(f"--max-message-bytes={limit} must lie in [1, {MAX_MESSAGE}]")
+    return {"isolation": args.isolation, "timeout": float(args.timeout),
+            "sandbox": False if args.no_sandbox else None, "max_message_bytes": limit}
 
 
 def check_seeds(seeds: int) -> int:

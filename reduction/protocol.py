@@ -86,12 +86,16 @@ def _bob(parties: Any, message: bytes, public: PublicParams,
 
 
 def open_parties(isolation: str = "process", timeout: float = DEFAULT_TIMEOUT,
-                 workers: int = 1, blas_threads: int | None = None) -> Any:
-    """``ProcessParties`` (two worker processes) or ``InlineParties`` (registered caches);
-    ``workers`` threads share Bob's passes (his outputs do not depend on it);
-    ``blas_threads`` limits the BLAS pool of the worker processes (None: their default)."""
+                 workers: int = 1, blas_threads: int | None = None, *,
+                 sandbox: bool | None = None, max_message_bytes: int | None = None) -> Any:
+    """``ProcessParties`` (sandboxed worker processes) or ``InlineParties`` (registered
+    caches); ``workers`` threads share Bob's passes (his outputs do not depend on it);
+    ``blas_threads`` limits the BLAS pool of the worker processes (None: their default);
+    ``sandbox=False`` runs the workers unsandboxed (``--no-sandbox``), ``max_message_bytes``
+    bounds Alice's states (reduction.isolation.parties)."""
     if isolation == "process":
-        return ProcessParties(timeout, workers, blas_threads)
+        return ProcessParties(timeout, workers, blas_threads, sandbox=sandbox,
+                              max_message_bytes=max_message_bytes)
     if isolation == "inline":
         return InlineParties(workers)
     raise InvalidArgument(f"isolation={isolation!r}; choose 'process' or 'inline'")
@@ -132,6 +136,7 @@ class VerifyResult:
     public: PublicParams
     runs: tuple[SeedResult, ...]
     regime: Regime | None = None
+    isolation: Mapping[str, Any] | None = None  # how the parties ran (sandbox, limits)
 
     @property
     def message_bits(self) -> int:
@@ -229,6 +234,8 @@ class VerifyResult:
             "max_inner_product": max(r.max_inner_product for r in self.runs),
             "seeds": [r.seed for r in self.runs],
             "bound_respected": self.bound_respected,
+            "sandbox": bool(self.isolation and self.isolation.get("sandbox")),
+            "isolation": dict(self.isolation) if self.isolation is not None else None,
             "runs": [asdict(r) for r in self.runs],
             **self._variant_json(),
         }
@@ -355,6 +362,8 @@ def run_verification(
     at_c_min: bool = False,
     delta: float = 0.0,
     workers: int = 1,
+    sandbox: bool | None = None,
+    max_message_bytes: int | None = None,
 ) -> VerifyResult:
     """Run the protocol on several seeds (``seeds=K`` means seeds 0..K-1).
 
@@ -363,7 +372,8 @@ def run_verification(
     process never imports a third-party cache. ``"inline"`` runs the same functions here
     (faster; registered caches only, for tests). Below d_min or under a logit cap the
     C1 variant runs (reduction.regime). ``workers`` threads share Bob's
-    passes; the result is bit-identical for every ``workers``.
+    passes; the result is bit-identical for every ``workers``. ``sandbox`` and
+    ``max_message_bytes``: see :func:`open_parties`; the record says how the parties ran.
     """
     check_workers(workers)
     seed_list = list(range(check_int_at_least(seeds, "seeds", 1))) if isinstance(
@@ -374,7 +384,9 @@ def run_verification(
                          var_head=var_head, bits_per_value=bits_per_value)
     probe = replace(regime.public(0, cache, options), at_c_min=at_c_min, delta=delta)
     runs: list[SeedResult] = []
-    with open_parties(isolation, timeout, workers) as parties:
+    with open_parties(isolation, timeout, workers, sandbox=sandbox,
+                      max_message_bytes=max_message_bytes) as parties:
+        parties.plan(len(seed_list))
         parties.start()  # both workers start while the verifier plans and checks
         if is_registered_cache(cache):
             probe.cache_params  # noqa: B018  (validates the options before any work)
@@ -389,6 +401,8 @@ def run_verification(
                                  delta=delta))
             if progress:
                 progress(i + 1, len(seed_list), runs[-1])
+        isolation_record = parties.record(probe)
+    # every worker is gone here (closing the parties returns once they are)
     public = replace(regime.public(runs[0].key_seed, cache, options), at_c_min=at_c_min,
                      delta=delta)
-    return VerifyResult(public, tuple(runs), regime)
+    return VerifyResult(public, tuple(runs), regime, isolation_record)

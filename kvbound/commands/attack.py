@@ -34,9 +34,11 @@ from kvbound.options import (
     check_seeds,
     parse_schedule,
     resolve_precision,
+    run_isolation,
 )
-from kvbound.outputs import check_output_dir, strict_json
+from kvbound.outputs import check_output_dir, strict_json, write_text_atomically
 from kvbound.progress import Progress
+from kvbound.verifier import prepare_verifier
 from lowerbound.validation import InvalidArgument
 from reduction.isolation.resources import check_run_fits
 from reduction.isolation.threads import check_workers
@@ -166,19 +168,19 @@ def run(args: argparse.Namespace) -> int:
                     + ("" if point.feasible else " LEAK"))
         bar.step(note)
 
+    isolation = run_isolation(args)
+    prepare_verifier(figures=not args.no_plot)  # before the first worker starts
     result = run_sweep(
         schedule, args.d, args.eps, args_eta, caches=caches, budgets=budgets,
-        seeds=args.seeds, additive=args.additive, isolation=args.isolation,
-        timeout=args.timeout, progress=on_point,
+        seeds=args.seeds, additive=args.additive, **isolation, progress=on_point,
         logit_cap=args.logit_cap, var_head=args.var_head, bits_per_value=bits_per_value,
         workers=args.workers, dask=args.dask,
     )
     from kvbound.reports.attack import attack_figure, attack_markdown, attack_table
 
-    record = result.to_json()
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "attack.json").write_text(strict_json(record, indent=2) + "\n")
-    (args.out / "attack.md").write_text(attack_markdown(result))
+    record = result.to_json()  # every worker is gone: the files are ours to write
+    write_text_atomically(args.out / "attack.json", strict_json(record, indent=2) + "\n")
+    write_text_atomically(args.out / "attack.md", attack_markdown(result))
     if not args.no_plot:
         if plot_caches is not None:
             measured = {p.cache for p in result.measured}

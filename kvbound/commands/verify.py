@@ -28,13 +28,15 @@ from kvbound.options import (
     parse_cache_options,
     parse_schedule,
     resolve_precision,
+    run_isolation,
 )
-from kvbound.outputs import check_output_file, strict_json
+from kvbound.outputs import check_output_file, strict_json, write_text_atomically
 from kvbound.plots.levels import levels_figure
 from kvbound.plots.outputs import outputs_histogram
 from kvbound.plots.style import check_format
 from kvbound.progress import Progress
 from kvbound.reports.verify import verify_markdown, verify_table
+from kvbound.verifier import prepare_verifier
 from lowerbound.validation import InvalidArgument
 from reduction.isolation.resources import check_run_fits
 from reduction.protocol import PublicParams, SeedResult, run_verification
@@ -120,10 +122,12 @@ def run(args: argparse.Namespace) -> int:
             observed.append((outputs, truth))
 
     eta, bits_per_value = resolve_precision(args)
+    isolation = run_isolation(args)
+    prepare_verifier(figures=args.figure is not None)  # before the first worker starts
     result = run_verification(
         schedule, args.d, args.eps, eta, seeds, bits_per_value=bits_per_value,
         cache=args.cache, options=parse_cache_options(args.option), additive=args.additive,
-        isolation=args.isolation, timeout=args.timeout, progress=on_seed,
+        **isolation, progress=on_seed,
         num_queries=args.multi_index, observe=observe,
         logit_cap=args.logit_cap, var_head=args.var_head,
         at_c_min=args.at_c_min, delta=args.delta, workers=args.workers,
@@ -147,13 +151,12 @@ def run(args: argparse.Namespace) -> int:
             levels_figure(outputs, truth, bits=pub.bits_per_value, gamma=pub.gamma,
                           eta=float(pub.eta), additive=pub.additive,
                           thresholds=pub.thresholds, title=title, path=args.figure)
+    # every worker is gone (run_verification returns once they are): the files are ours
     record = result.to_json()
     if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(strict_json(record, indent=2) + "\n")
+        write_text_atomically(args.out, strict_json(record, indent=2) + "\n")
     if args.report:
-        args.report.parent.mkdir(parents=True, exist_ok=True)
-        args.report.write_text(verify_markdown(result))
+        write_text_atomically(args.report, verify_markdown(result))
     print(strict_json(record, indent=2) if args.json else verify_table(result))
     if not result.logit_cap_respected:
         print(f"kvbound: a logit outside [-B, B] with B={result.public.effective_cap:g} was "

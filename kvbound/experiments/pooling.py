@@ -151,6 +151,7 @@ class SweepResult:
     isolation: str
     points: tuple[SweepPoint, ...]
     regime: Regime | None = None
+    sandbox: bool = False  # the parties ran in the sandbox (reduction.isolation.sandbox)
 
     @property
     def n_bits(self) -> int:
@@ -204,6 +205,7 @@ class SweepResult:
             "lower_bound_bits": float(self.n_bits),
             "seeds": list(self.seeds),
             "isolation": self.isolation,
+            "sandbox": self.sandbox,
             "leak_alpha": LEAK_ALPHA,
             "all_feasible": self.all_feasible,
             "leaks": [p.label for p in self.leaks],
