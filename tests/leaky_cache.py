@@ -6,8 +6,11 @@ must be able to fail. Both caches here answer Bob's queries exactly while their
 
 * :class:`LeakyCache` hides Alice's keys and values in a file (path from the environment
   variable ``KVBOUND_LEAK_PATH``, else a fixed name in the temp directory) and its
-  ``from_bytes`` reads it back. The file system crosses the process boundary, so Bob
-  decodes every bit from 64 bits of message: ``message_bits < N(1 - H2(p))``, a leak.
+  ``from_bytes`` reads it back. Between unsandboxed workers (``--no-sandbox``) the file
+  system crosses the process boundary, so Bob decodes every bit from 64 bits of message:
+  ``message_bits < N(1 - H2(p))``, a leak. In the sandbox (docs/theorem.md#sandbox)
+  each worker has its own /tmp and a read-only file system: the channel is cut and the
+  cache fails (exit code 4).
 * :class:`GlobalLeakyCache` hides them in a module-level global. In Bob's separate
   process that global is empty, so Bob decodes garbage (no leak to report); run inline
   (same process) it leaks. This shows the process boundary is real.
