@@ -38,6 +38,7 @@ __all__ = [
     "REQ_ALICE",
     "REQ_BOB",
     "REQ_CHECK",
+    "REQ_CACHE",
     "RES_OK",
     "RES_BAD_INPUT",
     "RES_FAILURE",
@@ -47,9 +48,10 @@ __all__ = [
 ]
 
 MAGIC = b"KVF1"
-REQ_ALICE, REQ_BOB, REQ_CHECK = 1, 2, 3
+REQ_ALICE, REQ_BOB, REQ_CHECK, REQ_CACHE = 1, 2, 3, 4
 RES_OK, RES_BAD_INPUT, RES_FAILURE = 16, 17, 18
-_KINDS = frozenset({REQ_ALICE, REQ_BOB, REQ_CHECK, RES_OK, RES_BAD_INPUT, RES_FAILURE})
+_KINDS = frozenset({REQ_ALICE, REQ_BOB, REQ_CHECK, REQ_CACHE, RES_OK, RES_BAD_INPUT,
+                    RES_FAILURE})
 MAX_HEADER_BYTES = 64 << 20  # a request's header (the verifier's own JSON)
 REPLY_HEADER_BYTES = 4096  # a worker's answer: a shape, a number, an error line
 MAX_SEGMENTS = 4096

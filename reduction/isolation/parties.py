@@ -57,7 +57,7 @@ from reduction.public import PublicParams, is_registered_cache
 
 __all__ = ["PartyFailure", "PartyProcess", "ProcessParties", "InlineParties",
            "DEFAULT_TIMEOUT", "MESSAGE_FACTOR", "default_max_message_bytes",
-           "worker_limits"]
+           "worker_limits", "sandbox_record"]
 
 #: The construction's own worker, started when no zoo named one (``module:Class`` only).
 _OWN_WORKER = "reduction.isolation.worker"
@@ -88,6 +88,17 @@ def worker_limits(timeout: float, requests: int, threads: int | None = None) -> 
     cores = max(available_cores(), threads or 1)
     cpu = min(1 << 31, math.ceil(cores * timeout * requests) + _START_CPU_SECONDS)
     return Limits(address_space=address, cpu_seconds=cpu)
+
+
+def sandbox_record(status: SandboxStatus | None, probed: SandboxStatus,
+                   requested: bool | None) -> dict[str, Any]:
+    """The record's fields on how workers ran: sandboxed (by what), or why not."""
+    sandboxed = status is not None
+    reason = None if sandboxed else ("--no-sandbox" if requested is False else probed.reason)
+    return {"isolation": "process", "sandbox": sandboxed,
+            "sandbox_tool": probed.tool if sandboxed else None,
+            "sandbox_filter": bool(sandboxed and probed.seccomp),
+            "unsandboxed_because": reason}
 
 
 def _sandbox_choice(sandbox: bool | None) -> tuple[SandboxStatus | None, SandboxStatus]:
@@ -150,13 +161,7 @@ class ProcessParties:
     def record(self, public: PublicParams | None = None) -> dict[str, Any]:
         """How the parties ran: sandbox (tool, filter) or why not, limits, and the
         message limit (of ``public``'s run)."""
-        sandboxed = self.status is not None
-        reason = ("--no-sandbox" if self.requested_sandbox is False
-                  else self.probed.reason) if not sandboxed else None
-        return {"isolation": "process", "sandbox": sandboxed,
-                "sandbox_tool": self.probed.tool if sandboxed else None,
-                "sandbox_filter": bool(sandboxed and self.probed.seccomp),
-                "unsandboxed_because": reason,
+        return {**sandbox_record(self.status, self.probed, self.requested_sandbox),
                 "limits": {"alice": self.alice.limits.to_json() if self.alice.limits else None,
                            "bob": self.bob.limits.to_json() if self.bob.limits else None},
                 "max_message_bytes": (self.message_limit(public) if public is not None

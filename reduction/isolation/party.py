@@ -99,6 +99,11 @@ class PartyProcess:
     def name(self) -> str:
         return {"alice": "Alice's", "bob": "Bob's", "cache": "the cache's"}[self.role]
 
+    @property
+    def pid(self) -> int | None:
+        """The running worker's pid as this process sees it (None: none running)."""
+        return None if self._worker is None else self._worker.pid
+
     def _environment(self) -> dict[str, str]:
         env = child_environment()  # finds module:Class where the verifier would
         if self.blas_threads is not None:  # read by OpenBLAS / MKL / OpenMP at load
@@ -158,20 +163,23 @@ class PartyProcess:
 
     def exchange(self, kind: int, header: dict[str, Any], segments: list[bytes], *,
                  cache: str, max_bytes: int, max_segments: int = 1,
-                 max_segment: int | None = None) -> Frame:
+                 max_segment: int | None = None, timeout: float | None = None) -> Frame:
         """Send one request; return the worker's OK answer, read within the limits given
-        (InvalidArgument if the worker refused the parameters, PartyFailure otherwise)."""
+        (InvalidArgument if the worker refused the parameters, PartyFailure otherwise).
+        ``timeout`` overrides the party's deadline for this request."""
         who = f"cache {cache!r}: {self.name} process"
         worker, fd_in, fd_out = self._channel(who)
-        deadline = time.monotonic() + self.timeout
+        seconds = self.timeout if timeout is None else timeout
+        deadline = time.monotonic() + seconds
         try:
             write_all(fd_in, encode_frame(kind, header, segments), deadline)
             answer = read_frame(fd_out, max_bytes=max_bytes, deadline=deadline,
                                 max_header=REPLY_HEADER_BYTES, max_segments=max_segments,
                                 max_segment=max_segment)
         except FrameTimeout:
-            raise self._fail(worker, who, f"did not answer within {self.timeout:g} s "
-                             "(--timeout); it was stopped") from None
+            flag = "--timeout" if timeout is None else "the check's limit"
+            raise self._fail(worker, who, f"did not answer within {seconds:g} s ({flag}); "
+                             "it was stopped") from None
         except FrameError as exc:
             raise self._fail(worker, who, f"sent a malformed or oversized answer ({exc}); "
                              "it was stopped") from None

@@ -18,6 +18,8 @@ the request channel through fd 0.
   its header ``{"shape", "max_abs_logit"}`` (the largest |logit| his cache computed, or
   null).
 * A check request: header ``{"public"}``: resolve the cache and its options.
+* The ``cache`` role serves a cache's methods one by one (reduction.isolation.cache_ops),
+  for the contract checks of ``kvbound check-cache``.
 
 Once started (its imports done), the worker sends ``{"ready": role}``, so the verifier
 does not count its start-up against the cache. A malformed request is answered with a
@@ -38,9 +40,11 @@ from typing import Any
 import numpy as np
 
 from lowerbound.validation import InvalidArgument
+from reduction.isolation.cache_ops import cache_op
 from reduction.isolation.frames import (
     REQ_ALICE,
     REQ_BOB,
+    REQ_CACHE,
     REQ_CHECK,
     RES_BAD_INPUT,
     RES_FAILURE,
@@ -57,7 +61,7 @@ from reduction.public import PublicParams
 
 __all__ = ["serve", "main", "ROLES", "MAX_REQUEST_BYTES"]
 
-ROLES = {"alice": REQ_ALICE, "bob": REQ_BOB}
+ROLES = {"alice": REQ_ALICE, "bob": REQ_BOB, "cache": REQ_CACHE}
 MAX_REQUEST_BYTES = 16 << 30
 ERROR_CHARS = 600  # of an error text sent back (JSON may escape each as 6 bytes)
 
@@ -112,7 +116,8 @@ def _check(frame: Frame) -> tuple[dict[str, Any], list[bytes]]:
 
 def serve(role: str, chan_in: int, chan_out: int) -> None:
     """Answer requests for ``role`` until the channel closes."""
-    handlers = {REQ_CHECK: _check, ROLES[role]: _alice if role == "alice" else _bob}
+    served = {"alice": _alice, "bob": _bob, "cache": cache_op}[role]
+    handlers = {REQ_CHECK: _check, ROLES[role]: served}
     while True:
         try:
             frame = read_frame(chan_in, max_bytes=MAX_REQUEST_BYTES)
