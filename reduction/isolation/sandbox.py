@@ -79,12 +79,16 @@ class Limits:
     open_files: int = 256
 
     def apply(self, pid: int) -> None:
-        """Set the limits of process ``pid`` (from outside, with ``prlimit``)."""
+        """Set the limits of process ``pid`` (from outside, with ``prlimit``); a limit the
+        worker inherited lower (the verifier's own) stays."""
         for which, value in ((resource.RLIMIT_AS, self.address_space),
                              (resource.RLIMIT_CPU, self.cpu_seconds),
                              (resource.RLIMIT_FSIZE, self.file_size),
                              (resource.RLIMIT_NOFILE, self.open_files),
                              (resource.RLIMIT_CORE, 0)):
+            hard = resource.prlimit(pid, which)[1]
+            if hard != resource.RLIM_INFINITY:
+                value = min(value, hard)
             resource.prlimit(pid, which, (value, value))
 
     def to_json(self) -> dict[str, int]:
