@@ -2,6 +2,7 @@
 #   make demo  -- venv, install (no test extras), run the default verification, write the
 #                 report to out/ (plus the compressor sweep: out/attack.md, .png, .svg)
 #   make test  -- venv, install with test extras, ruff + mypy + the whole pytest suite
+#                 (the sandbox tests need bubblewrap; the run ends saying whether they ran)
 #   make coq   -- compile the Coq proofs in proofs/coq/ and audit their assumptions
 #                 (needs coqc: apt-get install coq libcoq-coquelicot libcoq-interval)
 #   make notebook -- the course notebook docs/course/notebook.py as out/notebook.ipynb
@@ -45,13 +46,15 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# -rs lists every skipped test with its reason; the last line says whether the sandbox
+# tests ran (they need bubblewrap: apt-get install bubblewrap).
 pytest: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -rs
 
 test: lint typecheck pytest
 
 test-quick: $(STAMP)
-	$(BIN)/python -m pytest -q -m "not slow"
+	$(BIN)/python -m pytest -q -rs -m "not slow"
 
 docs: $(STAMP)
 	$(BIN)/kvbound proofs --write-blueprint docs/blueprint.md
