@@ -121,7 +121,7 @@ def add_run_arguments(parser: argparse.ArgumentParser, seeds_default: int) -> No
     )
     parser.add_argument(
         "--isolation", choices=("process", "inline"), default="process",
-        help="run Alice and Bob in two worker processes (default) or in this one "
+        help="run Alice and Bob in sandboxed worker processes (default) or in this one "
         "(inline: registered caches only, for tests)",
     )
     parser.add_argument(

@@ -96,7 +96,7 @@ def atomic_output(path: Path, mode: str = "w") -> Iterator[IO[Any]]:
     new, never a part). An OSError becomes InvalidArgument naming the file.
 
     >>> import tempfile
-    >>> out = Path(tempfile.mkdtemp()) / "r.txt"
+    >>> out = Path(tempfile.mkdtemp()) / "record"
     >>> with atomic_output(out) as fh:
     ...     _ = fh.write("done")
     >>> out.read_text()

@@ -24,8 +24,9 @@ The verifier's pid and output paths reach the attacks through environment variab
 tests set (``KVBOUND_ATTACK_PID``, ``KVBOUND_ATTACK_OUT``), as if the attacker had found
 them. The attacks that write files touch nothing outside ``KVBOUND_ATTACK_ROOT`` (a
 copy of the tree, or a temporary directory): where a test runs them without the sandbox
-to show they are real, only that copy is harmed. This module patches the verifier's code when imported (ContractCheater's attack):
-pytest's collection must not import it (tests/conftest.py), and the verifier never does.
+to show they are real, only that copy is harmed. This module patches the verifier's code
+when imported (ContractCheater's attack): pytest's collection must not import it
+(tests/conftest.py), and the verifier never does.
 """
 
 from __future__ import annotations

@@ -58,7 +58,7 @@ def test_the_file_system_is_read_only_and_tmp_is_private(tmp_path: Path) -> None
     code = _TRY + f'''
 seen = {{
     "source": attempt(lambda: open({str(target)!r}, "a").write("# tampered")),
-    "new_file": attempt(lambda: open({str(ROOT / "planted.py")!r}, "w").write("x = 1")),
+    "new_file": attempt(lambda: open({str(ROOT / "planted_by_a_worker")!r}, "w").write("x = 1")),
     "host_tmp": attempt(lambda: open({str(tmp_path / "x")!r}, "w").write("x")),
     "own_tmp": attempt(lambda: open("/tmp/mine", "w").write("kept here")),
     "shm": attempt(lambda: open("/dev/shm/mine", "w").write("x")),
@@ -71,7 +71,7 @@ print(json.dumps(seen))
     assert seen["host_tmp"] in ("FileNotFoundError", "OSError")  # not even there
     assert seen["own_tmp"] == "9" and seen["shm"] == "1"  # its own, writable
     assert seen["tmp_listing"] == ["mine"]
-    assert target.read_bytes() == before and not (ROOT / "planted.py").exists()
+    assert target.read_bytes() == before and not (ROOT / "planted_by_a_worker").exists()
     assert not (tmp_path / "x").exists()
     again = _run(_TRY + 'print(json.dumps({"tmp": sorted(os.listdir("/tmp"))}))')
     assert again["tmp"] == []  # the next worker starts with an empty /tmp
