@@ -250,16 +250,17 @@ def load_instance(path: str | Path) -> IndexInstance:
     per_value = int(fields["bits_per_value"]) if "bits_per_value" in fields else 1
     if shape is not None and shape.shape == (2,) and (shape >= 1).all() \
             and 1 <= per_value <= MAX_BITS_PER_VALUE:
-        bits = int(shape[0]) * int(shape[1]) * per_value
+        total = int(shape[0]) * int(shape[1]) * per_value
         memory = physical_memory_bytes()
-        if memory is not None and 4 * bits > MEMORY_FRACTION * memory:
-            raise InvalidArgument(f"{path}: shape {tuple(int(x) for x in shape)} holds {bits} "
-                                  "bits; unpacking them needs more memory than this machine "
-                                  "has")
+        if memory is not None and 4 * total > MEMORY_FRACTION * memory:
+            raise InvalidArgument(f"{path}: shape {tuple(int(x) for x in shape)} holds "
+                                  f"{total} bits; unpacking them needs more memory than this "
+                                  "machine has")
         if "packed_bits" in names:
-            fields["packed_bits"] = _member(archive, "packed_bits", "u", (bits + 7) // 8, path)
+            fields["packed_bits"] = _member(archive, "packed_bits", "u", (total + 7) // 8,
+                                            path)
         if "queries" in names:
-            fields["queries"] = _member(archive, "queries", "i", bits, path)
+            fields["queries"] = _member(archive, "queries", "i", total, path)
     need = {"format", "version", "shape", "packed_bits", "has_queries", "queries", "sha256"}
     missing = need - fields.keys()
     if missing:
