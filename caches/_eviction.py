@@ -39,14 +39,12 @@ from typing import Any, ClassVar, TypeVar
 import numpy as np
 
 from reduction.attention import attend, softmax_rows
-from reduction.cache import CacheParams, budget_tokens
+from reduction.cache import BaseCache, CacheParams, budget_tokens
 from reduction.message import (
     FRAME_OVERHEAD_BYTES,
     Reader,
     Writer,
     check_header_field,
-    frame,
-    unframe,
 )
 
 __all__ = [
@@ -153,7 +151,7 @@ def attention_weights(queries: np.ndarray, keys: np.ndarray) -> np.ndarray:
     return softmax_rows(q @ k.T) if q.shape[0] else np.zeros((0, k.shape[0]))
 
 
-class EvictionCache:
+class EvictionCache(BaseCache):
     """Base of the eviction caches: float16 K/V of the kept tokens plus their positions.
 
     Subclasses set ``TAG`` and override :meth:`_scores` (higher = keep); optionally
@@ -166,13 +164,12 @@ class EvictionCache:
     NAME: ClassVar[str] = "eviction"
 
     def __init__(self, params: CacheParams, rng: np.random.Generator | None = None) -> None:
-        self.params = params
+        super().__init__(params, rng)
         self.d = check_header_field(params.d, 16, "the eviction cache's d")
         self.capacity = budget_option(params)
         self.keys = np.zeros((0, params.d), dtype=np.float16)
         self.values = np.zeros((0, params.d), dtype=np.float16)
         self.positions = np.zeros(0, dtype=np.int64)
-        self.n_seen = 0
         self._configure(params, rng)
 
     # -- hooks ---------------------------------------------------------------------------
@@ -214,22 +211,8 @@ class EvictionCache:
 
     def process(self, queries: np.ndarray, keys: np.ndarray, values: np.ndarray) -> np.ndarray:
         """Append the block at float16, attend its queries to kept + block, then evict."""
-        q = np.asarray(queries, dtype=np.float64)
-        k_new = np.asarray(keys)
-        v_new = np.asarray(values)
-        t = k_new.shape[0] if k_new.ndim == 2 else -1
-        if t < 1 or k_new.shape != (t, self.d) or v_new.shape != (t, self.d):
-            raise ValueError(
-                f"keys and values must both have shape (T, d) with T >= 1 and d={self.d}; got "
-                f"{k_new.shape} and {v_new.shape}"
-            )
-        if q.ndim != 2 or q.shape[1] != self.d:
-            raise ValueError(f"queries must have shape (T_q, {self.d}), got {q.shape}")
-        total = self.params.schedule.total_tokens
-        if self.n_seen + t > total:
-            raise ValueError(
-                f"{self.n_seen} tokens seen plus a block of {t} exceed the schedule's {total}"
-            )
+        q, k_new, v_new = self.checked_block(queries, keys, values)
+        t = k_new.shape[0]
         n_old = self.n_kept
         all_k = np.concatenate([self.keys, k_new.astype(np.float16)])
         all_v = np.concatenate([self.values, v_new.astype(np.float16)])
@@ -246,19 +229,16 @@ class EvictionCache:
         self.n_seen += t
         return out
 
-    def to_bytes(self) -> bytes:
+    def write_state(self, w: Writer) -> None:
         mask = np.zeros(self.n_seen, dtype=np.uint8)
         mask[self.positions] = 1
-        w = Writer().u16(self.d).u32(self.n_seen).u32(self.n_kept)
+        w.u16(self.d).u32(self.n_seen).u32(self.n_kept)
         w.raw(np.packbits(mask).tobytes())
         w.array(self.keys, "<f2").array(self.values, "<f2")
         self._write_extra(w)
-        return frame(self.TAG, w.getvalue())
 
-    @classmethod
-    def from_bytes(cls: type[_E], data: bytes, params: CacheParams) -> _E:
-        r = Reader(unframe(data, cls.TAG), f"{cls.NAME} cache message")
-        cache = cls(params, None)
+    def read_state(self, r: Reader) -> None:
+        params = self.params
         d = r.u16("d")
         n_seen = r.u32("tokens seen")
         n_kept = r.u32("tokens kept")
@@ -266,8 +246,8 @@ class EvictionCache:
         r.expect(d == params.d, f"stored d={d} differs from the public d={params.d}")
         r.expect(n_seen <= total, f"{n_seen} tokens seen exceed the schedule's {total}")
         r.expect(
-            n_kept <= min(n_seen, cache._max_kept()),
-            f"{n_kept} kept tokens exceed min(seen={n_seen}, budget={cache._max_kept()})",
+            n_kept <= min(n_seen, self._max_kept()),
+            f"{n_kept} kept tokens exceed min(seen={n_seen}, budget={self._max_kept()})",
         )
         bits = np.unpackbits(np.frombuffer(r.raw((n_seen + 7) // 8, "kept bitmap"), np.uint8))
         r.expect(not bits[n_seen:].any(), "nonzero padding bits after the kept bitmap")
@@ -280,7 +260,5 @@ class EvictionCache:
         values = r.array("<f2", (n_kept, d), "values")
         r.expect(bool(np.isfinite(keys).all() and np.isfinite(values).all()),
                  "non-finite key or value")
-        cache.keys, cache.values, cache.positions, cache.n_seen = keys, values, positions, n_seen
-        cache._read_extra(r)
-        r.finish()
-        return cache
+        self.keys, self.values, self.positions, self.n_seen = keys, values, positions, n_seen
+        self._read_extra(r)

@@ -24,6 +24,7 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
+from lowerbound.sparsity import support_rank_bits
 from lowerbound.validation import check_int_at_least
 
 __all__ = ["rank_subset", "unrank_subset", "rank_rows", "unrank_rows", "rank_width"]
@@ -40,16 +41,13 @@ def _columns(d: int) -> tuple[tuple[int, ...], ...]:
 
 
 def rank_width(d: int, s: int) -> int:
-    """ceil(log2 C(d, s)): the bits that hold any rank of an s-subset of range(d).
+    """ceil(log2 C(d, s)): the bits that hold any rank of an s-subset of range(d) -- the
+    one definition is :func:`lowerbound.sparsity.support_rank_bits` (docs/theorem.md#s2).
 
     >>> rank_width(64, 1), rank_width(6, 2), rank_width(8, 0)
     (6, 4, 0)
     """
-    d = check_int_at_least(d, "d", 0)
-    s = check_int_at_least(s, "s", 0)
-    if s > d:
-        raise ValueError(f"s={s} must be <= d={d}")
-    return (_columns(d)[s][d] - 1).bit_length()
+    return support_rank_bits(max(d, 1), s) if d or s else 0
 
 
 def rank_subset(support: Sequence[int]) -> int:

@@ -38,6 +38,7 @@ import numpy as np
 
 from reduction.cache import CacheParams
 from reduction.message import frame
+from reduction.parties import CacheContractError, stream_states
 
 __all__ = [
     "ContractViolation",
@@ -112,9 +113,14 @@ def bob_block(params: CacheParams, seed: int) -> Block:
 
 def stream(cls: Any, params: CacheParams, seed: int = 0,
            zero_queries: bool = True) -> tuple[Any, list[np.ndarray]]:
-    """A fresh cache (rng from ``seed``) fed Alice's blocks; returns it and its outputs."""
+    """A fresh cache (rng from ``seed``) fed Alice's blocks through her streaming loop
+    (:func:`reduction.parties.stream_states`); returns it and its outputs."""
     cache = cls(params, np.random.default_rng(seed))
-    outs = [np.asarray(cache.process(*b)) for b in alice_blocks(params, seed, zero_queries)]
+    outs: list[np.ndarray] = []
+    try:
+        stream_states(cache, alice_blocks(params, seed, zero_queries), cls.__name__, outs)
+    except CacheContractError as exc:
+        raise ContractViolation(str(exc)) from None
     return cache, outs
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 from typing import Any
 
 from lowerbound.defaults import DEFAULTS
@@ -17,6 +18,8 @@ __all__ = [
     "add_run_arguments",
     "run_isolation",
     "check_seeds",
+    "whole_at_least",
+    "positive_seconds",
     "parse_schedule",
     "parse_cache_options",
     "add_precision_arguments",
@@ -116,7 +119,7 @@ def add_head_arguments(parser: argparse.ArgumentParser) -> None:
 def add_run_arguments(parser: argparse.ArgumentParser, seeds_default: int) -> None:
     """--seeds, --isolation and --timeout, shared by the commands that run the protocol."""
     parser.add_argument(
-        "--seeds", type=int, default=seeds_default,
+        "--seeds", type=whole_at_least(1), default=seeds_default,
         help=f"number of seeds (per point in a sweep; default: {seeds_default})",
     )
     parser.add_argument(
@@ -125,7 +128,7 @@ def add_run_arguments(parser: argparse.ArgumentParser, seeds_default: int) -> No
         "(inline: registered caches only, for tests)",
     )
     parser.add_argument(
-        "--timeout", type=float, default=DEFAULT_TIMEOUT, metavar="SECONDS",
+        "--timeout", type=positive_seconds, default=DEFAULT_TIMEOUT, metavar="SECONDS",
         help="longest wait for one answer of a party's process before the cache is "
         f"declared hung, in [{MIN_TIMEOUT:g}, {MAX_TIMEOUT:g}] (default: {DEFAULT_TIMEOUT:g})",
     )
@@ -153,6 +156,50 @@ def run_isolation(args: argparse.Namespace) -> dict[str, Any]:
         raise InvalidArgument(f"--max-message-bytes={limit} must lie in [1, {MAX_MESSAGE}]")
     return {"isolation": args.isolation, "timeout": float(args.timeout),
             "sandbox": False if args.no_sandbox else None, "max_message_bytes": limit}
+
+
+def whole_at_least(lower: int) -> Any:
+    """An argparse ``type``: a whole number >= ``lower`` (argparse turns the refusal into
+    one usage line and exit 2).
+
+    >>> whole_at_least(1)("3")
+    3
+    >>> whole_at_least(1)("0")
+    Traceback (most recent call last):
+    ...
+    argparse.ArgumentTypeError: 0 is not a whole number >= 1
+    """
+    def convert(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < lower:
+            raise argparse.ArgumentTypeError(f"{value} is not a whole number >= {lower}")
+        return value
+
+    convert.__name__ = f"whole number >= {lower}"
+    return convert
+
+
+def positive_seconds(text: str) -> float:
+    """An argparse ``type``: a deadline for one request to a worker, in seconds, within
+    [MIN_TIMEOUT, MAX_TIMEOUT] (reduction.isolation.party.check_timeout): shorter would
+    time the machine, not the cache.
+
+    >>> positive_seconds("2.5")
+    2.5
+    """
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"{text} is not a positive, finite number of seconds")
+    try:
+        return check_timeout(value, "--timeout")
+    except InvalidArgument as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def check_seeds(seeds: int) -> int:

@@ -27,21 +27,15 @@ from typing import Any
 
 import numpy as np
 from mpmath import libmp
-from mpmath.ctx_iv import MPIntervalContext
 
+from lowerbound.intervals import IV as _IV
+from lowerbound.intervals import iv_fraction as _iv_q
 from lowerbound.validation import InvalidArgument
 
 __all__ = ["tail_log_enclosure", "tail_bounds", "union_below_one", "exact_tail", "MAX_TERMS"]
 
-_IV = MPIntervalContext()
-_IV.prec = 200
 _U = 2.0**-53
 MAX_TERMS = 1 << 26  # float terms summed at most (about 0.5 GB of float64 work)
-
-
-def _iv_q(q: Fraction) -> Any:
-    """An interval containing the rational ``q``."""
-    return _IV.mpf(q.numerator) / _IV.mpf(q.denominator)
 
 
 def _ln_factorial(n: int) -> Any:

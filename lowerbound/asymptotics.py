@@ -26,7 +26,7 @@ from collections.abc import Callable
 from fractions import Fraction
 from typing import Any
 
-from lowerbound._exact import floor_of_interval, iv_ln, iv_of, to_fraction
+from lowerbound.intervals import floor_of_interval, iv_ln, iv_of, to_fraction
 from lowerbound.jl import d_min
 from lowerbound.logit_cap import plan_under_cap
 from lowerbound.softmax import c_min, gamma_is_below, gamma_target

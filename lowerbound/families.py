@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Literal
 
-from lowerbound._exact import ctx_fraction, decide_less, interval_ends, iv_context
+from lowerbound.intervals import ctx_fraction, decide_less, interval_ends, iv_context
 from lowerbound.jl import pair_count
 from lowerbound.softmax import c_min
 from lowerbound.validation import InvalidArgument, RealLike, check_int_at_least

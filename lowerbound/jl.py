@@ -22,7 +22,7 @@ import mpmath
 import numpy as np
 
 from lowerbound._binomial import tail_bounds, union_below_one
-from lowerbound._exact import (
+from lowerbound.intervals import (
     floor_of_interval,
     iv_exp,
     iv_ln,

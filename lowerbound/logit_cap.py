@@ -48,9 +48,9 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
-from lowerbound._exact import ctx_fraction, decide_less, to_fraction
 from lowerbound.bound import index_lower_bound_bits
 from lowerbound.families import EpsFloor, Family, eps_floor
+from lowerbound.intervals import ctx_fraction, decide_less, to_fraction
 from lowerbound.jl import d_min
 from lowerbound.softmax import gamma_interval, gamma_is_below, gamma_target, scale_for_gamma
 from lowerbound.validation import InvalidArgument, RealLike, check_int_at_least, check_interval

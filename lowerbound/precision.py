@@ -36,9 +36,9 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from lowerbound._exact import to_fraction
 from lowerbound.families import Family
 from lowerbound.fano import fano_information_bits, worst_error_rate
+from lowerbound.intervals import to_fraction
 from lowerbound.validation import InvalidArgument, RealLike, check_int_at_least, check_interval
 
 __all__ = [

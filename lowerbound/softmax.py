@@ -21,7 +21,7 @@ from typing import Any
 
 import mpmath
 
-from lowerbound._exact import ctx_fraction, decide_less, to_fraction
+from lowerbound.intervals import ctx_fraction, decide_less, to_fraction
 from lowerbound.validation import (
     InvalidArgument,
     RealLike,
@@ -135,7 +135,7 @@ def gamma_is_below(
     C > 0, gamma = a e^{-C(1-eps)} + b e^{-C} with integers a, b not both 0 is never a
     rational number (Lindemann-Weierstrass: e^u for distinct algebraic u are linearly
     independent over the algebraic numbers), so the interval refinement of
-    :func:`lowerbound._exact.decide_less` decides every case except gamma = 0 (L = 1, no
+    :func:`lowerbound.intervals.decide_less` decides every case except gamma = 0 (L = 1, no
     zero keys) or C = 0, where it may raise ArithmeticError at equality.
 
     Notes: Lemmas L2 and L3 (docs/theorem.md#l2, #l3); with ``scale`` = the logit cap B this decides

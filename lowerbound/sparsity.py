@@ -30,9 +30,10 @@ import math
 from fractions import Fraction
 from typing import Any
 
-from mpmath import libmp
-from mpmath.ctx_iv import MPIntervalContext
-
+from lowerbound.intervals import IV as _IV
+from lowerbound.intervals import interval_ends as _ends
+from lowerbound.intervals import iv_fraction as _iv
+from lowerbound.intervals import iv_log2 as _iv_log2
 from lowerbound.jl import d_min, max_keys
 from lowerbound.validation import InvalidArgument, RealLike, check_int_at_least, check_interval
 
@@ -52,24 +53,6 @@ __all__ = [
     "off_target_mass_bound",
     "attention_entropy_bound_bits",
 ]
-
-_IV = MPIntervalContext()
-_IV.prec = 200
-
-
-def _ends(x: Any) -> tuple[Fraction, Fraction]:
-    a, b = x._mpi_
-    return Fraction(*libmp.to_rational(a)), Fraction(*libmp.to_rational(b))
-
-
-def _iv(q: Fraction | int) -> Any:
-    q = Fraction(q)
-    return _IV.mpf(q.numerator) / _IV.mpf(q.denominator)
-
-
-def _iv_log2(q: Fraction | int) -> Any:
-    return _IV.log(_iv(q)) / _IV.log(_IV.mpf(2))
-
 
 def _iv_h2(p: Fraction) -> Any:
     if p in (0, 1):

@@ -49,9 +49,10 @@ def _legend(outcomes: Sequence[LemmaOutcome]) -> list[str]:
         "",
         "- **proved in Coq**: a theorem of `proofs/coq/` that states the lemma, or a step "
         "of it, for all parameters. `make coq` compiles it with no admitted step and checks "
-        "with `Print Assumptions` that it rests only on the axioms of Coq's real numbers; "
-        "a theorem marked [under ...] is proved under the named Section hypotheses (L1's "
-        "Hoeffding step and the properties of a probability).",
+        "with `Print Assumptions` that it rests only on the axioms of Coq's real numbers. "
+        "No Coq source declares a Section hypothesis, so each statement is complete as "
+        "written; `proofs/coq/STATEMENTS.v` pins the headline statements against "
+        "weakening.",
         f"- **proved symbolically**: checks of kind {of('proved')}: a computer-algebra "
         "derivation for all parameters (sympy), not machine-checked.",
         f"- **certified on a table**: checks of kind {of('certified')}: exact, symbolic or "
@@ -68,8 +69,7 @@ def _legend(outcomes: Sequence[LemmaOutcome]) -> list[str]:
 def _coq(lemma: Lemma) -> str:
     by_file: dict[str, list[str]] = {}
     for c in lemma.coq:
-        under = f" [under {', '.join(c.assumes)}]" if c.assumes else ""
-        by_file.setdefault(c.file, []).append(f"`{c.theorem}`{under}")
+        by_file.setdefault(c.file, []).append(f"`{c.theorem}`")
     return "; ".join(f"`proofs/coq/{f}`: {', '.join(names)}" for f, names in by_file.items())
 
 

@@ -22,7 +22,7 @@ from lowerbound.bound import fp16_cache_bits, model_bound_bits
 from lowerbound.intervals import IV, enclose, iv_fraction
 from lowerbound.jl import d_min
 from lowerbound.models import MODELS
-from proofs.registry import Check, CheckResult, CoqProof, Lemma
+from proofs.registry import Check, CheckResult, Lemma
 
 __all__ = ["LEMMAS"]
 
@@ -121,10 +121,6 @@ LEMMAS = (
             Check("heads and layers add", "bookkeeping", check_model_bound_adds),
             Check("C_min fits VAR's logit cap", "certified", check_var_cap_fits,
                   perturbed_var_cap_fits),
-        ),
-        coq=(
-            CoqProof("CERT_instances.v", "cert_var_cap_256"),
-            CoqProof("CERT_instances.v", "cert_var_cap_512"),
         ),
     ),
 )

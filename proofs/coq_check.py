@@ -2,14 +2,15 @@
 
 Purpose: ``make coq`` (``python3 -m proofs.coq_check``). Compiles every Coq file listed in
 ``proofs/coq/_CoqProject``, in order, with ``coqc``, after :mod:`proofs.coq_scan` has
-refused sources that skip a proof or declare an axiom; then runs ``Print Assumptions`` on
-every theorem and accepts only :data:`ALLOWED_AXIOMS`.
+refused sources that skip a proof, declare an axiom or make a Section assumption; asks Coq
+(``Print Module``) for every constant each file defines -- theorems, lemmas and
+definitions, whatever keyword declared them -- and runs ``Print Assumptions`` on all of
+them, accepting only :data:`ALLOWED_AXIOMS`.
 
-Main statement: the exit status is 0 iff every file compiles, the source scan is clean and
-every theorem's assumptions lie in :data:`ALLOWED_AXIOMS`. A Section's hypotheses (L1's
-Hoeffding step) are discharged at ``End``: they become premises of the theorem's statement,
-so ``Print Assumptions`` outside the Section does not list them, and an axiom cannot hide
-there. Standard library only, so it runs without the project's virtualenv.
+Main statement: the exit status is 0 iff every file compiles (``STATEMENTS.v`` included,
+which pins the headline statements, so weakening one fails the build), the source scan is
+clean, and every constant of every file rests only on :data:`ALLOWED_AXIOMS`. Standard
+library only, so it runs without the project's virtualenv.
 
 References: the Coq reference manual, "Print Assumptions" and "Sections"; Coq 8.16 with
 Coquelicot and Interval (Debian packages coq, libcoq-coquelicot, libcoq-interval).
@@ -32,13 +33,18 @@ from proofs.coq_scan import COQ_DIR, LOGICAL_ROOT, SourceFile, project_files, sc
 __all__ = [
     "ALLOWED_AXIOMS",
     "APT_PACKAGES",
+    "STATEMENTS_FILE",
+    "ALL",
     "compile_all",
+    "constants",
     "assumptions",
-    "argument_names",
     "main",
 ]
 
 APT_PACKAGES = ("coq", "libcoq-coquelicot", "libcoq-interval")
+
+#: The file of pinned statements; it must be compiled, after every file it pins.
+STATEMENTS_FILE = "STATEMENTS.v"
 
 #: The axioms Coq 8.16's real numbers rest on, and nothing else. Coq.Reals builds R as
 #: classical Dedekind cuts on the two ``ClassicalDedekindReals`` axioms; its library
@@ -82,27 +88,65 @@ def compile_all(files: Sequence[Path], build_dir: Path) -> dict[str, float]:
     return seconds
 
 
-def _print_assumptions(targets: dict[str, list[str]], modules: Sequence[str],
-                       build_dir: Path) -> dict[str, set[str]]:
-    """Run ``Print Assumptions`` on a tuple of each target's theorems, in one coqc call."""
+def _run_probe(lines: Sequence[str], build_dir: Path, what: str) -> str:
+    """Compile a throw-away file of ``lines`` against ``build_dir``; return its output."""
     coqc = _coqc()
-    lines = [f"From {LOGICAL_ROOT} Require {' '.join(modules)}."]
-    for i, (label, theorems) in enumerate(targets.items()):
-        # One constant holding every proof: Print Assumptions walks the shared library
-        # once per target instead of once per theorem.
-        lines += [f"Definition target_{i} := ({', '.join('@' + t for t in theorems)}).",
-                  f'Goal True. idtac "@@ {label}". Abort.',
-                  f"Print Assumptions target_{i}."]
     with tempfile.TemporaryDirectory() as tmp:
-        probe = Path(tmp) / "Assumptions.v"
+        probe = Path(tmp) / "Probe.v"
         probe.write_text("\n".join(lines) + "\n", encoding="utf-8")
         proc = subprocess.run([coqc, "-q", "-R", str(build_dir), LOGICAL_ROOT, str(probe)],
                               capture_output=True, text=True)
     if proc.returncode != 0:
-        raise RuntimeError(f"Print Assumptions failed:\n{proc.stdout}{proc.stderr}")
+        raise RuntimeError(f"{what} failed:\n{proc.stdout}{proc.stderr}")
+    return proc.stdout
+
+
+#: A field of ``Print Module``'s top-level structure: a constant (``Definition`` for a
+#: transparent one, ``Parameter`` for an opaque proof -- or an axiom, which the audit then
+#: catches) or something else (``Inductive``, ``Module``...), which holds no proof term.
+_FIELD = re.compile(r"^ {5}(\w+) ([\w']+)")
+
+
+def constants(sources: Sequence[SourceFile], build_dir: Path) -> dict[str, list[str]]:
+    """Every constant each compiled file defines, as Coq reports it: file name -> names.
+
+    Nested modules (the Interval tactic's instances in CERT_instances.v) are library
+    functor applications; any axiom they use shows in the theorems that use them.
+    """
+    lines = [f"From {LOGICAL_ROOT} Require {' '.join(Path(s.name).stem for s in sources)}."]
+    for s in sources:
+        lines += [f'Goal True. idtac "@@ {s.name}". Abort.', f"Print Module {s.module}."]
+    found: dict[str, list[str]] = {}
+    current: list[str] | None = None
+    for raw in _run_probe(lines, build_dir, "Print Module").splitlines():
+        if raw.startswith("@@ "):
+            current = found.setdefault(raw[3:].strip(), [])
+        elif current is not None and (m := _FIELD.match(raw)) is not None:
+            if m.group(1) in ("Definition", "Parameter"):
+                current.append(m.group(2))
+    missing = {s.name for s in sources} - set(found)
+    if missing:
+        raise RuntimeError(f"no Print Module output for {', '.join(sorted(missing))}")
+    for s in sources:
+        unseen = set(s.theorems) - set(found[s.name])
+        if unseen:
+            raise RuntimeError(f"{s.name}: Coq does not list {', '.join(sorted(unseen))}")
+    return found
+
+
+def _print_assumptions(targets: dict[str, list[str]], modules: Sequence[str],
+                       build_dir: Path) -> dict[str, set[str]]:
+    """Run ``Print Assumptions`` on a tuple of each target's constants, in one coqc call."""
+    lines = [f"From {LOGICAL_ROOT} Require {' '.join(modules)}."]
+    for i, (label, names) in enumerate(targets.items()):
+        # One constant holding every proof: Print Assumptions walks the shared library
+        # once per target instead of once per theorem.
+        lines += [f"Definition target_{i} := ({', '.join('@' + t for t in names)}).",
+                  f'Goal True. idtac "@@ {label}". Abort.',
+                  f"Print Assumptions target_{i}."]
     found: dict[str, set[str]] = {}
     current: set[str] | None = None
-    for raw in proc.stdout.splitlines():
+    for raw in _run_probe(lines, build_dir, "Print Assumptions").splitlines():
         if raw.startswith("@@ "):
             current = found.setdefault(raw[3:].strip(), set())
         elif current is None or not raw.strip() or raw[0].isspace():
@@ -117,60 +161,33 @@ def _print_assumptions(targets: dict[str, list[str]], modules: Sequence[str],
     return found
 
 
-def assumptions(sources: Sequence[SourceFile], build_dir: Path) -> dict[str, set[str]]:
-    """The axioms each file's theorems rest on: file name -> axiom names.
+#: The key of :func:`assumptions`' result holding the axioms of all constants together.
+ALL = "*"
 
-    For a file whose theorems rest on anything outside :data:`ALLOWED_AXIOMS`, each of its
-    theorems is examined on its own and reported as ``file: theorem``. Any line of Coq's
-    output that is not an axiom's name (e.g. ``Section Variables:``) counts as an
-    assumption too, so nothing unexpected passes.
+
+def assumptions(sources: Sequence[SourceFile], build_dir: Path,
+                names: dict[str, list[str]] | None = None) -> dict[str, set[str]]:
+    """The axioms the files' constants rest on: ``{ALL: axioms of every constant}``.
+
+    ``names`` (default: :func:`constants`) lists the constants per file. One
+    ``Print Assumptions`` walks the library once for all of them (each walk costs about a
+    second). If the union holds anything outside :data:`ALLOWED_AXIOMS`, each file is
+    examined (key ``file``) and, in a file at fault, each constant (key ``file: name``).
+    Any line of Coq's output that is not an axiom's name (e.g. ``Section Variables:``)
+    counts as an assumption too, so nothing unexpected passes.
     """
+    names = constants(sources, build_dir) if names is None else names
     modules = [Path(s.name).stem for s in sources]
-    per_file = _print_assumptions(
-        {s.name: [f"{s.module}.{t}" for t in s.theorems] for s in sources if s.theorems},
-        modules, build_dir)
-    suspects = {f"{s.name}: {t}": [f"{s.module}.{t}"] for s in sources
-                if per_file.get(s.name, set()) - ALLOWED_AXIOMS for t in s.theorems}
-    if suspects:
-        per_file.update(_print_assumptions(suspects, modules, build_dir))
-    return per_file
-
-
-def argument_names(qualified: Sequence[str], build_dir: Path) -> dict[str, set[str]]:
-    """The named arguments of each theorem (``About``'s ``Arguments`` line).
-
-    A Section hypothesis a theorem uses becomes a named argument at ``End``; one it does
-    not use is not discharged. So intersecting these names with the file's hypotheses
-    gives exactly the hypotheses the theorem is proved under.
-    """
-    coqc = _coqc()
-    modules = sorted({q.split(".")[1] for q in qualified})
-    lines = [f"From {LOGICAL_ROOT} Require {' '.join(modules)}."]
-    for q in qualified:
-        lines += [f'Goal True. idtac "@@ {q}". Abort.', f"About {q}."]
-    with tempfile.TemporaryDirectory() as tmp:
-        probe = Path(tmp) / "Arguments.v"
-        probe.write_text("\n".join(lines) + "\n", encoding="utf-8")
-        proc = subprocess.run([coqc, "-q", "-R", str(build_dir), LOGICAL_ROOT, str(probe)],
-                              capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise RuntimeError(f"About failed:\n{proc.stdout}{proc.stderr}")
-    found: dict[str, set[str]] = {}
-    current, in_arguments = "", False
-    for raw in proc.stdout.splitlines():
-        if raw.startswith("@@ "):
-            current, in_arguments = raw[3:].strip(), False
-            found[current] = set()
-        elif raw.startswith("Arguments "):
-            in_arguments = True
-            found[current] |= set(re.findall(r"[A-Za-z][\w']*", raw.split(None, 2)[2]
-                                             if len(raw.split(None, 2)) > 2 else ""))
-        elif in_arguments and raw[:1].isspace():
-            found[current] |= set(re.findall(r"[A-Za-z][\w']*", raw))
-        else:
-            in_arguments = False
-    for names in found.values():
-        names -= {n for n in names if n.endswith("_scope")}
+    qualified = {s.name: [f"{s.module}.{t}" for t in names[s.name]] for s in sources
+                 if names[s.name]}
+    found = _print_assumptions({ALL: [q for qs in qualified.values() for q in qs]},
+                               modules, build_dir)
+    if found[ALL] - ALLOWED_AXIOMS:
+        per_file = _print_assumptions(qualified, modules, build_dir)
+        found.update(per_file)
+        suspects = {f"{name}: {q.rsplit('.', 1)[1]}": [q] for name, qs in qualified.items()
+                    if per_file[name] - ALLOWED_AXIOMS for q in qs}
+        found.update(_print_assumptions(suspects, modules, build_dir))
     return found
 
 
@@ -188,11 +205,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         if problems:
             print("coq: source scan failed:\n  " + "\n  ".join(problems), file=sys.stderr)
             return 1
+        if STATEMENTS_FILE not in [p.name for p in files]:
+            print(f"coq: {STATEMENTS_FILE} (the pinned statements) is not in _CoqProject",
+                  file=sys.stderr)
+            return 1
         build_dir = args.build_dir or COQ_DIR
         build_dir.mkdir(parents=True, exist_ok=True)
         seconds = compile_all(files, build_dir)
         start = time.perf_counter()
-        found = assumptions(sources, build_dir)
+        names = constants(sources, build_dir)
+        found = assumptions(sources, build_dir, names)
         audit_seconds = time.perf_counter() - start
     except FileNotFoundError as exc:
         print(f"coq: {exc}", file=sys.stderr)
@@ -201,17 +223,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"coq: {exc}", file=sys.stderr)
         return 1
     n_theorems = sum(len(s.theorems) for s in sources)
+    n_constants = sum(len(v) for v in names.values())
     print(f"coq: compiled {len(files)} files ({n_theorems} theorems) in "
           f"{sum(seconds.values()):.1f} s ("
           + ", ".join(f"{name} {t:.1f} s" for name, t in seconds.items())
-          + "); no Admitted, admit or Axiom")
-    for s in sources:
-        if s.hypotheses:
-            print(f"coq: {s.name}: section hypotheses {', '.join(s.hypotheses)}")
+          + "); no Admitted, admit, Axiom, Hypothesis or Variable")
+    pinned = sum(1 for t in next(s for s in sources if s.name == STATEMENTS_FILE).theorems
+                 if t.endswith("_pinned"))
+    print(f"coq: {STATEMENTS_FILE} pins {pinned} headline statements against weakening")
     bad = {name: sorted(axioms - ALLOWED_AXIOMS) for name, axioms in found.items()
-           if axioms - ALLOWED_AXIOMS}
-    used = sorted(set().union(*found.values())) if found else []
-    print(f"coq: Print Assumptions of every theorem in {audit_seconds:.1f} s; axioms used: "
+           if axioms - ALLOWED_AXIOMS and ":" in name}
+    used = sorted(found[ALL])
+    print(f"coq: Print Assumptions of all {n_constants} constants (every theorem and "
+          f"definition) in {audit_seconds:.1f} s; axioms used: "
           + (", ".join(used) if used else "none"))
     if bad:
         for name, axioms in sorted(bad.items()):

@@ -1,14 +1,16 @@
 """The Coq sources of proofs/coq/: what they declare, and what they must not.
 
-Purpose: the source half of ``make coq`` (issue 12), standard library only. Lists the files
-of ``proofs/coq/_CoqProject`` in order, blanks out comments, and finds each file's theorem
-names, its Section hypotheses, and the uses it must not make: vernacular that skips a proof
-or adds an axiom (:data:`FORBIDDEN`), ``Hypothesis``/``Variable``/``Context`` outside a
-Section, or a hypothesis not named ``[like_this]`` in the file's header comment.
+Purpose: the source half of ``make coq``, standard library only. Lists the files of
+``proofs/coq/_CoqProject`` in order, blanks out comments, and finds each file's theorem
+names and the uses it must not make: vernacular that skips a proof or adds an axiom
+(:data:`FORBIDDEN`), and any ``Hypothesis``, ``Variable`` or ``Context``, in a Section or
+not. Without Section assumptions every theorem's statement, as written, is its whole type:
+a hypothesis can only enter as a premise one reads in the statement itself.
 
 Main statement: ``scan(path).problems`` is empty iff none of those uses occurs outside a
-comment. A grep is a first line only; :mod:`proofs.coq_check` audits the compiled
-theorems with ``Print Assumptions``, which no source trick escapes.
+comment. A grep is a first line only; :mod:`proofs.coq_check` audits every compiled
+constant with ``Print Assumptions``, which no source trick escapes, and
+``proofs/coq/STATEMENTS.v`` pins the headline statements against weakening.
 
 References: the Coq reference manual, "Sections" and "Vernacular commands".
 """
@@ -41,7 +43,8 @@ FORBIDDEN = re.compile(
     r"|Declare\s+ML\s+Module)\b"
 )
 
-_THEOREM = re.compile(r"(Theorem|Lemma|Corollary|Proposition|Fact|Remark)\s+([\w']+)")
+_THEOREM = re.compile(
+    r"(Theorem|Lemma|Corollary|Proposition|Fact|Remark|Property|Example)\s+([\w']+)")
 _ASSUME = re.compile(r"(Hypothesis|Hypotheses|Variables?|Context)\b(.*)", re.S)
 _BLOCK = re.compile(r"(Section|Module|End)\s+([\w']+)\s*$")
 
@@ -76,12 +79,6 @@ def strip_comments(text: str) -> str:
     return "".join(out)
 
 
-def _header(text: str) -> str:
-    """The file's first comment, where its statements and hypotheses are named."""
-    m = re.match(r"\s*\(\*(.*?)\*\)", text, re.S)
-    return m.group(1) if m else ""
-
-
 def _sentences(code: str) -> list[tuple[int, str]]:
     """(line number, sentence) pairs; a sentence ends with a period before whitespace."""
     result, start = [], 0
@@ -108,7 +105,6 @@ class SourceFile:
 
     name: str
     theorems: tuple[str, ...]
-    hypotheses: tuple[str, ...]
     problems: tuple[str, ...]
 
     @property
@@ -118,16 +114,14 @@ class SourceFile:
 
 
 def scan(path: Path) -> SourceFile:
-    """Theorem names, section hypotheses and forbidden uses in one Coq source file."""
+    """Theorem names and forbidden uses in one Coq source file."""
     text = path.read_text(encoding="utf-8")
     code = strip_comments(text)
-    header = _header(text)
     problems: list[str] = []
     for hit in FORBIDDEN.finditer(code):
         line = code.count("\n", 0, hit.start()) + 1
         problems.append(f"{path.name}:{line}: forbidden `{hit.group(0)}`")
     theorems: list[str] = []
-    hypotheses: list[str] = []
     stack: list[tuple[str, str]] = []
     for line, sentence in _sentences(code):
         head = re.sub(r"^#\[[^\]]*\]\s*|^(Local|Global|Polymorphic)\s+", "", sentence)
@@ -144,19 +138,14 @@ def scan(path: Path) -> SourceFile:
             theorems.append(thm.group(2))
         elif (assume := _ASSUME.match(head)) is not None:
             kind, rest = assume.groups()
-            names = _binder_names(rest)
-            if not stack or stack[-1][0] != "Section":
-                problems.append(f"{path.name}:{line}: `{kind} {' '.join(names)}` outside a "
-                                "Section is an axiom")
-            elif kind.startswith("Hypothes"):
-                hypotheses.extend(names)
-                for name in names:
-                    if f"[{name}]" not in header:
-                        problems.append(f"{path.name}:{line}: hypothesis {name} is not named "
-                                        f"as [{name}] in the file's header comment")
+            names = " ".join(_binder_names(rest))
+            where = ("outside a Section is an axiom" if not stack or stack[-1][0] != "Section"
+                     else "in a Section makes every theorem after it conditional")
+            problems.append(f"{path.name}:{line}: `{kind} {names}` {where}; state it as a "
+                            "premise of the theorem")
     for kind, name in stack:
         problems.append(f"{path.name}: {kind} {name} is never closed")
-    return SourceFile(path.name, tuple(theorems), tuple(hypotheses), tuple(problems))
+    return SourceFile(path.name, tuple(theorems), tuple(problems))
 
 
 def project_files(coq_dir: Path = COQ_DIR) -> list[Path]:

@@ -136,9 +136,6 @@ def check_sampled_family() -> CheckResult:
                           f"p_JL bound {pair_count(424) * math.exp(-0.5625 * 32):.3g}")
 
 
-#: The Section hypotheses of L1_union_bound.v: properties of a probability, then Hoeffding.
-_HOEFFDING = ("Pr_mono", "Pr_union", "Pr_empty", "Pr_total", "hoeffding")
-
 LEMMAS = (
     Lemma(
         label="L1",
@@ -175,12 +172,21 @@ LEMMAS = (
             Check("sampled family is near-orthogonal", "sampled", check_sampled_family),
         ),
         coq=(
-            CoqProof("L1_union_bound.v", "l1_algebra"),
-            CoqProof("L1_union_bound.v", "l1_d_min_least"),
-            CoqProof("L1_union_bound.v", "l1_union_bound",
-                     tuple(h for h in _HOEFFDING if h != "Pr_total")),
-            CoqProof("L1_union_bound.v", "l1_good_family_exists", _HOEFFDING),
+            # Hoeffding for one pair under the uniform measure (a finite sum), proved.
+            *(CoqProof("Rademacher.v", name) for name in (
+                "cosh_le_exp_sq", "Pr_total", "Pr_point", "rademacher_mgf", "ex_mgf_pair",
+                "hoeffding_pair")),
+            *(CoqProof("L1_union_bound.v", name) for name in (
+                "l1_algebra", "l1_algebra_iff", "l1_d_min_least", "l1_union_bound",
+                "l1_good_family_exists", "l1_good_family_at_d_min")),
+            CoqProof("STATEMENTS.v", "Pr_pinned"),
+            CoqProof("STATEMENTS.v", "hoeffding_pinned"),
+            CoqProof("STATEMENTS.v", "l1_union_pinned"),
+            CoqProof("STATEMENTS.v", "l1_family_pinned"),
             CoqProof("CERT_instances.v", "cert_d_min_424"),
+            CoqProof("CERT_instances.v", "cert_d_min_1216"),
+            CoqProof("STATEMENTS.v", "d_min_1216_pinned"),
+            # L_K of var-512, the often-quoted non-theorem value (docs/theorem.md, Subtleties)
             CoqProof("CERT_instances.v", "cert_d_min_2240"),
         ),
     ),

@@ -193,12 +193,8 @@ LEMMAS = (
                 "l3_decodes_relative", "l3_additive_iff", "l3_additive_half_separates",
                 "l3_decodes_additive")),
             *(CoqProof("THM_assembly.v", name) for name in (
-                "thm_threshold", "thm_above_c_min", "thm_c_min_meets_l3")),
+                "thm_threshold", "thm_c_min_exact", "thm_above_c_min", "thm_c_min_meets_l3")),
             CoqProof("CERT_instances.v", "cert_c_star_424"),
-            # The 2^b-level form of L3 (docs/theorem.md#prec).
-            *(CoqProof("PREC_levels.v", name) for name in (
-                "prec_exact_range", "prec_top_pair_binding", "prec_all_pairs_disjoint",
-                "prec_decodes", "prec_top_pair_pow2", "prec_gamma_zero")),
         ),
     ),
 )

@@ -112,8 +112,15 @@ LEMMAS = (
             Check("(1 - H2(delta)) N float vs enclosure", "consistency",
                   check_bound_certified),
         ),
-        coq=tuple(CoqProof("L4_entropy.v", name) for name in (
-            "l4_gibbs", "l4_jensen", "l4_fano_one_bit", "l4_h2_half", "l4_h2_monotone",
-            "l4_average_bits")),
+        coq=(
+            *(CoqProof("L4_entropy.v", name) for name in (
+                "l4_gibbs", "l4_jensen", "l4_h2_sym", "l4_fano_identity", "l4_fano_one_bit",
+                "l4_h2_half", "l4_h2_monotone", "l4_average_bits")),
+            # The counting form for deterministic protocols (Hamming ball bound).
+            *(CoqProof("INDEX_counting.v", name) for name in (
+                "ball_center", "index_counting", "ball_entropy_bound", "index_bound")),
+            CoqProof("STATEMENTS.v", "fano_pinned"),
+            CoqProof("STATEMENTS.v", "index_pinned"),
+        ),
     ),
 )

@@ -120,8 +120,10 @@ class Check:
 class CoqProof:
     """A theorem compiled by ``make coq``: its file in ``proofs/coq/`` and its name there.
 
-    ``assumes`` names the Section hypotheses it is proved under (empty: it rests only on
-    Coq's real-number axioms). tests/proofs/test_coq.py checks the theorem and hypotheses exist.
+    Its statement is its whole Coq type: the Coq sources declare no Section hypothesis
+    (:mod:`proofs.coq_scan` refuses one) and ``make coq`` checks with
+    ``Print Assumptions`` that it rests only on Coq's real-number axioms.
+    tests/proofs/test_coq.py checks that the theorem exists.
 
     >>> str(CoqProof("L2_softmax.v", "l2_concentration"))
     'L2_softmax.v: l2_concentration'
@@ -129,11 +131,9 @@ class CoqProof:
 
     file: str
     theorem: str
-    assumes: tuple[str, ...] = ()
 
     def __str__(self) -> str:
-        text = f"{self.file}: {self.theorem}"
-        return text + (f" [under {', '.join(self.assumes)}]" if self.assumes else "")
+        return f"{self.file}: {self.theorem}"
 
 
 @dataclass(frozen=True)

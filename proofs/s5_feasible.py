@@ -19,7 +19,7 @@ from fractions import Fraction
 from lowerbound.entropy import information_bits
 from lowerbound.intervals import Enclosure, enclose, iv_binary_entropy
 from proofs.exhaustive import cached_exhaustive_table
-from proofs.registry import Check, CheckResult, Lemma
+from proofs.registry import Check, CheckResult, CoqProof, Lemma
 
 __all__ = ["LEMMAS"]
 
@@ -110,6 +110,12 @@ LEMMAS = (
             Check("eviction keeps f of the information", "certified",
                   check_eviction_prediction, perturbed_eviction_prediction),
             Check("raw-bits protocol", "consistency", check_raw_bits_protocol),
+        ),
+        # The leak rule's false-alarm bound (Kraft + a union over messages and codes).
+        coq=(
+            *(CoqProof("LEAK_kraft.v", name) for name in (
+                "kraft", "kraft_tail", "leak_union_bound", "leak_certificate_sound")),
+            CoqProof("STATEMENTS.v", "leak_pinned"),
         ),
         origin="ours",
     ),

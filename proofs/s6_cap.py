@@ -30,7 +30,7 @@ from lowerbound.logit_cap import CapPlan, fits_under_cap, max_carrying_tokens, p
 from lowerbound.softmax import gamma, gamma_is_below, gamma_target
 from proofs._perturb import all_caught
 from proofs.cap_certificates import certify_cap_plan
-from proofs.registry import Check, CheckResult, Lemma
+from proofs.registry import Check, CheckResult, CoqProof, Lemma
 from reduction.schedule import Schedule
 
 __all__ = ["LEMMAS", "CAP_TABLE"]
@@ -282,6 +282,12 @@ LEMMAS = (
             Check("L*+1 fails on a fine grid", "consistency", check_one_more_token_grid),
             # plan_under_cap against lowerbound.jl.max_keys and the C1/theorem bounds.
             Check("no cap: theorem and C1", "consistency", check_no_cap_is_theorem_and_c1),
+        ),
+        coq=(
+            CoqProof("THM_assembly.v", "thm_cap_iff"),
+            CoqProof("THM_assembly.v", "thm_c_min_le_cap"),
+            CoqProof("CERT_instances.v", "cert_var_cap_256"),
+            CoqProof("CERT_instances.v", "cert_var_cap_512"),
         ),
         origin="ours",
     ),

@@ -38,7 +38,7 @@ from proofs.prec_fano import (
     check_fano_zero_certified,
     perturbed_fano_zero_certified,
 )
-from proofs.registry import Check, CheckResult, Lemma
+from proofs.registry import Check, CheckResult, CoqProof, Lemma
 
 __all__ = ["LEMMAS"]
 
@@ -293,6 +293,13 @@ LEMMAS = (
             # a float compared with an enclosure: two computations agree, nothing certified
             Check("Fano for 2^b symbols: float = enclosure", "consistency", check_fano_float),
             Check("multi-level decoding end to end", "sampled", check_multilevel_end_to_end),
+        ),
+        coq=(
+            *(CoqProof("PREC_levels.v", name) for name in (
+                "prec_exact_range", "prec_top_pair_binding", "prec_all_pairs_disjoint",
+                "prec_decodes", "prec_threshold_decoder", "prec_top_pair_pow2",
+                "prec_gamma_zero")),
+            CoqProof("STATEMENTS.v", "prec_decoder_pinned"),
         ),
         origin="ours",
     ),

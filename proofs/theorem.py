@@ -115,11 +115,12 @@ LEMMAS = (
             Check("end-to-end protocol", "sampled", check_end_to_end),
         ),
         coq=(
-            CoqProof("THM_assembly.v", "thm_reduction_decodes",
-                     ("Pr_mono", "Pr_union", "Pr_empty", "Pr_total", "hoeffding")),
-            CoqProof("THM_assembly.v", "thm_cap_iff"),
-            CoqProof("THM_assembly.v", "thm_c_min_le_cap"),
-            CoqProof("THM_assembly.v", "thm_c_min_exact"),
+            # exists one family, for all C >= C_min: every bit decodes (L1 + L2 + L3)
+            CoqProof("THM_assembly.v", "thm_main"),
+            CoqProof("THM_assembly.v", "thm_reduction_decodes"),
+            CoqProof("THM_assembly.v", "decodes_on_family"),
+            CoqProof("STATEMENTS.v", "thm_main_pinned"),
+            CoqProof("STATEMENTS.v", "thm_reduction_pinned"),
         ),
     ),
 )

@@ -21,14 +21,15 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, ClassVar, Protocol, TypeVar, runtime_checkable
 
 import numpy as np
 
 from lowerbound.validation import InvalidArgument, check_int_at_least
+from reduction.message import Reader, Writer, frame, unframe
 from reduction.schedule import Schedule
 
-__all__ = ["CacheParams", "KVCache", "budget_tokens", "check_block"]
+__all__ = ["CacheParams", "KVCache", "BaseCache", "budget_tokens", "check_block"]
 
 
 @dataclass(frozen=True)
@@ -128,3 +129,73 @@ def check_block(keys: np.ndarray, values: np.ndarray, d: int) -> tuple[np.ndarra
     if k.shape != v.shape or k.ndim != 2 or k.shape[1] != d:
         raise InvalidArgument(f"keys {k.shape} and values {v.shape} must both be (tokens, d={d})")
     return k, v
+
+
+_C = TypeVar("_C", bound="BaseCache")
+
+
+class BaseCache:
+    """A base for caches: it owns the checks of every scale block and the message framing.
+
+    Purpose: the plumbing every cache of the zoo needs, written once (docs/theorem.md#model).
+    A subclass sets ``TAG`` (4 bytes that open its messages), ``NAME`` (for error
+    messages) and ``OPTIONS``, and implements :meth:`write_state` / :meth:`read_state`
+    (its state after the header, with :class:`reduction.message.Writer` / ``Reader``) and
+    ``process``, which calls :meth:`checked_block` first. ``to_bytes`` frames the state
+    with the tag and a checksum; ``from_bytes`` unframes, rebuilds an empty cache from the
+    public parameters, reads the state and refuses trailing bytes, so a subclass can only
+    accept bytes it wrote (or a forgery of its own format, which it must validate).
+    """
+
+    TAG: ClassVar[bytes] = b"BASE"
+    NAME: ClassVar[str] = "base"
+    OPTIONS: ClassVar[frozenset[str]] = frozenset()
+
+    def __init__(self, params: CacheParams, rng: np.random.Generator | None = None) -> None:
+        self.params = params
+        self.d = params.d
+        self.n_seen = 0
+
+    def checked_block(self, queries: np.ndarray, keys: np.ndarray, values: np.ndarray
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The block (queries as float64), its shapes and the schedule's token count checked
+        against ``n_seen``, which the subclass advances once the block is stored."""
+        q = np.asarray(queries, dtype=np.float64)
+        k = np.asarray(keys)
+        v = np.asarray(values)
+        t = k.shape[0] if k.ndim == 2 else -1
+        if t < 1 or k.shape != (t, self.d) or v.shape != (t, self.d):
+            raise ValueError(
+                f"keys and values must both have shape (T, d) with T >= 1 and d={self.d}; got "
+                f"{k.shape} and {v.shape}")
+        if q.ndim != 2 or q.shape[1] != self.d:
+            raise ValueError(f"queries must have shape (T_q, {self.d}), got {q.shape}")
+        total = self.params.schedule.total_tokens
+        if self.n_seen + t > total:
+            raise ValueError(
+                f"{self.n_seen} tokens seen plus a block of {t} exceed the schedule's {total}")
+        return q, k, v
+
+    def write_state(self, w: Writer) -> None:
+        """Write the whole state (the subclass's format)."""
+        raise NotImplementedError
+
+    def read_state(self, r: Reader) -> None:
+        """Read back what :meth:`write_state` wrote, validating every field."""
+        raise NotImplementedError
+
+    def to_bytes(self) -> bytes:
+        """The state, framed with ``TAG`` and a checksum (reduction.message)."""
+        w = Writer()
+        self.write_state(w)
+        return frame(self.TAG, w.getvalue())
+
+    @classmethod
+    def from_bytes(cls: type[_C], data: bytes, params: CacheParams) -> _C:
+        """Rebuild from the bytes and the public parameters alone (CorruptMessageError, a
+        ValueError, on bytes this class did not write)."""
+        r = Reader(unframe(data, cls.TAG), f"{cls.NAME} cache message")
+        cache = cls(params, None)
+        cache.read_state(r)
+        r.finish()
+        return cache

@@ -41,9 +41,9 @@ from reduction.errors import CacheFault
 from reduction.isolation.threads import blas_threads, check_workers
 from reduction.public import PublicParams
 
-__all__ = ["CacheContractError", "build_cache", "BobAnswer", "alice_states", "alice_message",
-           "bob_answer",
-           "bob_outputs", "normalise_message", "offers_fast_path"]
+__all__ = ["CacheContractError", "BobAnswer", "build_cache", "stream_states", "bob_pass",
+           "alice_states", "alice_message", "bob_answer", "bob_outputs", "normalise_message",
+           "offers_fast_path"]
 
 
 @dataclass(frozen=True)
@@ -97,12 +97,40 @@ def alice_states(
     values = np.zeros((public.schedule.cached_tokens, public.d))
     values[:n_keys] = public.values(x)
     cache = build_cache(public, rng)
+    blocks = ((np.zeros((stop - start, public.d)), keys[start:stop], values[start:stop])
+              for start, stop in public.schedule.block_bounds[:-1])
+    return stream_states(cache, blocks, public.cache)
+
+
+Block = tuple[np.ndarray, np.ndarray, np.ndarray]
+
+
+def stream_states(cache: Any, blocks: Iterable[Block], name: str,
+                  outputs: list[np.ndarray] | None = None) -> list[bytes]:
+    """Alice's streaming loop, the only one in kvbound: each scale block (queries, keys,
+    values) through ``cache.process``, then the state as plain bytes
+    (:func:`normalise_message`) after every block; ``outputs``, when given, receives
+    what ``process`` returned (the contract checks read it)."""
     states = []
-    for start, stop in public.schedule.block_bounds[:-1]:
-        zeros_q = np.zeros((stop - start, public.d))
-        cache.process(zeros_q, keys[start:stop], values[start:stop])
-        states.append(normalise_message(cache.to_bytes(), public.cache))
+    for queries, keys, values in blocks:
+        z = cache.process(queries, keys, values)
+        if outputs is not None:
+            outputs.append(np.asarray(z))
+        states.append(normalise_message(cache.to_bytes(), name))
     return states
+
+
+def bob_pass(cls: Any, message: bytes, params: Any, queries: np.ndarray, name: str) -> np.ndarray:
+    """One of Bob's passes, the only one in kvbound: a cache rebuilt from the bytes alone
+    (``cls.from_bytes(message, params)``) answers the last scale's queries with zero keys
+    and values; its outputs (T_K, d) as float64, shape checked."""
+    cache = cls.from_bytes(message, params)
+    zero_kv = np.zeros_like(queries, dtype=np.float64)
+    z = np.asarray(cache.process(queries, zero_kv, zero_kv), dtype=np.float64)
+    if z.shape != queries.shape:
+        raise CacheFault(f"cache {name!r}: process returned shape {z.shape}, "
+                         f"expected {queries.shape}")
+    return z
 
 
 def build_cache(public: PublicParams, rng: np.random.Generator) -> Any:
@@ -168,23 +196,18 @@ def bob_answer(
     batches = [wanted[s : s + t_last] for s in range(0, wanted.size, t_last)]
 
     def one_pass(batch: np.ndarray) -> np.ndarray:
-        cache = entry.cls.from_bytes(message, params)
-        if fast:
-            z = np.asarray(cache.attend_with_zero_block(  # type: ignore[attr-defined]
-                public.bob_queries(batch), t_last, threshold=threshold, workers=workers),
-                dtype=np.float64)
-            expected = (batch.size, d)
-        else:
+        if not fast:
             queries = np.zeros((t_last, d))
             queries[: batch.size] = public.bob_queries(batch)
-            zero_kv = np.zeros((t_last, d))
-            z = np.asarray(cache.process(queries, zero_kv, zero_kv), dtype=np.float64)
-            expected = (t_last, d)
-        if z.shape != expected:
-            method = "attend_with_zero_block" if fast else "process"
-            raise CacheFault(f"cache {public.cache!r}: {method} returned shape {z.shape}, "
-                             f"expected {expected}")
-        return z[: batch.size]
+            return bob_pass(entry.cls, message, params, queries, public.cache)[: batch.size]
+        cache = entry.cls.from_bytes(message, params)
+        z = np.asarray(cache.attend_with_zero_block(  # type: ignore[attr-defined]
+            public.bob_queries(batch), t_last, threshold=threshold, workers=workers),
+            dtype=np.float64)
+        if z.shape != (batch.size, d):
+            raise CacheFault(f"cache {public.cache!r}: attend_with_zero_block returned shape "
+                             f"{z.shape}, expected {(batch.size, d)}")
+        return z
 
     out = np.empty((wanted.size, d), dtype=np.float64)
     with record_logits() as record, blas_threads(1):

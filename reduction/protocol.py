@@ -260,6 +260,7 @@ def run_seed(
     bits_per_value: int | None = None,
     at_c_min: bool = False,
     delta: float = 0.0,
+    regime: Regime | None = None,
 ) -> SeedResult:
     """One seed: rng -> (instance, public keys, cache coins) -> states -> Bob -> bits.
 
@@ -267,14 +268,16 @@ def run_seed(
     Multi-Index instance (Bob is asked for that many random bits); ``observe(public,
     outputs, truth)`` receives Bob's raw outputs (for figures). ``logit_cap`` and
     ``var_head``: see reduction.public; the regime (theorem or C1) is planned by
-    reduction.regime.plan_regime.
+    reduction.regime.plan_regime, or given planned (``regime``: the verifier plans once
+    for all its seeds).
     """
     seed = check_int_at_least(seed, "seed", 0)
     instance_rng, public_rng, cache_rng = np.random.default_rng(seed).spawn(3)
     key_seed = int(public_rng.integers(0, 2**63 - 1))
     cache_seed = int(cache_rng.integers(0, 2**63 - 1))
-    regime = plan_regime(schedule, d, eps, eta, additive=additive, logit_cap=logit_cap,
-                         var_head=var_head, bits_per_value=bits_per_value)
+    if regime is None:
+        regime = plan_regime(schedule, d, eps, eta, additive=additive, logit_cap=logit_cap,
+                             var_head=var_head, bits_per_value=bits_per_value)
     public = replace(regime.public(key_seed, cache, options), at_c_min=at_c_min, delta=delta)
     key_seed = public.key_seed
     family = public.key_family()
@@ -398,7 +401,7 @@ def run_verification(
                                  num_queries=num_queries, observe=observe,
                                  logit_cap=logit_cap, var_head=var_head,
                                  bits_per_value=bits_per_value, at_c_min=at_c_min,
-                                 delta=delta))
+                                 delta=delta, regime=regime))
             if progress:
                 progress(i + 1, len(seed_list), runs[-1])
         isolation_record = parties.record(probe)

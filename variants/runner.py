@@ -41,6 +41,7 @@ from caches import CACHES, cache_names
 from lowerbound.sparsity import certified_fano_bits
 from lowerbound.validation import InvalidArgument
 from reduction.cache import CacheParams
+from reduction.parties import CacheContractError, bob_pass, stream_states
 from reduction.schedule import Schedule
 
 __all__ = [
@@ -188,38 +189,30 @@ class VariantReport:
         }
 
 
-def bob_rows(cls: Any, message: bytes, params: CacheParams, inst: VariantInstance) -> np.ndarray:
+def bob_rows(cls: Any, message: bytes, params: CacheParams, inst: VariantInstance,
+             name: str = "cache") -> np.ndarray:
     """Bob's output rows for ``inst.bob_tokens``, each pass from the bytes alone."""
     t_last, d = inst.schedule.last_scale_tokens, inst.d
-    zero_kv = np.zeros((t_last, d))
     out = np.empty((inst.carriers, d))
     for start in range(0, inst.carriers, t_last):
         batch = inst.bob_tokens[start : start + t_last]
-        cache = cls.from_bytes(message, params)
         queries = np.zeros((t_last, d))
         queries[: batch.size] = inst.scale * inst.keys[batch]
         if inst.fill_unused and batch.size:
             queries[batch.size :] = queries[0]
-        z = np.asarray(cache.process(queries, zero_kv, zero_kv), dtype=np.float64)
-        if z.shape != (t_last, d):
-            raise InvalidArgument(f"process returned shape {z.shape}, expected ({t_last}, {d})")
+        z = bob_pass(cls, message, params, queries, name)
         out[start : start + batch.size] = z[: batch.size]
     return out
 
 
 def _alice(cls: Any, params: CacheParams, inst: VariantInstance,
-           rng: np.random.Generator) -> tuple[Any, int]:
+           rng: np.random.Generator, name: str) -> tuple[bytes, int]:
     """(the state after scale K-1, the largest state in bits over every boundary)."""
     cache = cls(params, rng)
-    largest, state = 0, b""
-    for start, stop in inst.schedule.block_bounds[:-1]:
-        cache.process(inst.alice_scale * inst.keys[start:stop], inst.keys[start:stop],
-                      inst.values[start:stop])
-        state = cache.to_bytes()
-        if type(state) is not bytes:
-            return state, -1
-        largest = max(largest, 8 * len(state))
-    return state, largest
+    blocks = ((inst.alice_scale * inst.keys[start:stop], inst.keys[start:stop],
+               inst.values[start:stop]) for start, stop in inst.schedule.block_bounds[:-1])
+    states = stream_states(cache, blocks, name)
+    return (states[-1] if states else b""), max((8 * len(s) for s in states), default=0)
 
 
 def run_cache(
@@ -236,15 +229,14 @@ def run_cache(
     given = dict(options or {})
     try:  # an entry that needs the protocol's eta/tau (an adversary) is refused here too
         params = CacheParams(inst.d, inst.schedule, entry.merged_options(name, given))
-        message, memory_bits = _alice(entry.cls, params, inst, np.random.default_rng(rng))
+        message, memory_bits = _alice(entry.cls, params, inst, np.random.default_rng(rng), name)
+    except CacheContractError as exc:
+        return CacheRun(name, given, "failed", str(exc))
     except ValueError as exc:
         return CacheRun(name, given, "skipped", f"does not apply: {exc}")
-    if type(message) is not bytes:
-        return CacheRun(name, given, "failed", f"to_bytes() returned "
-                        f"{type(message).__name__}; the message must be plain bytes")
-    message = bytes(message)
     try:
-        z = bob_rows(entry.cls, message, params, inst) if inst.carriers else np.zeros((0, inst.d))
+        z = (bob_rows(entry.cls, message, params, inst, name) if inst.carriers
+             else np.zeros((0, inst.d)))
         decoded = np.asarray(inst.decode(z), dtype=np.uint8)
     except Exception as exc:  # Bob's side must not fail: report it, do not hide it
         return CacheRun(name, given, "failed", f"Bob's side: {type(exc).__name__}: {exc}")

@@ -4,7 +4,7 @@ Purpose: the matching cache of docs/theorem.md#s2 (ours). When every value row h
 non-zeros among d coordinates, a row is one of C(d, s) supports (times 2^s sign patterns
 if the non-zeros are +-1), so it needs ceil(log2 C(d, s)) bits, not d. The cache keeps
 
-* per stored token, the colex rank of its support (:mod:`._combinadic`), packed at
+* per stored token, the colex rank of its support (:mod:`caches.combinadic`), packed at
   ceil(log2 C(d, s)) bits, then (option ``signed``) one sign bit per non-zero, and
 * in place of the keys, a minimal perfect hash of their sign patterns (~1.84 bits per
   key), which routes Bob's query C k_i to token i's row (:mod:`._routed`).

@@ -17,6 +17,7 @@ from typing import Any
 
 from kvbound.commands.constants import parse_fraction
 from kvbound.outputs import strict_json
+from lowerbound.defaults import DEFAULTS
 
 __all__ = ["register", "run"]
 
@@ -33,13 +34,13 @@ def register(subparsers: Any) -> None:
                    help="geometric ratio rho > 1 of the side lengths (default 2)")
     p.add_argument("--n-min", type=int, default=16, help="smallest n (default 16)")
     p.add_argument("--n-max", type=int, default=4096, help="largest n (default 4096)")
-    p.add_argument("--eps", type=parse_fraction, default=Fraction(3, 4),
-                   help="near-orthogonality eps in (0, 1) (default 3/4)")
+    p.add_argument("--eps", type=parse_fraction, default=DEFAULTS.eps,
+                   help=f"near-orthogonality eps in (0, 1) (default {DEFAULTS.eps})")
     p.add_argument("--eta", type=parse_fraction, default=Fraction(1, 4),
                    help="entrywise relative error eta in [0, 1) (default 1/4)")
     p.add_argument("--logit-cap", type=parse_fraction, default=None, metavar="B",
                    help="cap on |logit| (released VAR heads: 100); default none")
-    p.add_argument("--head-dim", type=int, default=64,
+    p.add_argument("--head-dim", type=int, default=DEFAULTS.d,
                    help="with --logit-cap: the head dimension for the second search "
                    "(default 64)")
     p.add_argument("--json", action="store_true", help="print the table as JSON")

@@ -18,7 +18,7 @@ from typing import Any
 
 from caches.contract import run_contract
 from kvbound.exit_codes import EXIT_CACHE_FAILED
-from kvbound.options import parse_cache_options, parse_schedule
+from kvbound.options import parse_cache_options, parse_schedule, positive_seconds
 from kvbound.reports.verify import isolation_text
 from kvbound.verifier import prepare_verifier
 from lowerbound.validation import InvalidArgument, check_int_at_least
@@ -50,7 +50,8 @@ def register(subparsers: Any) -> None:
                    help=f"number of mutated messages to parse, at most {MAX_FUZZ} "
                    "(default: 200)")
     p.add_argument("--seed", type=int, default=0, help="seed of the fuzz (default: 0)")
-    p.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, metavar="SECONDS",
+    p.add_argument("--timeout", type=positive_seconds, default=DEFAULT_TIMEOUT,
+                   metavar="SECONDS",
                    help="longest wait for one call of the cache outside the fuzz (the fuzz "
                    f"allows a few seconds per message; default: {DEFAULT_TIMEOUT:g})")
     p.add_argument("--no-sandbox", action="store_true", dest="no_sandbox",

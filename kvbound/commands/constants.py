@@ -23,6 +23,7 @@ from kvbound.reports.constants_table import (
     print_schedule,
     schedule_constants,
 )
+from lowerbound.defaults import DEFAULTS
 from lowerbound.validation import InvalidArgument
 from reduction.schedule import PRESETS
 
@@ -56,12 +57,14 @@ def register(subparsers: Any) -> None:
     p.add_argument("--schedule", action="append", metavar="NAME|LIST",
                    help=f"preset ({', '.join(PRESETS)}), geometric(n,ratio) or "
                    "sides like 1,2,4 (repeatable; default var-256)")
-    p.add_argument("--d", type=int, default=None, help="key/value dimension (default 64)")
+    p.add_argument("--d", type=int, default=None,
+                   help=f"key/value dimension (default {DEFAULTS.d})")
     p.add_argument("--eps", type=parse_fraction, default=None,
-                   help="near-orthogonality eps in (0, 1) (default 3/4; with --logit-cap "
+                   help=f"near-orthogonality eps in (0, 1) (default {DEFAULTS.eps}; "
+                   "with --logit-cap "
                    "the default is to choose the best eps)")
-    p.add_argument("--eta", type=parse_fraction, default=Fraction(1, 4),
-                   help="entrywise relative error eta in [0, 1) (default 1/4)")
+    p.add_argument("--eta", type=parse_fraction, default=DEFAULTS.eta,
+                   help=f"entrywise relative error eta in [0, 1) (default {DEFAULTS.eta})")
     p.add_argument("--delta", type=parse_fraction, default=Fraction(0),
                    help="per-bit error delta in [0, 1/2) (default 0)")
     p.add_argument("--model", metavar="NAME", action="append",
@@ -108,7 +111,7 @@ def run(args: argparse.Namespace) -> int:
     from kvbound.reports.constants import print_capped, print_precision_table
     from reduction.schedule import Schedule
 
-    eps = Fraction(3, 4) if args.eps is None else args.eps
+    eps = DEFAULTS.eps if args.eps is None else args.eps
     cap_mode = args.logit_cap is not None or args.bits_per_value is not None
     if args.precision_table:
         from kvbound.reports.constants_cap import precision_table
@@ -117,7 +120,7 @@ def run(args: argparse.Namespace) -> int:
             raise InvalidArgument("--precision-table uses the VAR presets; drop --model")
         cap = Fraction(100) if args.logit_cap is None else args.logit_cap
         schedules = [Schedule.parse(t) for t in (args.schedule or ["var-256", "var-512"])]
-        rows = precision_table(schedules, 64 if args.d is None else args.d, cap,
+        rows = precision_table(schedules, DEFAULTS.d if args.d is None else args.d, cap,
                                args.value_dtype)
         _emit([rows], args.json, print_precision_table)
         return 0
@@ -140,7 +143,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if args.resolution is not None:
         raise InvalidArgument("--resolution needs --model")
-    d = 64 if args.d is None else args.d
+    d = DEFAULTS.d if args.d is None else args.d
     schedules = [Schedule.parse(text) for text in (args.schedule or ["var-256"])]
     if cap_mode:
         from kvbound.reports.constants_cap import capped_schedule_constants

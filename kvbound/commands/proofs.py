@@ -53,13 +53,12 @@ def coq_lines(proofs: Any) -> list[str]:
     """One ``proved in Coq (file: theorem, ...)`` line per Coq file (``make coq`` checks them).
 
     >>> from proofs.registry import CoqProof
-    >>> coq_lines((CoqProof("L2_softmax.v", "a"), CoqProof("L2_softmax.v", "b", ("h",))))
-    ['proved in Coq (L2_softmax.v: a, b [under h])']
+    >>> coq_lines((CoqProof("L2_softmax.v", "a"), CoqProof("L2_softmax.v", "b")))
+    ['proved in Coq (L2_softmax.v: a, b)']
     """
     by_file: dict[str, list[str]] = {}
     for c in proofs:
-        name = c.theorem + (f" [under {', '.join(c.assumes)}]" if c.assumes else "")
-        by_file.setdefault(c.file, []).append(name)
+        by_file.setdefault(c.file, []).append(c.theorem)
     return [f"proved in Coq ({file}: {', '.join(names)})" for file, names in by_file.items()]
 
 
@@ -78,8 +77,7 @@ def _to_json(outcomes: Any, problems: list[str], seconds: float) -> dict[str, An
             "uses": list(lem.uses),
             "code": list(lem.code),
             "tests": list(lem.tests),
-            "coq": [{"file": c.file, "theorem": c.theorem, "assumes": list(c.assumes)}
-                    for c in lem.coq],
+            "coq": [{"file": c.file, "theorem": c.theorem} for c in lem.coq],
             "status": o.status,
             "checks": [
                 {"name": c.name, "kind": c.kind, "status": c.status, "detail": c.detail,
@@ -173,6 +171,11 @@ def run(args: argparse.Namespace) -> int:
         s = report["summary"]
         print(f"{s['lemmas']} lemmas: {s['checked']} checked, {len(s['failed'])} failed "
               f"({s['checks']} checks, {s['seconds']} s)")
+        n_coq = sum(len(o.lemma.coq) for o in outcomes)
+        if n_coq:
+            print(f"Coq: {n_coq} theorems named above, none proved under a hypothesis "
+                  "(`make coq` refuses Section hypotheses and checks with Print Assumptions "
+                  "that each rests only on Coq's real-number axioms)")
 
     if args.write_blueprint or args.check_blueprint:
         if args.lemma:

@@ -29,6 +29,7 @@ from kvbound.options import (
     parse_schedule,
     resolve_precision,
     run_isolation,
+    whole_at_least,
 )
 from kvbound.outputs import check_output_file, strict_json, write_text_atomically
 from kvbound.plots.levels import levels_figure
@@ -55,7 +56,7 @@ def register(subparsers: Any) -> None:
     add_head_arguments(p)
     add_run_arguments(p, seeds_default=1)
     add_precision_arguments(p)
-    p.add_argument("--seed", type=int, default=0, help="first seed (default: 0)")
+    p.add_argument("--seed", type=whole_at_least(0), default=0, help="first seed (default: 0)")
     p.add_argument(
         "--cache", default="exact",
         help="registered cache name (exact, exact-fp32, ...) or module:Class (default: exact)",
@@ -76,7 +77,7 @@ def register(subparsers: Any) -> None:
         "[0, 1/2); the bound reported is (1 - H2(delta)) N (default: 0)",
     )
     p.add_argument(
-        "--multi-index", type=int, metavar="T", dest="multi_index",
+        "--multi-index", type=whole_at_least(1), metavar="T", dest="multi_index",
         help="Multi-Index: Bob asks for T random bits instead of all N",
     )
     p.add_argument("--json", action="store_true",
@@ -88,7 +89,7 @@ def register(subparsers: Any) -> None:
         help="also draw Bob's outputs for 0 and 1 bits against tau (.png, .svg or .pdf)",
     )
     p.add_argument(
-        "--workers", type=int, default=1,
+        "--workers", type=whole_at_least(1), default=1,
         help="threads sharing Bob's passes (results are bit-identical for every value; "
         "default: 1)",
     )

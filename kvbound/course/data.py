@@ -34,6 +34,7 @@ from lowerbound.bound import (
     theorem_bound_bits,
 )
 from lowerbound.decoding import one_range, zero_range
+from lowerbound.defaults import DEFAULTS
 from lowerbound.entropy import binary_entropy_inverse
 from lowerbound.jl import d_min, d_min_exact, max_keys
 from lowerbound.models import MODELS, VAR_LOGIT_CAP
@@ -67,10 +68,10 @@ MIB = 8 * 2**20
 class SlideParams:
     """Parameters of the figures (defaults: the course's running example)."""
 
-    schedule: str = "var-256"
-    d: int = 64
-    eps: float = 0.75
-    eta: float = 0.25
+    schedule: str = DEFAULTS.schedule
+    d: int = DEFAULTS.d
+    eps: float = float(DEFAULTS.eps)
+    eta: float = float(DEFAULTS.eta)
     seed: int = 0
     cache: str = "noisy"
     options: Mapping[str, Any] = field(default_factory=dict)

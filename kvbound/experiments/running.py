@@ -93,7 +93,8 @@ def run_point(job: PointJob, parties: Any, clock: Callable[[], float] = time.per
                              parties, cache=task.cache, options=task.options,
                              additive=regime.additive, logit_cap=regime.logit_cap,
                              var_head=regime.var_head,
-                             bits_per_value=regime.bits_per_value) for s in job.seeds]
+                             bits_per_value=regime.bits_per_value, regime=regime)
+                    for s in job.seeds]
         return point_from_runs(task, params, runs, clock() - start)
     except Exception as exc:  # a broken cache is a finding, not a crash of the sweep
         return failed_point(task, params, job.seeds, job.n_bits,

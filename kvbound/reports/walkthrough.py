@@ -17,6 +17,7 @@ import numpy as np
 from caches.exact import ExactCache, exact_cache_bits
 from lowerbound.bound import index_lower_bound_bits, theorem_bound_bits
 from lowerbound.decoding import one_range, tau, zero_range
+from lowerbound.defaults import DEFAULTS
 from lowerbound.entropy import binary_entropy
 from lowerbound.jl import d_min, d_min_exact
 from lowerbound.models import VAR_LOGIT_CAP
@@ -134,8 +135,9 @@ def _tiny_section() -> list[str]:
     ]
 
 
-def walkthrough_markdown(schedule: str = "var-256", d: int = 64, eps: float = 0.75,
-                         eta: float = 0.25) -> str:
+def walkthrough_markdown(schedule: str = DEFAULTS.schedule, d: int = DEFAULTS.d,
+                         eps: float = float(DEFAULTS.eps),
+                         eta: float = float(DEFAULTS.eta)) -> str:
     """The walk-through as markdown (deterministic); the last part uses these parameters."""
     delta = 0.01
     s = Schedule.parse(schedule)

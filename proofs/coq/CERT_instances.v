@@ -2,8 +2,10 @@
 
     The Interval tactic (libcoq-interval) encloses the transcendental constants, and the
     general theorems of L1 and of the assembly turn the enclosures into statements:
-    - [cert_d_min_424], [cert_d_min_2240]: d_min(424, 3/4) = 41 and d_min(2240, 3/4) = 53
-      (lowerbound.jl.d_min; VAR at 256 px caches L = 424 tokens, head dimension 64 >= 41).
+    - [cert_d_min_424], [cert_d_min_1216]: d_min(424, 3/4) = 41 and d_min(1216, 3/4) = 49
+      (lowerbound.jl.d_min): the theorem's L = L_{K-1} for var-256 and var-512, both below
+      the head dimension 64. [cert_d_min_2240]: d_min(2240, 3/4) = 53 at L = 2240 = L_K of
+      var-512, which is not the theorem's L (the last scale is not cached).
     - [cert_c_star_424]: for L = 424, T_K = 256, eps = 3/4, eta = 1/4 the threshold scale
       C_star of [thm_threshold] lies in (26.2327, 26.2328) (lowerbound.softmax.c_min gives
       26.23279121815771).
@@ -35,6 +37,16 @@ Proof.
   apply up_tech; [|rewrite plus_IZR]; simpl IZR; interval with (i_prec 80).
 Qed.
 
+(** The theorem's instance (docs/theorem.md#thm): var-512 caches L = 1216 tokens. *)
+Theorem cert_d_min_1216 : up (2 * ln (pairs 1216) / (3 / 4) ^ 2) = 49%Z.
+Proof.
+  unfold pairs. rewrite INR_lit. simpl Z.of_nat.
+  symmetry. replace 49%Z with (48 + 1)%Z by reflexivity.
+  apply up_tech; [|rewrite plus_IZR]; simpl IZR; interval with (i_prec 80).
+Qed.
+
+(** L = 2240 = L_K of var-512 (the last scale counted too): not the theorem's L, kept
+    because it is the often-quoted example (docs/theorem.md, Subtleties). *)
 Theorem cert_d_min_2240 : up (2 * ln (pairs 2240) / (3 / 4) ^ 2) = 53%Z.
 Proof.
   unfold pairs. rewrite INR_lit. simpl Z.of_nat.

@@ -1,29 +1,27 @@
 (** * Lemma L1 (docs/theorem.md#l1): near-orthogonal sign keys, Hoeffding + union bound.
 
-    Statements (for all parameters):
+    Statements (for all parameters; [Pr L d] is the uniform measure on families of L sign
+    vectors in {+-1}^d, a finite sum, and [bad d eps f i j] the event
+    <sigma_i, sigma_j> > eps d, both from [Rademacher]):
     - [l1_algebra]: for every L, every eps > 0 and every real d,
       d > 2 ln(L(L-1)/2)/eps^2 implies (L(L-1)/2) e^{-eps^2 d/2} < 1.
     - [l1_algebra_iff]: for L >= 2 that implication is an equivalence, and
       [l1_d_min_least]: d_min = up(2 ln(L(L-1)/2)/eps^2) (Coq's [up x] is the least integer
       strictly above x, i.e. floor(x) + 1, the formula of lowerbound.jl.d_min) meets the
       inequality and no smaller integer does.
-    - Section [Hoeffding_union]: [l1_union_bound] (the probability that some pair of the L
-      keys has inner product > eps d is at most (L(L-1)/2) e^{-eps^2 d/2}) and
-      [l1_good_family_exists] (above d_min some family of L sign vectors in {+-1}^d has
-      every pairwise inner product <= eps d).
-
-    Hypotheses (Section Hoeffding_union; the probabilistic step is assumed, not proved):
-    - [Pr] : (Family -> Prop) -> R, the probability of an event under uniform random keys,
-      with [Pr_mono] (monotone), [Pr_union] (subadditive), [Pr_empty] (Pr False = 0) and
-      [Pr_total] (Pr True = 1): the properties of a probability used here;
-    - [hoeffding]: for each pair i < j < L, Pr(<sigma_i, sigma_j> > eps d)
-      <= e^{-eps^2 d/2} (Hoeffding 1963, for a sum of d independent uniform signs).
+    - [l1_union_bound]: for eps >= 0, Pr(some pair i < j < L has <sigma_i, sigma_j> > eps d)
+      <= (L(L-1)/2) e^{-eps^2 d/2}: the union over the pairs of Hoeffding's bound
+      ([Rademacher.hoeffding_pair], proved).
+    - [l1_good_family_exists], [l1_good_family_at_d_min]: for eps > 0 and
+      d > 2 ln(L(L-1)/2)/eps^2 (equivalently the integer d >= d_min) some family of L sign
+      vectors in {+-1}^d has every pairwise inner product <= eps d.
 
     Code: lowerbound.jl.d_min, lowerbound.jl.pair_count, lowerbound.jl.jl_failure_bound,
-    reduction.keys.sample_keys. *)
+    reduction.keys.sample_keys.
+    No hypotheses; Coq's real-number axioms only. *)
 
-From Coq Require Import Reals Lra Lia Classical.
-From KVBound Require Import Sums.
+From Coq Require Import Reals Lra Lia Bool Classical.
+From KVBound Require Import Sums Rademacher.
 Open Scope R_scope.
 
 (** The number of pairs L(L-1)/2, as a real (lowerbound.jl.pair_count). *)
@@ -96,88 +94,93 @@ Proof.
     lra.
 Qed.
 
-(** ** The probabilistic step, as stated hypotheses *)
+(** ** The union bound over pairs, under the uniform measure of [Rademacher] *)
 
-(** A key family: [f i k] is the sign of coordinate k of key i (true = +1). *)
-Definition Family : Type := nat -> nat -> bool.
+(** Key j fails against one of the keys 0, ..., n-1. *)
+Fixpoint col_bad (d : nat) (eps : R) (f : Family) (j n : nat) : bool :=
+  match n with
+  | O => false
+  | S n => col_bad d eps f j n || bad d eps f n j
+  end.
 
-Definition sgn (b : bool) : R := if b then 1 else -1.
+(** Some pair i < j < n fails. *)
+Fixpoint some_bad (d : nat) (eps : R) (f : Family) (n : nat) : bool :=
+  match n with
+  | O => false
+  | S n => some_bad d eps f n || col_bad d eps f n n
+  end.
 
-(** <sigma_i, sigma_j> over the d coordinates; the unit keys are sigma_i / sqrt d. *)
-Definition inner (d : nat) (f : Family) (i j : nat) : R :=
-  rsum (fun k => sgn (f i k) * sgn (f j k)) d.
+Lemma col_bad_false (d : nat) (eps : R) (f : Family) (j n : nat) :
+  col_bad d eps f j n = false -> forall i, (i < n)%nat -> inner d f i j <= eps * INR d.
+Proof.
+  induction n as [|n IH]; simpl; intros H i Hi; [lia|].
+  apply Bool.orb_false_iff in H as [H1 H2].
+  destruct (Nat.eq_dec i n) as [->|Hne]; [|apply IH; [exact H1|lia]].
+  unfold bad in H2. destruct (Rlt_dec (eps * INR d) (inner d f n j)); [discriminate|lra].
+Qed.
 
-Section Hoeffding_union.
+Theorem some_bad_false (d : nat) (eps : R) (f : Family) (n : nat) :
+  some_bad d eps f n = false -> forall i j, (i < j < n)%nat -> inner d f i j <= eps * INR d.
+Proof.
+  induction n as [|n IH]; simpl; intros H i j Hij; [lia|].
+  apply Bool.orb_false_iff in H as [H1 H2].
+  destruct (Nat.eq_dec j n) as [->|Hne].
+  - apply (col_bad_false d eps f n n H2). lia.
+  - apply IH; [exact H1|lia].
+Qed.
 
-  Variables (L d : nat) (eps : R).
+Lemma column_bound (L d : nat) (eps : R) (j n : nat) :
+  (j < L)%nat -> (n <= j)%nat -> 0 <= eps ->
+  Pr L d (fun f => col_bad d eps f j n) <= INR n * exp (- (eps ^ 2 * INR d / 2)).
+Proof.
+  intros Hj Hn He. induction n as [|n IH].
+  - simpl. rewrite Rmult_0_l, Pr_false. lra.
+  - rewrite S_INR. simpl col_bad.
+    eapply Rle_trans; [apply Pr_union|].
+    pose proof (IH ltac:(lia)). pose proof (hoeffding_pair L d n j eps ltac:(lia) He). lra.
+Qed.
 
-  (** Pair (i, j) fails: its inner product exceeds eps d. *)
-  Definition bad (f : Family) (i j : nat) : Prop := eps * INR d < inner d f i j.
+Lemma prefix_bound (L d : nat) (eps : R) (n : nat) :
+  (n <= L)%nat -> 0 <= eps ->
+  Pr L d (fun f => some_bad d eps f n) <= rsum INR n * exp (- (eps ^ 2 * INR d / 2)).
+Proof.
+  intros Hn He. induction n as [|n IH].
+  - simpl. rewrite Rmult_0_l, Pr_false. lra.
+  - simpl rsum. simpl some_bad.
+    eapply Rle_trans; [apply Pr_union|].
+    pose proof (IH ltac:(lia)). pose proof (column_bound L d eps n n ltac:(lia) (le_n n) He).
+    lra.
+Qed.
 
-  Variable Pr : (Family -> Prop) -> R.
-  Hypothesis Pr_mono : forall E F : Family -> Prop, (forall f, E f -> F f) -> Pr E <= Pr F.
-  Hypothesis Pr_union : forall E F : Family -> Prop, Pr (fun f => E f \/ F f) <= Pr E + Pr F.
-  Hypothesis Pr_empty : Pr (fun _ => False) = 0.
-  Hypothesis Pr_total : Pr (fun _ => True) = 1.
-  Hypothesis hoeffding :
-    forall i j, (i < j < L)%nat -> Pr (fun f => bad f i j) <= exp (- (eps ^ 2 * INR d / 2)).
+(** The union bound: Pr(some pair of the L keys has <sigma_i, sigma_j> > eps d)
+    <= L(L-1)/2 e^{-eps^2 d/2}, under the uniform measure on families. *)
+Theorem l1_union_bound (L d : nat) (eps : R) :
+  0 <= eps ->
+  Pr L d (fun f => some_bad d eps f L) <= pairs L * exp (- (eps ^ 2 * INR d / 2)).
+Proof. intros He. unfold pairs. rewrite <- rsum_index. apply prefix_bound; [lia|exact He]. Qed.
 
-  Let p := exp (- (eps ^ 2 * INR d / 2)).
+(** Above the L1 bound some family of L sign vectors is eps-orthogonal. *)
+Theorem l1_good_family_exists (L d : nat) (eps : R) :
+  0 < eps -> 2 * ln (pairs L) / eps ^ 2 < INR d ->
+  exists f : Family, forall i j, (i < j < L)%nat -> inner d f i j <= eps * INR d.
+Proof.
+  intros He Hd.
+  pose proof (l1_algebra L eps (INR d) He Hd) as Hlt.
+  pose proof (l1_union_bound L d eps ltac:(lra)) as Hu.
+  destruct (Classical_Prop.classic (exists f, some_bad d eps f L = false)) as [[f Hf]|Hnone].
+  - exists f. apply some_bad_false. exact Hf.
+  - assert (Hall : forall f, some_bad d eps f L = true).
+    { intros f. destruct (some_bad d eps f L) eqn:E; [reflexivity|].
+      exfalso. apply Hnone. exists f. exact E. }
+    rewrite (Pr_ext L d _ (fun _ => true) Hall), Pr_total in Hu. lra.
+Qed.
 
-  (** Some pair among the first n keys fails. *)
-  Definition some_bad (n : nat) (f : Family) : Prop :=
-    exists i j, (i < j < n)%nat /\ bad f i j.
-
-  (** Key j fails against one of the keys before it, among the first n. *)
-  Lemma column_bound (j n : nat) :
-    (j < L)%nat -> (n <= j)%nat ->
-    Pr (fun f => exists i, (i < n)%nat /\ bad f i j) <= INR n * p.
-  Proof.
-    intros Hj. induction n as [|n IH]; intros Hn.
-    - simpl. rewrite Rmult_0_l, <- Pr_empty. apply Pr_mono.
-      intros f [i [Hi _]]. lia.
-    - rewrite S_INR.
-      apply Rle_trans with
-        (Pr (fun f => (exists i, (i < n)%nat /\ bad f i j) \/ bad f n j)).
-      + apply Pr_mono. intros f [i [Hi Hb]].
-        destruct (Nat.eq_dec i n) as [->|Hne]; [right; exact Hb|].
-        left. exists i. split; [lia|exact Hb].
-      + eapply Rle_trans; [apply Pr_union|].
-        pose proof (IH ltac:(lia)). pose proof (hoeffding n j ltac:(lia)). unfold p in *. lra.
-  Qed.
-
-  Lemma prefix_bound (n : nat) :
-    (n <= L)%nat -> Pr (some_bad n) <= rsum INR n * p.
-  Proof.
-    induction n as [|n IH]; intros Hn.
-    - simpl. rewrite Rmult_0_l, <- Pr_empty. apply Pr_mono.
-      intros f [i [j [Hij _]]]. lia.
-    - simpl rsum.
-      apply Rle_trans with
-        (Pr (fun f => some_bad n f \/ exists i, (i < n)%nat /\ bad f i n)).
-      + apply Pr_mono. intros f [i [j [Hij Hb]]].
-        destruct (Nat.eq_dec j n) as [->|Hne].
-        * right. exists i. split; [lia|exact Hb].
-        * left. exists i, j. split; [lia|exact Hb].
-      + eapply Rle_trans; [apply Pr_union|].
-        pose proof (IH ltac:(lia)). pose proof (column_bound n n ltac:(lia) (le_n n)). lra.
-  Qed.
-
-  Theorem l1_union_bound : Pr (some_bad L) <= pairs L * p.
-  Proof. unfold pairs. rewrite <- rsum_index. apply prefix_bound. lia. Qed.
-
-  Theorem l1_good_family_exists :
-    0 < eps -> 2 * ln (pairs L) / eps ^ 2 < INR d ->
-    exists f : Family, forall i j, (i < j < L)%nat -> inner d f i j <= eps * INR d.
-  Proof.
-    intros He Hd.
-    pose proof (l1_algebra L eps (INR d) He Hd) as Hlt. fold p in Hlt.
-    apply NNPP. intros Hnone.
-    assert (Hall : forall f, some_bad L f).
-    { intros f. apply NNPP. intros Hnot. apply Hnone. exists f.
-      intros i j Hij. apply Rnot_lt_le. intros Hb. apply Hnot. exists i, j. split; assumption. }
-    assert (Pr (fun _ => True) <= Pr (some_bad L)) by (apply Pr_mono; intros f _; apply Hall).
-    pose proof l1_union_bound. lra.
-  Qed.
-
-End Hoeffding_union.
+(** The same with d >= d_min = up(2 ln(L(L-1)/2)/eps^2), the integer form of the code. *)
+Theorem l1_good_family_at_d_min (L d : nat) (eps : R) :
+  0 < eps -> (up (2 * ln (pairs L) / eps ^ 2) <= Z.of_nat d)%Z ->
+  exists f : Family, forall i j, (i < j < L)%nat -> inner d f i j <= eps * INR d.
+Proof.
+  intros He Hd. apply l1_good_family_exists; [exact He|].
+  destruct (archimed (2 * ln (pairs L) / eps ^ 2)) as [Hup _].
+  apply IZR_le in Hd. rewrite <- INR_IZR_INZ in Hd. lra.
+Qed.

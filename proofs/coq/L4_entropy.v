@@ -6,17 +6,19 @@
       H2 lies below each of its tangents ([cross_entropy_bound]).
     - [l4_jensen]: for weights w_j >= 0 summing to 1 and q_j in [0, 1],
       sum_j w_j H2(q_j) <= H2(sum_j w_j q_j).
-    - [l4_fano_one_bit]: Fano for one bit. If the message M takes value m with
-      probability p_m and Bob's guess is wrong given M = m with probability q_m, then
-      H(X | M) = sum_m p_m H2(q_m) (a bit is determined by Bob's guess and whether it is
-      wrong) is at most H2(P_err) with P_err = sum_m p_m q_m.
+    - [l4_fano_identity], [l4_fano_one_bit]: Fano for one bit. For any joint law
+      P(x, m) of a bit X and a finite variable M and any guess g(M):
+      H(X | M) := sum_m Pr(M = m) H2(Pr(X = 1 | M = m)) equals sum_m p_m H2(q_m) with
+      q_m = Pr(X <> g(m) | M = m), because given M = m the bit X is fixed by the guess and
+      the error bit (H2 is symmetric, [l4_h2_sym]); by Jensen it is at most
+      H2(Pr(X <> g(M))).
     - [l4_h2_monotone]: H2 is non-decreasing on [0, 1/2]; [l4_h2_half]: H2(1/2) = 1.
     - [l4_average_bits]: the averaging step of L4. For per-bit error rates delta_j in
       [0, 1] whose average is <= delta <= 1/2,
       sum_j (1 - H2(delta_j)) >= N (1 - H2(delta)).
 
-    The information-theoretic frame around these steps (m >= H(M) >= I(X; M), the chain
-    rule, H(X_j | M) = sum_m p_m H2(q_m)) is not formalised here.
+    The rest of the information-theoretic frame (m >= H(M) >= I(X; M), the chain rule) is
+    not formalised here; INDEX_counting.v proves the deterministic counting form instead.
 
     Code: lowerbound.entropy (binary entropy), lowerbound.bound.index_lower_bound_bits.
     Hypotheses: none. *)
@@ -136,12 +138,6 @@ Proof.
   apply jensen_nats; assumption.
 Qed.
 
-Theorem l4_fano_one_bit (p q : nat -> R) (n : nat) :
-  (forall m, (m < n)%nat -> 0 <= p m) -> rsum p n = 1 ->
-  (forall m, (m < n)%nat -> 0 <= q m <= 1) ->
-  rsum (fun m => p m * H2 (q m)) n <= H2 (rsum (fun m => p m * q m) n).
-Proof. apply l4_jensen. Qed.
-
 Theorem l4_h2_half : H2 (1 / 2) = 1.
 Proof.
   unfold H2, Hn. replace (1 - 1 / 2) with (/ 2) by lra. unfold Rdiv. rewrite Rmult_1_l.
@@ -191,4 +187,61 @@ Proof.
     replace (/ INR N * (INR N * H2 dl)) with (H2 dl) by (field; lra). lra. }
   rewrite (rsum_ext _ (fun j => 1 + (-1) * H2 (delta j))) by (intros; ring).
   rewrite rsum_plus, rsum_scal, rsum_const. lra.
+Qed.
+
+(** ** Fano for one bit *)
+
+Lemma l4_h2_sym (p : R) : H2 (1 - p) = H2 p.
+Proof. unfold H2, Hn. replace (1 - (1 - p)) with p by ring. f_equal. ring. Qed.
+
+(** A joint law of a hidden bit X and a variable M in {0, ..., n-1} (Bob's view: the
+    message, public coins and his own coins): [P x m] = Pr(X = x, M = m). *)
+Definition marg (P : bool -> nat -> R) (m : nat) : R := P true m + P false m.
+
+(** H(X | M) = sum_m Pr(M = m) H2(Pr(X = 1 | M = m)), in bits. *)
+Definition cond_entropy (P : bool -> nat -> R) (n : nat) : R :=
+  rsum (fun m => marg P m * H2 (P true m / marg P m)) n.
+
+(** Pr(X <> g(M)): the error probability of Bob's guess g(M). *)
+Definition err_prob (P : bool -> nat -> R) (g : nat -> bool) (n : nat) : R :=
+  rsum (fun m => P (negb (g m)) m) n.
+
+(** Given M = m, X is fixed by Bob's guess g(m) and the error bit E = [X <> g(m)]
+    (X = E xor g(m)), so H(X | M = m) = H2(Pr(E = 1 | M = m)) = H2(q_m). *)
+Theorem l4_fano_identity (P : bool -> nat -> R) (g : nat -> bool) (n : nat) :
+  (forall x m, (m < n)%nat -> 0 <= P x m) ->
+  cond_entropy P n = rsum (fun m => marg P m * H2 (P (negb (g m)) m / marg P m)) n.
+Proof.
+  intros HP. apply rsum_ext. intros m Hm. destruct (g m); simpl negb; [|reflexivity].
+  destruct (Req_dec (marg P m) 0) as [Z|Z]; [rewrite Z; ring|].
+  f_equal. rewrite <- l4_h2_sym. f_equal. unfold marg in *. field. exact Z.
+Qed.
+
+(** Fano for one bit: H(X | M) <= H2(Pr(X <> g(M))) for every guess g. *)
+Theorem l4_fano_one_bit (P : bool -> nat -> R) (g : nat -> bool) (n : nat) :
+  (forall x m, (m < n)%nat -> 0 <= P x m) ->
+  rsum (fun m => marg P m) n = 1 ->
+  cond_entropy P n <= H2 (err_prob P g n).
+Proof.
+  intros HP Hsum. rewrite (l4_fano_identity P g n HP).
+  set (q := fun m => P (negb (g m)) m / marg P m).
+  assert (Hw : forall m, (m < n)%nat -> 0 <= marg P m)
+    by (intros m Hm; unfold marg; pose proof (HP true m Hm); pose proof (HP false m Hm); lra).
+  assert (Hmq : forall m, (m < n)%nat -> marg P m * q m = P (negb (g m)) m).
+  { intros m Hm. unfold q. destruct (Req_dec (marg P m) 0) as [Z|Z].
+    - rewrite Z, Rmult_0_l. unfold marg in Z.
+      pose proof (HP true m Hm). pose proof (HP false m Hm). destruct (g m); simpl; lra.
+    - field. exact Z. }
+  assert (Hq : forall m, (m < n)%nat -> 0 <= q m <= 1).
+  { intros m Hm. unfold q. destruct (Req_dec (marg P m) 0) as [Z|Z].
+    - rewrite Z. unfold Rdiv. rewrite Rinv_0, Rmult_0_r. lra.
+    - assert (Hpos : 0 < marg P m) by (pose proof (Hw m Hm); lra).
+      pose proof (HP true m Hm). pose proof (HP false m Hm).
+      split; [unfold Rdiv; apply Rmult_le_pos; [destruct (g m); simpl; lra|
+                                               left; apply Rinv_0_lt_compat, Hpos]|].
+      apply Rmult_le_reg_r with (marg P m); [exact Hpos|].
+      unfold Rdiv. rewrite Rmult_assoc, Rinv_l by exact Z. unfold marg in *.
+      destruct (g m); simpl; lra. }
+  pose proof (l4_jensen (marg P) q n Hw Hsum Hq) as J.
+  unfold err_prob. rewrite <- (rsum_ext _ _ n Hmq). exact J.
 Qed.

@@ -11,12 +11,16 @@
       (1+eta)((N-2)/N + gamma) < (1-eta)(N-1)/N.  The slack of pair (m, m+1) is
       (1-eta)/N - 2 eta m/N - (1+eta) gamma, non-increasing in m.
     - [prec_all_pairs_disjoint] and [prec_decodes]: then the ranges of any two distinct
-      levels are disjoint, so the observed value determines the level.
+      levels are disjoint, so the observed value determines the level (injectivity).
+    - [prec_threshold_decoder]: Bob's decoder itself returns the level. With the
+      thresholds tau_m = ((1+eta)(m/N + gamma) + (1-eta)(m+1)/N)/(2(1+gamma)),
+      m = 0, ..., N-2 ([threshold]), an observed value in the range of level m gives
+      m-hat = #{m' : zhat > tau_m'} = m ([decode_level]).
     - [prec_top_pair_pow2]: the same with N = 2^b, b >= 1, in the form
       (1+eta)((2^b-2) 2^-b + gamma) < (1-eta)(2^b-1) 2^-b; [prec_gamma_zero]: at
       gamma = 0 it reads eta (2^(b+1) - 3) < 1.
 
-    Code: the precision construction of docs/theorem.md#prec.
+    Code: lowerbound.precision.level_thresholds, reduction.decode.decode_symbols (V = 1).
     Hypotheses: none. *)
 
 From Coq Require Import Reals Lra Lia.
@@ -196,4 +200,71 @@ Proof.
     lra.
   - assert (0 < (1 - eta * (2 * 2 ^ b - 3)) * / 2 ^ b) by (apply Rmult_lt_0_compat; lra).
     lra.
+Qed.
+
+(** ** Bob's threshold decoder *)
+
+(** The threshold between levels m and m+1: the midpoint of the top of the observed range
+    of m and the bottom of that of m+1,
+    tau_m = ((1+eta)(m/N + gamma) + (1-eta)(m+1)/N) / (2(1+gamma)). *)
+Definition threshold (N m : nat) (gamma eta : R) : R :=
+  ((1 + eta) * hi N m gamma + (1 - eta) * lo N (S m) gamma) / 2.
+
+(** #{m' < k : tau_{m'} < zhat}. *)
+Fixpoint count_above (N : nat) (gamma eta zhat : R) (k : nat) : nat :=
+  match k with
+  | O => O
+  | S k => (count_above N gamma eta zhat k
+            + if Rlt_dec (threshold N k gamma eta) zhat then 1 else 0)%nat
+  end.
+
+(** Bob's decoded level m-hat = #{m' : zhat > tau_{m'}} over the N - 1 thresholds. *)
+Definition decode_level (N : nat) (gamma eta zhat : R) : nat :=
+  count_above N gamma eta zhat (N - 1).
+
+Lemma hi_mono (N m m' : nat) (gamma : R) :
+  (0 < N)%nat -> 0 <= gamma -> (m <= m')%nat -> hi N m gamma <= hi N m' gamma.
+Proof.
+  intros HN Hg Hmm. unfold hi, level.
+  assert (0 < INR N) by (apply lt_0_INR; exact HN).
+  assert (INR m <= INR m') by (apply le_INR; exact Hmm).
+  assert (INR m / INR N <= INR m' / INR N).
+  { unfold Rdiv. apply Rmult_le_compat_r; [left; apply Rinv_0_lt_compat; lra|exact H0]. }
+  unfold Rdiv at 1 3. apply Rmult_le_compat_r; [left; apply Rinv_0_lt_compat; lra|lra].
+Qed.
+
+Theorem prec_threshold_decoder (N m : nat) (gamma eta zhat : R) :
+  (2 <= N)%nat -> 0 <= eta <= 1 -> 0 <= gamma -> (m < N)%nat ->
+  adjacent_separate N (N - 2) gamma eta ->
+  (1 - eta) * lo N m gamma <= zhat <= (1 + eta) * hi N m gamma ->
+  decode_level N gamma eta zhat = m.
+Proof.
+  intros HN He Hg Hm Htop Hz.
+  assert (Hadj : forall m', (m' + 2 <= N)%nat ->
+                 (1 + eta) * hi N m' gamma < (1 - eta) * lo N (S m') gamma).
+  { intros m' Hm'. apply adjacent_separate_ranges; [exact Hg|].
+    apply (proj2 (prec_top_pair_binding N gamma eta HN (proj1 He)) Htop). exact Hm'. }
+  assert (Hbelow : forall m', (m' < m)%nat -> threshold N m' gamma eta < zhat).
+  { intros m' Hm'. pose proof (Hadj m' ltac:(lia)).
+    assert (lo N (S m') gamma <= lo N m gamma) by (apply lo_mono; [lia|exact Hg|lia]).
+    assert ((1 - eta) * lo N (S m') gamma <= (1 - eta) * lo N m gamma)
+      by (apply Rmult_le_compat_l; lra).
+    unfold threshold. lra. }
+  assert (Habove : forall m', (m <= m')%nat -> (m' + 2 <= N)%nat ->
+                   ~ threshold N m' gamma eta < zhat).
+  { intros m' Hm' HmN. pose proof (Hadj m' HmN).
+    assert (hi N m gamma <= hi N m' gamma) by (apply hi_mono; [lia|exact Hg|exact Hm']).
+    assert ((1 + eta) * hi N m gamma <= (1 + eta) * hi N m' gamma)
+      by (apply Rmult_le_compat_l; lra).
+    unfold threshold. lra. }
+  assert (Hcount : forall k, (k <= N - 1)%nat ->
+                   count_above N gamma eta zhat k = Nat.min k m).
+  { induction k as [|k IH]; intros Hk; [reflexivity|]. simpl count_above.
+    rewrite IH by lia.
+    destruct (Rlt_dec (threshold N k gamma eta) zhat) as [Hlt|Hge].
+    - destruct (Nat.lt_ge_cases k m) as [Hkm|Hkm]; [lia|].
+      exfalso. apply (Habove k Hkm ltac:(lia)). exact Hlt.
+    - destruct (Nat.lt_ge_cases k m) as [Hkm|Hkm]; [|lia].
+      exfalso. apply Hge. apply Hbelow. exact Hkm. }
+  unfold decode_level. rewrite Hcount by lia. lia.
 Qed.

@@ -13,22 +13,25 @@
     - [thm_cap_iff]: with a logit cap B > 0, some 0 < C <= B has gamma(C) < target iff
       gamma(B) < target; [thm_c_min_le_cap]: C_min <= B iff gamma(B) < target (B in S), so
       the two checks in the code (C_min <= cap, and gamma(cap) < target) agree.
-    - Section [Reduction]: [thm_reduction_decodes] chains L1, L2 and L3: above d_min some
-      family of sign keys exists such that for every target i < L, every bit matrix x and
-      every coordinate l, Bob's query C k_i (any C >= C_min, C >= 0) over the L Alice
-      tokens (values x_{j,l}) and the T_K zero keys (zero values) yields an output Z whose
-      every reading zhat with relative error eta decodes x_{i,l} with threshold tau.
-
-    Hypotheses (Section Reduction): exactly those of L1's Section Hoeffding_union ([Pr]
-    with [Pr_mono], [Pr_union], [Pr_empty], [Pr_total], and [hoeffding]).
+    - [thm_reduction_decodes] chains L1, L2 and L3 with no hypothesis: for all L, T_K,
+      eps in (0, 1], eta in [0, 1) and d >= d_min = up(2 ln(L(L-1)/2)/eps^2), ONE family
+      of L sign vectors exists such that for EVERY scale C >= 0 with
+      gamma(C) < (1-eta)/(1+eta), every bit matrix x, target i < L and coordinate l, Bob's
+      query C k_i over the L Alice tokens (values x_{j,l}) and the T_K zero keys (zero
+      values) yields an output Z whose every reading zhat with |zhat - Z| <= eta Z decodes
+      x_{i,l} with the threshold tau. The family comes from [l1_good_family_at_d_min], so
+      it rests on the proved Hoeffding bound of [Rademacher].
+    - [thm_main]: the same in the order "exists family, for all C >= C_min": C_min the
+      least admissible scale among positive candidates S ([is_c_min]).
 
     Code: lowerbound.softmax.gamma, lowerbound.softmax.c_min,
     lowerbound.softmax.scale_for_gamma, lowerbound.models.VAR_LOGIT_CAP,
     kvbound.commands.constants (c_min_fits_cap), proofs.c2_heads_layers (gamma(100)),
-    reduction.protocol. *)
+    reduction.protocol.
+    No hypotheses; Coq's real-number axioms only. *)
 
 From Coq Require Import Reals Lra Lia.
-From KVBound Require Import Sums L1_union_bound L2_softmax L3_decoding.
+From KVBound Require Import Sums Rademacher L1_union_bound L2_softmax L3_decoding.
 Open Scope R_scope.
 
 Lemma exp_mono_le (x y : R) : x <= y -> exp x <= exp y.
@@ -198,73 +201,119 @@ Proof.
   intros k _. destruct (f i k); simpl; lra.
 Qed.
 
-Section Reduction.
+(** Bob's scores for target i: C <k_i, k_j> on Alice's L tokens, 0 on the T_K zero keys. *)
+Definition scores (L d : nat) (C : R) (f : Family) (i : nat) (j : nat) : R :=
+  if Nat.ltb j L then C * inner d f i j / INR d else 0.
 
-  Variables (L T d : nat) (eps eta Cm C : R).
+(** Coordinate l of the values: Alice's bits on her tokens, zero on the zero keys. *)
+Definition values (L : nat) (x : nat -> nat -> bool) (l : nat) (j : nat) : R :=
+  if Nat.ltb j L then bitval (x j l) else 0.
 
-  Variable Pr : (Family -> Prop) -> R.
-  Hypothesis Pr_mono : forall E F : Family -> Prop, (forall f, E f -> F f) -> Pr E <= Pr F.
-  Hypothesis Pr_union : forall E F : Family -> Prop, Pr (fun f => E f \/ F f) <= Pr E + Pr F.
-  Hypothesis Pr_empty : Pr (fun _ => False) = 0.
-  Hypothesis Pr_total : Pr (fun _ => True) = 1.
-  Hypothesis hoeffding :
-    forall i j, (i < j < L)%nat ->
-    Pr (fun f => bad d eps f i j) <= exp (- (eps ^ 2 * INR d / 2)).
+(** Bob's exact output coordinate l for target i: sum_j w_j v_{j,l} over L + T_K tokens. *)
+Definition output (L T d : nat) (C : R) (f : Family) (x : nat -> nat -> bool) (i l : nat) : R :=
+  rsum (fun j => softmax_weight (scores L d C f i) (L + T) j * values L x l j) (L + T).
 
-  (** Bob's scores for target i: C <k_i, k_j> on Alice's L tokens, 0 on the T_K zero keys. *)
-  Definition scores (f : Family) (i : nat) (j : nat) : R :=
-    if Nat.ltb j L then C * inner d f i j / INR d else 0.
+(** For one eps-orthogonal family, every admissible C, bit matrix, target and coordinate:
+    L2 + L3 on the hard instance. *)
+Lemma decodes_on_family (L T d : nat) (eps eta C : R) (f : Family) :
+  0 < eps <= 1 -> (1 <= d)%nat -> 0 <= eta < 1 -> 0 <= C ->
+  gamma L T C eps < (1 - eta) / (1 + eta) ->
+  (forall i j, (i < j < L)%nat -> inner d f i j <= eps * INR d) ->
+  forall (x : nat -> nat -> bool) (i l : nat) (zhat : R),
+    (i < L)%nat ->
+    Rabs (zhat - output L T d C f x i l) <= eta * output L T d C f x i l ->
+    (x i l = true -> tau (gamma L T C eps) eta < zhat) /\
+    (x i l = false -> zhat < tau (gamma L T C eps) eta).
+Proof.
+  intros He Hd Heta HC0 HgC Hf x i l zhat Hi Herr.
+  assert (HL : (1 <= L)%nat) by lia.
+  assert (Hdr : 0 < INR d) by (apply (lt_INR 0); lia).
+  assert (Hw : 1 / (1 + gamma L T C eps) <= softmax_weight (scores L d C f i) (L + T) i).
+  { apply l2_hard_instance.
+    - exact Hi.
+    - unfold scores. destruct (Nat.ltb_spec i L); [|lia].
+      rewrite inner_self. field. lra.
+    - intros j Hj Hne. unfold scores. destruct (Nat.ltb_spec j L); [|lia].
+      assert (Hij : inner d f i j <= eps * INR d).
+      { destruct (Nat.lt_total i j) as [Hlt|[Heq|Hgt]].
+        - apply Hf. lia.
+        - lia.
+        - rewrite inner_sym. apply Hf. lia. }
+      assert (inner d f i j / INR d <= eps).
+      { apply Rmult_le_reg_r with (INR d); [exact Hdr|].
+        unfold Rdiv. rewrite Rmult_assoc, Rinv_l by lra. lra. }
+      unfold Rdiv. rewrite Rmult_assoc. apply Rmult_le_compat_l; [exact HC0|]. exact H0.
+    - intros j Hj. unfold scores. destruct (Nat.ltb_spec j L); [lia|lra]. }
+  apply (l3_decodes_relative (fun j => softmax_weight (scores L d C f i) (L + T) j)
+           (values L x l) (L + T) i (gamma L T C eps) eta zhat (x i l)).
+  - lia.
+  - exact Heta.
+  - apply gamma_nonneg. exact HL.
+  - exact HgC.
+  - intros j _. apply softmax_weight_nonneg.
+  - apply softmax_sum_one. lia.
+  - intros j _. unfold values. destruct (Nat.ltb j L); [destruct (x j l); simpl|]; lra.
+  - unfold values. destruct (Nat.ltb_spec i L); [reflexivity|lia].
+  - exact Hw.
+  - exact Herr.
+Qed.
 
-  (** Coordinate l of the values: Alice's bits on her tokens, zero on the zero keys. *)
-  Definition values (x : nat -> nat -> bool) (l : nat) (j : nat) : R :=
-    if Nat.ltb j L then bitval (x j l) else 0.
+Lemma d_min_pos (L : nat) (eps : R) : 0 < eps -> (1 <= up (2 * ln (pairs L) / eps ^ 2))%Z.
+Proof.
+  intros He. destruct (archimed (2 * ln (pairs L) / eps ^ 2)) as [Hup _].
+  assert (Hln : 0 <= ln (pairs L)).
+  { destruct (Nat.lt_ge_cases L 2) as [Hs|Hl].
+    - rewrite pairs_small by exact Hs. unfold ln. destruct (Rlt_dec 0 0) as [H0|H0]; [exfalso; lra|lra].
+    - assert (H1 : 1 <= pairs L).
+      { unfold pairs. assert (2 <= INR L) by (apply (le_INR 2); exact Hl). nra. }
+      rewrite <- ln_1. destruct H1 as [H1|H1]; [left; apply ln_increasing; lra|].
+      rewrite H1. lra. }
+  assert (0 <= 2 * ln (pairs L) / eps ^ 2).
+  { unfold Rdiv. apply Rmult_le_pos; [lra|]. left. apply Rinv_0_lt_compat, pow_lt. lra. }
+  assert (0 < up (2 * ln (pairs L) / eps ^ 2))%Z by (apply lt_IZR; lra). lia.
+Qed.
 
-  Theorem thm_reduction_decodes :
-    0 < eps <= 1 -> (1 <= d)%nat -> 2 * ln (pairs L) / eps ^ 2 < INR d ->
-    0 <= eta < 1 -> gamma L T Cm eps < (1 - eta) / (1 + eta) -> Cm <= C -> 0 <= C ->
-    exists f : Family,
-      forall (x : nat -> nat -> bool) (i l : nat) (zhat : R),
-        (i < L)%nat ->
-        let Z := rsum (fun j => softmax_weight (scores f i) (L + T) j * values x l j)
-                      (L + T) in
-        Rabs (zhat - Z) <= eta * Z ->
-        (x i l = true -> tau (gamma L T C eps) eta < zhat) /\
-        (x i l = false -> zhat < tau (gamma L T C eps) eta).
-  Proof.
-    intros He Hd Hdmin Heta HgCm HC HC0.
-    destruct (l1_good_family_exists L d eps Pr Pr_mono Pr_union Pr_empty Pr_total hoeffding
-                (proj1 He) Hdmin) as [f Hf].
-    exists f. intros x i l zhat Hi Z Herr.
-    assert (HL : (1 <= L)%nat) by lia.
-    assert (Hdr : 0 < INR d) by (apply (lt_INR 0); lia).
-    assert (Hw : 1 / (1 + gamma L T C eps) <= softmax_weight (scores f i) (L + T) i).
-    { apply l2_hard_instance.
-      - exact Hi.
-      - unfold scores. destruct (Nat.ltb_spec i L); [|lia].
-        rewrite inner_self. field. lra.
-      - intros j Hj Hne. unfold scores. destruct (Nat.ltb_spec j L); [|lia].
-        assert (Hij : inner d f i j <= eps * INR d).
-        { destruct (Nat.lt_total i j) as [Hlt|[Heq|Hgt]].
-          - apply Hf. lia.
-          - lia.
-          - rewrite inner_sym. apply Hf. lia. }
-        assert (inner d f i j / INR d <= eps).
-        { apply Rmult_le_reg_r with (INR d); [exact Hdr|].
-          unfold Rdiv. rewrite Rmult_assoc, Rinv_l by lra. lra. }
-        unfold Rdiv. rewrite Rmult_assoc. apply Rmult_le_compat_l; [exact HC0|]. exact H0.
-      - intros j Hj. unfold scores. destruct (Nat.ltb_spec j L); [lia|lra]. }
-    apply (l3_decodes_relative (fun j => softmax_weight (scores f i) (L + T) j)
-             (values x l) (L + T) i (gamma L T C eps) eta zhat (x i l)).
-    - lia.
-    - exact Heta.
-    - apply gamma_nonneg. exact HL.
-    - apply thm_above_c_min with Cm; [exact HL|lra|exact HgCm|exact HC].
-    - intros j _. apply softmax_weight_nonneg.
-    - apply softmax_sum_one. lia.
-    - intros j _. unfold values. destruct (Nat.ltb j L); [destruct (x j l); simpl|]; lra.
-    - unfold values. destruct (Nat.ltb_spec i L); [reflexivity|lia].
-    - exact Hw.
-    - exact Herr.
-  Qed.
+(** ** The theorem: above d_min one family works for every admissible scale *)
 
-End Reduction.
+(** THM, decoding half: for all L, T_K, d >= d_min(L, eps), eps in (0, 1] and eta in [0, 1),
+    ONE family of L sign vectors exists such that for EVERY scale C >= 0 with
+    gamma(C) < (1-eta)/(1+eta) -- in particular every C >= C_min -- every bit matrix x,
+    target i < L and coordinate l, every reading zhat within relative error eta of Bob's
+    output decodes x_{i,l} with the threshold tau. *)
+Theorem thm_reduction_decodes (L T d : nat) (eps eta : R) :
+  0 < eps <= 1 -> (up (2 * ln (pairs L) / eps ^ 2) <= Z.of_nat d)%Z -> 0 <= eta < 1 ->
+  exists f : Family,
+    forall C : R, 0 <= C -> gamma L T C eps < (1 - eta) / (1 + eta) ->
+    forall (x : nat -> nat -> bool) (i l : nat) (zhat : R),
+      (i < L)%nat ->
+      Rabs (zhat - output L T d C f x i l) <= eta * output L T d C f x i l ->
+      (x i l = true -> tau (gamma L T C eps) eta < zhat) /\
+      (x i l = false -> zhat < tau (gamma L T C eps) eta).
+Proof.
+  intros He Hd Heta.
+  destruct (l1_good_family_at_d_min L d eps (proj1 He) Hd) as [f Hf].
+  exists f. intros C HC0 HgC.
+  apply (decodes_on_family L T d eps eta C f He); try assumption.
+  pose proof (d_min_pos L eps (proj1 He)). lia.
+Qed.
+
+(** The headline form: exists family, for all C >= C_min. C_min is the least admissible
+    scale among positive candidates S (the positive doubles in the code). *)
+Theorem thm_main (L T d : nat) (eps eta : R) (S : R -> Prop) (Cm : R) :
+  (1 <= L)%nat -> 0 < eps <= 1 -> (up (2 * ln (pairs L) / eps ^ 2) <= Z.of_nat d)%Z ->
+  0 <= eta < 1 -> (forall C, S C -> 0 < C) ->
+  is_c_min L T eps ((1 - eta) / (1 + eta)) S Cm ->
+  exists f : Family,
+    forall C : R, Cm <= C ->
+    forall (x : nat -> nat -> bool) (i l : nat) (zhat : R),
+      (i < L)%nat ->
+      Rabs (zhat - output L T d C f x i l) <= eta * output L T d C f x i l ->
+      (x i l = true -> tau (gamma L T C eps) eta < zhat) /\
+      (x i l = false -> zhat < tau (gamma L T C eps) eta).
+Proof.
+  intros HL He Hd Heta HS [HCm [HgCm _]].
+  destruct (thm_reduction_decodes L T d eps eta He Hd Heta) as [f Hf].
+  exists f. intros C HC. apply Hf.
+  - pose proof (HS Cm HCm). lra.
+  - apply thm_above_c_min with Cm; [exact HL|lra|exact HgCm|exact HC].
+Qed.

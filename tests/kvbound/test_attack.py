@@ -258,7 +258,7 @@ def test_cli_failed_cache_exits_4(tmp_path: Path, capsys: pytest.CaptureFixture[
         (["--budgets", "1.5"], "budget=1.5"),
         (["--caches", "nosuch"], "unknown cache 'nosuch'"),
         (["--caches", ","], "names no cache"),
-        (["--seeds", "0"], "--seeds=0"),
+        (["--seeds", "0"], "argument --seeds: 0 is not a whole number >= 1"),
         (["--logit-cap", "1"], "no eps fits"),
         (["--eps", "1.5"], "eps=1.5"),
         (["--schedule", "1"], "K=1"),

@@ -163,7 +163,7 @@ def test_verify_cli_workers_flag(tmp_path: Path, capsys: pytest.CaptureFixture[s
         out.append(json.loads(capsys.readouterr().out))
     assert out[0] == out[1]
     assert main(["verify", "--workers", "0"]) == 2
-    assert "workers=0" in capsys.readouterr().err
+    assert "argument --workers: 0 is not a whole number >= 1" in capsys.readouterr().err
 
 
 def _points(result: SweepResult) -> list[dict[str, Any]]:

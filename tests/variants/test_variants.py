@@ -236,7 +236,7 @@ def test_runner_says_when_a_cache_misses_the_match() -> None:
     assert run.decoded_all and run.feasible and run.within_match is False
 
 
-def test_runner_refuses_bytes_subclasses_and_unregistered_names(
+def test_runner_uses_the_protocols_bytes_rule_and_refuses_unregistered_names(
         monkeypatch: pytest.MonkeyPatch) -> None:
     class Smuggler(bytes):
         hidden: object = None
@@ -248,7 +248,10 @@ def test_runner_refuses_bytes_subclasses_and_unregistered_names(
     monkeypatch.setitem(CACHES, "smuggler", CacheEntry(SmugglingCache, {}, "test"))
     inst = s1.make_instance(Schedule.parse("1,2,3"), 24, EPS, ETA, 0)
     run = run_cache(inst, "smuggler", {}, 0)
-    assert run.status == "failed" and "plain bytes" in (run.reason or "")
+    # the same rule as verify (reduction.parties.normalise_message): a bytes subclass is
+    # copied to plain bytes, so what is counted is its buffer; the global it leaks through
+    # is then caught by the leak rule
+    assert run.status == "ok" and not run.feasible
     with pytest.raises(ValueError, match="registered caches only"):
         run_cache(inst, "tests.leaky_cache:LeakyCache")
     with pytest.raises(ValueError, match="unknown cache"):
