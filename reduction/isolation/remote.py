@@ -128,6 +128,7 @@ class RemoteCacheClass:
     def __init__(self, spec: str, *, timeout: float = DEFAULT_TIMEOUT,
                  sandbox: bool | None = None, max_message_bytes: int | None = None) -> None:
         self.spec = spec
+        self.__name__ = spec  # the checks name the class they run
         self.requested_sandbox = sandbox
         self.probed = sandbox_status()
         status = self.probed if self.probed.available and sandbox is not False else None
