@@ -18,7 +18,11 @@ from pathlib import Path
 
 import pytest
 
+from reduction.instance import make_instance
+from reduction.isolation.parties import ProcessParties
 from reduction.isolation.sandbox import Limits, Worker, sandbox_status
+from reduction.regime import plan_regime
+from reduction.schedule import Schedule
 
 STATUS = sandbox_status()
 pytestmark = pytest.mark.skipif(
@@ -53,12 +57,16 @@ def attempt(f):
 
 
 def test_the_file_system_is_read_only_and_tmp_is_private(tmp_path: Path) -> None:
-    target = ROOT / "reduction" / "protocol.py"
-    before = target.read_bytes()
-    code = _TRY + f'''
+    """Writes go nowhere: a file of the repository (a sacrificial one, so a broken
+    sandbox harms nothing else), a new file beside it, the caller's /tmp."""
+    target = ROOT / "tests" / f".sandbox-target-{os.getpid()}"
+    planted = ROOT / "tests" / f".sandbox-planted-{os.getpid()}"
+    target.write_text("kept\n")
+    try:
+        code = _TRY + f'''
 seen = {{
     "source": attempt(lambda: open({str(target)!r}, "a").write("# tampered")),
-    "new_file": attempt(lambda: open({str(ROOT / "planted_by_a_worker")!r}, "w").write("x = 1")),
+    "new_file": attempt(lambda: open({str(planted)!r}, "w").write("x = 1")),
     "host_tmp": attempt(lambda: open({str(tmp_path / "x")!r}, "w").write("x")),
     "own_tmp": attempt(lambda: open("/tmp/mine", "w").write("kept here")),
     "shm": attempt(lambda: open("/dev/shm/mine", "w").write("x")),
@@ -66,12 +74,15 @@ seen = {{
 }}
 print(json.dumps(seen))
 '''
-    seen = _run(code)
+        seen = _run(code)
+        assert target.read_text() == "kept\n" and not planted.exists()
+    finally:
+        target.unlink()
+        planted.unlink(missing_ok=True)
     assert seen["source"] == "OSError" and seen["new_file"] == "OSError"
     assert seen["host_tmp"] in ("FileNotFoundError", "OSError")  # not even there
     assert seen["own_tmp"] == "9" and seen["shm"] == "1"  # its own, writable
     assert seen["tmp_listing"] == ["mine"]
-    assert target.read_bytes() == before and not (ROOT / "planted_by_a_worker").exists()
     assert not (tmp_path / "x").exists()
     again = _run(_TRY + 'print(json.dumps({"tmp": sorted(os.listdir("/tmp"))}))')
     assert again["tmp"] == []  # the next worker starts with an empty /tmp
@@ -179,18 +190,45 @@ import os, sys, time
 if os.fork() == 0:
     os.setsid()
     if os.fork() == 0:
+        print("daemon"); sys.stdout.flush()
         time.sleep(600)
     os._exit(0)
-print("{}"); sys.stdout.flush()
+print("worker"); sys.stdout.flush()
 time.sleep(600)
 '''
     worker = Worker([sys.executable, "-c", code], {**os.environ, marker: "1"}, status=STATUS,
                     limits=None, seccomp=False)
     assert worker.proc.stdout is not None
-    worker.proc.stdout.readline()
-    deadline = time.monotonic() + 30
-    while len(_processes_with(marker)) < 3 and time.monotonic() < deadline:
-        time.sleep(0.05)
+    said = {worker.proc.stdout.readline().strip(), worker.proc.stdout.readline().strip()}
+    assert said == {b"daemon", b"worker"}
     assert len(_processes_with(marker)) >= 3  # bubblewrap, the worker and its daemon
     worker.kill()
     assert _processes_with(marker) == []  # gone when kill() returns, the daemon too
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in (p for p in os.listdir("/proc") if p.isdigit()):
+        try:
+            status = Path(f"/proc/{entry}/status").read_text()
+        except OSError:
+            continue
+        if f"\nPPid:\t{pid}\n" in status:
+            found.append(int(entry))
+    return found
+
+
+def test_alices_worker_is_gone_before_bob_is_asked() -> None:
+    """Her states received, Alice's child has ended: her zygote has no child left."""
+    import caches  # noqa: F401  (the registry: the workers resolve "exact")
+
+    regime = plan_regime(Schedule.parse("1,2,4"), 32, 0.75, 0.25)
+    public = regime.public(7, "exact", {})
+    bits = make_instance(public.n_carriers, 32, 0).bits
+    with ProcessParties(timeout=60) as parties:
+        for seed in range(2):
+            states = parties.alice_states(bits, public, seed)
+            zygote = parties.alice.pid
+            assert zygote is not None and states
+            assert _children(zygote) == []
+        assert parties.bob_answer(states[-1], public).outputs.shape == (5, 32)
