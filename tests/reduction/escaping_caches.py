@@ -147,13 +147,13 @@ class Tracer(_Attack):
 
 
 class Stopper(_Attack):
-    """Sends SIGSTOP to the verifier, and to every process it may signal."""
+    """Sends SIGSTOP to the verifier (and only to it: were the sandbox broken, a signal
+    to every process would stop the whole machine)."""
 
     def attack(self) -> None:
         pid = _pid()
         if pid is not None:
             _try(lambda: os.kill(pid, signal.SIGSTOP))
-        _try(lambda: os.kill(-1, signal.SIGSTOP))
 
 
 _FORGED = {"bound_respected": True, "message_bits": 10**9, "forged": True}

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import resource
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -88,26 +89,35 @@ print(json.dumps(seen))
     assert again["tmp"] == []  # the next worker starts with an empty /tmp
 
 
-def test_the_verifier_is_out_of_reach() -> None:
-    """Its pid is not in the worker's process table: no /proc, no signal, no ptrace."""
-    me = os.getpid()
-    code = _TRY + f'''
+def test_a_process_outside_is_out_of_reach() -> None:
+    """A process outside the sandbox (a stand-in for the verifier, so that a broken
+    sandbox stops it and not this test) is not in the worker's process table: no /proc,
+    no signal, no ptrace."""
+    victim = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+    try:
+        pid = victim.pid
+        code = _TRY + f'''
 import ctypes, signal
 libc = ctypes.CDLL(None, use_errno=True)
 pids = sorted(int(p) for p in os.listdir("/proc") if p.isdigit())
 seen = {{
     "pids": pids,
-    "environ": attempt(lambda: open("/proc/{me}/environ", "rb").read()),
-    "mem": attempt(lambda: open("/proc/{me}/mem", "r+b")),
-    "stop": attempt(lambda: os.kill({me}, signal.SIGSTOP)),
-    "probe": attempt(lambda: os.kill({me}, 0)),
-    "ptrace": libc.ptrace(16, {me}, 0, 0),
+    "environ": attempt(lambda: open("/proc/{pid}/environ", "rb").read()),
+    "mem": attempt(lambda: open("/proc/{pid}/mem", "r+b")),
+    "stop": attempt(lambda: os.kill({pid}, signal.SIGSTOP)),
+    "probe": attempt(lambda: os.kill({pid}, 0)),
+    "ptrace": libc.ptrace(16, {pid}, 0, 0),
     "ptrace_errno": ctypes.get_errno(),
     "parent": os.getppid(),
 }}
 print(json.dumps(seen))
 '''
-    seen = _run(code)
+        seen = _run(code)
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    finally:
+        victim.kill()
+        victim.wait()
+    assert state in ("S", "R")  # not stopped (T) nor traced (t)
     assert seen["pids"] == [1] and seen["parent"] == 0  # alone in its namespace
     assert seen["environ"] == "FileNotFoundError" and seen["mem"] == "FileNotFoundError"
     assert seen["stop"] == "ProcessLookupError" and seen["probe"] == "ProcessLookupError"
