@@ -17,7 +17,8 @@ turn that 3 into a 0 (or to hang it), in the way its name says:
 * :class:`ContractCheater` switches ``check-cache``'s checks off when imported and prints
   their summary, while its ``from_bytes`` accepts anything;
 * :class:`NestedFrame`, :class:`HugeHeader`, :class:`HugeSegment`, :class:`BadMagic`
-  write a forged answer on the worker's channel themselves;
+  write a forged answer on the worker's channel themselves (a recursion bomb of nested
+  lists, a 48 MiB header, a segment of 2^40 bytes, no frame at all);
 * :class:`HugeMessage` sends a state far beyond the size stated up front.
 
 The verifier's pid and output paths reach the attacks through environment variables the
@@ -261,10 +262,11 @@ class NestedFrame(_Forger):
 
 
 class HugeHeader(_Forger):
-    """A header that announces 1 GiB."""
+    """A 48 MiB header: a JSON list of 24 million zeros (parsed, about a gigabyte)."""
 
     def forged(self) -> bytes:
-        return _prefix(1 << 30) + b"{" * 4096
+        text = b"[" + b"0," * ((24 << 20) - 1) + b"0]"
+        return _prefix(len(text)) + text + struct.pack("<H", 0)
 
 
 class HugeSegment(_Forger):
