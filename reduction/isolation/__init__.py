@@ -4,10 +4,9 @@ Purpose: the verifier (:mod:`reduction.protocol`) reaches Alice and Bob only thr
 :class:`ProcessParties` (worker processes, :mod:`reduction.isolation.worker`, each in the
 sandbox of :mod:`reduction.isolation.sandbox`, one :mod:`reduction.isolation.party`
 each) or, for registered caches in fast tests, :class:`InlineParties`; what crosses the
-boundary is
-framed and checked (:mod:`reduction.isolation.frames`); BLAS threads are chosen per
-operation (:mod:`reduction.isolation.threads`); sizes are checked against the machine
-(:mod:`reduction.isolation.resources`).
+boundary is framed and checked (:mod:`reduction.isolation.frames`); BLAS threads are
+chosen per operation (:mod:`reduction.isolation.threads`); sizes are checked against the
+machine (:mod:`reduction.isolation.resources`).
 """
 
 from reduction.isolation.parties import (

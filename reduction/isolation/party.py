@@ -49,15 +49,14 @@ from reduction.isolation.sandbox import (
 from reduction.isolation.threads import check_workers
 from reduction.isolation.zygote import END, GONE, READY, SPAWN, SPAWNED
 
-BOOT = str(Path(__file__).with_name("boot.py"))  # how a worker starts (its own imports)
-
 __all__ = ["PartyFailure", "PartyProcess", "ForkedParty", "check_timeout",
-           "DEFAULT_TIMEOUT", "MIN_TIMEOUT", "STARTUP_TIMEOUT"]
+           "DEFAULT_TIMEOUT", "MIN_TIMEOUT", "MAX_TIMEOUT", "STARTUP_TIMEOUT", "BOOT"]
 
 DEFAULT_TIMEOUT = 900.0  # seconds per exchange with a worker
 MIN_TIMEOUT = 1.0  # shorter deadlines measure the machine, not the cache: refused
 MAX_TIMEOUT = 7 * 24 * 3600.0
 STARTUP_TIMEOUT = 300.0  # a worker's own start-up (Python, numpy, the registry)
+BOOT = str(Path(__file__).with_name("boot.py"))  # how a worker starts (its own imports)
 
 
 class PartyFailure(CacheFault):

@@ -11,7 +11,7 @@ closes the control socket, loads the seccomp filter (reduction.isolation.seccomp
 process, no ptrace) and serves Alice's requests on the two pipes (reduction.isolation.worker)
 until the verifier closes them. The zygote answers ``b"S"``, waits for ``b"E"``, then
 kills every other process of its PID namespace (it is process 1 there; outside a
-sandbox, the child's process group) and answers ``b"G"``: gone.
+sandbox, the child) and answers ``b"G"``: gone.
 
 A child cannot stop or kill the zygote (the kernel ignores SIGKILL and SIGSTOP sent to a
 namespace's process 1 from inside it; the zygote ignores SIGINT) nor trace it (the
@@ -38,8 +38,8 @@ def _reap(child: int) -> None:
     try:
         if os.getpid() == 1:  # process 1 of the sandbox's PID namespace: everyone else
             os.kill(-1, signal.SIGKILL)
-        else:
-            os.killpg(child, signal.SIGKILL)
+        else:  # no sandbox: the child (the filter kept it from starting others)
+            os.kill(child, signal.SIGKILL)
     except ProcessLookupError:
         pass
     while True:
@@ -52,8 +52,7 @@ def _reap(child: int) -> None:
 
 
 def _child(serve: Callable[[int, int], None], channel: list[int]) -> None:
-    os.setpgid(0, 0)
-    install_filter()
+    install_filter()  # it stays in the zygote's process group: killed with it
     serve(channel[0], channel[1])
 
 
