@@ -14,9 +14,14 @@ import json
 import os
 import runpy
 import sys
+import warnings
 
 if __name__ == "__main__":
     sys.path[:] = [p for p in json.loads(os.environ["KVBOUND_WORKER_PATH"]) if
                    isinstance(p, str)]
     module, sys.argv = sys.argv[1], sys.argv[1:]
+    # caches.worker is imported by its own package first (it installs the resolver);
+    # runpy's warning about that would end every fault's stderr tail
+    warnings.filterwarnings("ignore", category=RuntimeWarning,
+                            message=".*found in sys.modules after import of package")
     runpy.run_module(module, run_name="__main__", alter_sys=True)
