@@ -1,11 +1,15 @@
 # kvbound: two commands do all set-up on a fresh machine with Python >= 3.10.
-#   make demo  -- venv, install (no test extras), run the default verification, write the
-#                 report to out/ (plus the compressor sweep: out/attack.md, .png, .svg)
+#   make demo  -- venv, install (no test extras), print the headline fact, run the default
+#                 verification (report in out/) and the compressor sweep (out/attack-NNN/)
 #   make test  -- venv, install with test extras, ruff + mypy + the whole pytest suite
 #                 (the sandbox tests need bubblewrap; the run ends saying whether they ran)
 #   make coq   -- compile the Coq proofs in proofs/coq/ and audit their assumptions
 #                 (needs coqc: apt-get install coq libcoq-coquelicot libcoq-interval)
-#   make notebook -- the course notebook docs/course/notebook.py as out/notebook.ipynb
+#   make test-site -- the interactive page (kvbound site) in headless chromium; make test
+#                 runs it when chromium is installed and says so when it is not
+#   make notebook -- the course notebook as out/notebook.ipynb, executed, figures included
+#   make test-kvpress -- a second venv (.venv-kvpress) with torch and the extra kvbound[kvpress],
+#                 then the tests of NVIDIA kvpress's presses run unported (caches/kvpress)
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -13,7 +17,16 @@ STAMP  := $(VENV)/.installed
 BASE   := $(VENV)/.installed-base
 COURSE := $(VENV)/.installed-course
 
-.PHONY: demo test lint typecheck pytest test-quick docs bench coq notebook clean
+# The kvpress extra lives in its own venv: torch is large and the main suite must stay light.
+# torch is pinned first, to 2.13.0 (a CPU build that lies on this kind of machine's disk); an
+# unpinned torch would pull PyPI's default Linux wheel with the CUDA libraries.
+KVP_VENV  := .venv-kvpress
+KVP_BIN   := $(KVP_VENV)/bin
+KVP_STAMP := $(KVP_VENV)/.installed
+KVP_TORCH ?= torch==2.13.0
+
+.PHONY: demo test lint typecheck pytest test-quick test-site site-if-chromium test-kvpress \
+	docs bench coq notebook clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,11 +47,14 @@ $(COURSE): $(BIN)/python pyproject.toml
 
 demo: $(BASE)
 	mkdir -p out
+	@$(BIN)/kvbound constants --headline
+	@echo
 	$(BIN)/kvbound verify --seeds 3 --out out/verify.json --report out/report.md \
 		--figure out/verify.png
-	$(BIN)/kvbound attack --seeds 2 --out out/ --quiet > /dev/null
-	@echo "report written to out/report.md (record out/verify.json, figure out/verify.png);"
-	@echo "real compressors against the bound: out/attack.md, out/attack.png, out/attack.svg"
+	@echo
+	$(BIN)/kvbound attack --seeds 2 --out out/
+	@echo
+	@echo "Next: open out/report.md; kvbound site --out out/site writes the interactive page."
 
 lint: $(STAMP)
 	$(BIN)/ruff check lowerbound reduction caches variants proofs kvbound tests bench examples docs/course
@@ -49,12 +65,34 @@ typecheck: $(STAMP)
 # -rs lists every skipped test with its reason; the last line says whether the sandbox
 # tests ran (they need bubblewrap: apt-get install bubblewrap).
 pytest: $(STAMP)
-	$(BIN)/python -m pytest -q -rs
+	$(BIN)/python -m pytest -q -rs -m "not browser"
 
-test: lint typecheck pytest
+test: lint typecheck pytest site-if-chromium
 
 test-quick: $(STAMP)
-	$(BIN)/python -m pytest -q -rs -m "not slow"
+	$(BIN)/python -m pytest -q -rs -m "not slow and not browser"
+
+# The page's browser test is optional: it needs Debian's chromium (apt-get install chromium).
+test-site: $(STAMP)
+	KVBOUND_REQUIRE_BROWSER=1 $(BIN)/python -m pytest -q -m browser tests/kvbound/site
+
+site-if-chromium:
+	@if command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1; \
+	then $(MAKE) --no-print-directory test-site; \
+	else echo "make test: SKIPPED the interactive page's browser test: chromium is not" \
+		"installed (apt-get install chromium, then make test-site)"; fi
+	@command -v node >/dev/null 2>&1 || echo "make test: SKIPPED the page's JavaScript" \
+		"cross-check: node is not installed (apt-get install nodejs)"
+
+$(KVP_STAMP): pyproject.toml
+	$(PYTHON) -m venv $(KVP_VENV)
+	$(KVP_BIN)/python -m pip install --quiet --upgrade pip
+	$(KVP_BIN)/python -m pip install --quiet '$(KVP_TORCH)'
+	$(KVP_BIN)/python -m pip install --quiet -e '.[test,kvpress]'
+	touch $(KVP_STAMP)
+
+test-kvpress: $(KVP_STAMP)
+	$(KVP_BIN)/python -m pytest -q -rs tests/caches/kvpress caches/kvpress
 
 docs: $(STAMP)
 	$(BIN)/kvbound proofs --write-blueprint docs/blueprint.md
@@ -63,9 +101,7 @@ docs: $(STAMP)
 	$(BIN)/python -m kvbound.reports.reference
 
 notebook: $(COURSE)
-	mkdir -p out
-	$(BIN)/jupytext --to ipynb --output out/notebook.ipynb docs/course/notebook.py
-	@echo "notebook written to out/notebook.ipynb (open it with Jupyter)"
+	$(BIN)/python -m kvbound.course.run_notebook --source docs/course/notebook.py --out out
 
 bench: $(STAMP)
 	$(BIN)/python bench/run_all.py
@@ -75,5 +111,5 @@ coq:
 	$(PYTHON) -m proofs.coq_check
 
 clean:
-	rm -rf $(VENV) out .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(KVP_VENV) out .pytest_cache .mypy_cache .ruff_cache
 	cd proofs/coq && rm -f *.vo *.vok *.vos *.glob .*.aux .*.cache

@@ -12,12 +12,16 @@ For var-256, var-512, n128 and var-1024 at d = 64 and 128, with the exact fp16 c
   the normaliser ride in the GEMMs; the old padded float64 path issued ~3.5x);
 * the speed-up over a naive Bob (per query: scores against the padded cache in float64,
   softmax, weighted sum; timed on a sample of queries, scaled to all L);
-* ``kvbound verify`` in a subprocess: wall seconds, the same as a multiple of the flop
-  limit (minimum flops / matmul rate), peak RSS (max over the process tree, from
-  ``getrusage(RUSAGE_CHILDREN)`` of a wrapper) and Bob's bit errors.
+* ``kvbound verify`` in a subprocess (its default ``--workers auto``): wall seconds, the
+  same as a multiple of the flop limit (minimum flops / matmul rate), peak RSS (the
+  largest process of the tree, from ``getrusage(RUSAGE_CHILDREN)`` of a wrapper), the
+  estimate of both that ``verify`` makes before it runs (made the same way in a fresh
+  process just before) and the measured over estimated ratios, and Bob's bit errors.
 
-Then ``kvbound verify --schedule var-256`` end to end (process start to exit), with
-``python -c 'import numpy'`` and the ``scipy.stats`` import beside it. Absolute seconds
+Then ``kvbound verify`` alone on n192 and n256 at d = 64 and 128 (the same columns), the
+must-show lines (n128, d = 128: at most 2x the flop limit and 300 MiB; n256, d = 128: at
+most 25 s and 1 GiB), and ``kvbound verify --schedule var-256`` end to end (process start
+to exit) against ``python -c pass`` and ``python -c 'import numpy'``. Absolute seconds
 depend on the machine's load (printed); the ratios are measured in the same run.
 """
 
@@ -42,6 +46,8 @@ from reduction.public import PublicParams
 from reduction.schedule import Schedule
 
 CASES = [(s, d) for s in ("var-256", "var-512", "n128", "var-1024") for d in (64, 128)]
+VERIFY_ONLY = [(s, d) for s in ("n192", "n256") for d in (64, 128)]
+MiB = 2**20
 ETA = 0.25
 NAIVE_SAMPLE = 48
 _WRAPPER = (
@@ -91,7 +97,46 @@ def verify_subprocess(args: list[str]) -> dict:  # type: ignore[type-arg]
     return json.loads(subprocess.run(cmd, capture_output=True, text=True, check=True).stdout)
 
 
-def case_row(name: str, d: int, workers: int) -> str:
+_ESTIMATE = (
+    "import json, sys\n"
+    "import kvbound.cli, kvbound.commands.verify as v\n"
+    "from reduction.isolation.resources import estimate_run\n"
+    "from reduction.isolation.threads import auto_workers\n"
+    "from reduction.schedule import Schedule\n"
+    "s, d = Schedule.preset(sys.argv[1]), int(sys.argv[2])\n"
+    "e = estimate_run(s, d, workers=auto_workers(s.cached_tokens, d),\n"
+    "                 state_bytes_per_token=v.state_bytes_per_token('exact-fp16', None, d))\n"
+    "print(json.dumps({'seconds': e.seconds, 'bytes_largest_process': e.largest_process}))\n"
+)
+
+
+def estimate_subprocess(name: str, d: int) -> dict:  # type: ignore[type-arg]
+    """The estimate ``kvbound verify`` makes before it runs, made the same way: in a fresh
+    process that has imported the command (its start-up term is that process's age)."""
+    cmd = [sys.executable, "-c", _ESTIMATE, name, str(d)]
+    return json.loads(subprocess.run(cmd, capture_output=True, text=True, check=True).stdout)
+
+
+def verify_columns(name: str, d: int, eps: float, rate: float) -> tuple[str, dict]:  # type: ignore[type-arg]
+    """``kvbound verify`` on a preset (Bob on every core: --workers auto): wall, x flop
+    limit, peak RSS, the estimate of both made just before and measured / estimated."""
+    est = estimate_subprocess(name, d)
+    run = verify_subprocess(["--schedule", name, "--d", str(d), "--eps", str(eps), "--json",
+                             "--quiet", "--cache", "exact-fp16"])
+    record = json.loads(run["out"])
+    n = Schedule.preset(name).cached_tokens
+    limit = 4 * n * n * d / (rate * 1e9)
+    rss = run["rss_kib"] * 1024
+    row = (f"{run['wall']:>7.2f} {run['wall'] / limit:>7.2f} {rss / MiB:>7.0f} "
+           f"{est['seconds']:>7.1f} {run['wall'] / est['seconds']:>6.2f} "
+           f"{est['bytes_largest_process'] / MiB:>7.0f} "
+           f"{rss / est['bytes_largest_process']:>6.2f}")
+    return row, {"wall": run["wall"], "limit": limit, "rss": rss, "errors":
+                 record["bit_errors"], "time_ratio": run["wall"] / est["seconds"],
+                 "rss_ratio": rss / est["bytes_largest_process"]}
+
+
+def case_row(name: str, d: int, workers: int) -> tuple[str, dict]:  # type: ignore[type-arg]
     schedule = Schedule.preset(name)
     eps = eps_for(schedule, d)
     public = PublicParams(schedule, d, eps, ETA, 1)
@@ -105,14 +150,21 @@ def case_row(name: str, d: int, workers: int) -> str:
     rate = max(before, matmul_gflops(workers))  # the better of just before and just after
     flops = 4 * n * n * d
     naive = naive_seconds(message, public)
-    run = verify_subprocess(["--schedule", name, "--d", str(d), "--eps", str(eps), "--json",
-                             "--quiet", "--workers", str(workers)])
-    record = json.loads(run["out"])
-    limit = flops / (rate * 1e9)
+    columns, measured = verify_columns(name, d, eps, rate)
     return (f"{name:>9} {d:>4} {eps:>5} {n:>6} {bob:>7.3f} {flops / bob / 1e9:>7.1f} "
             f"{rate:>7.1f} {flops / bob / 1e9 / rate:>6.2f} {(d + 1) / d:>8.3f} "
-            f"{naive / bob:>7.0f} {run['wall']:>7.2f} {run['wall'] / limit:>7.1f} "
-            f"{run['rss_kib'] / 1024:>7.0f} {errors}/{record['bit_errors']}")
+            f"{naive / bob:>7.0f} {columns} {errors}/{measured['errors']}"), measured
+
+
+def verify_row(name: str, d: int, workers: int) -> tuple[str, dict]:  # type: ignore[type-arg]
+    schedule = Schedule.preset(name)
+    eps = eps_for(schedule, d)
+    rate = matmul_gflops(workers)
+    columns, measured = verify_columns(name, d, eps, rate)
+    blank = "-"
+    return (f"{name:>9} {d:>4} {eps:>5} {schedule.cached_tokens:>6} {blank:>7} {blank:>7} "
+            f"{rate:>7.1f} {blank:>6} {blank:>8} {blank:>7} {columns} {measured['errors']}"), \
+        measured
 
 
 def _median_wall(cmd: list[str], repeat: int = 5) -> float:
@@ -127,18 +179,36 @@ def _median_wall(cmd: list[str], repeat: int = 5) -> float:
 def main() -> None:
     workers = available_cores()
     print(f"load average at start: {os.getloadavg()[0]:.2f} on {workers} cores "
-          f"(Bob and verify run with --workers {workers})")
+          f"(Bob's kernel with {workers} threads; verify with --workers auto)")
     print(f"{'schedule':>9} {'d':>4} {'eps':>5} {'L':>6} {'bob s':>7} {'GFLOP/s':>7} "
           f"{'matmul':>7} {'ratio':>6} {'work/min':>8} {'vs naive':>7} {'verify':>7} "
-          f"{'x limit':>7} {'RSS MiB':>7} errors")
+          f"{'x limit':>7} {'RSS MiB':>7} {'est s':>7} {'s/est':>6} {'est MiB':>7} "
+          f"{'RSS/est':>6} errors")
+    results = {}
     for name, d in CASES:
-        print(case_row(name, d, workers), flush=True)
+        row, results[name, d] = case_row(name, d, workers)
+        print(row, flush=True)
+    for name, d in VERIFY_ONLY:
+        row, results[name, d] = verify_row(name, d, workers)
+        print(row, flush=True)
+    n128, n256 = results["n128", 128], results["n256", 128]
+    print(f"must-show n128, d = 128: verify {n128['wall'] / n128['limit']:.2f} x the flop "
+          f"limit (<= 2), peak RSS {n128['rss'] / MiB:.0f} MiB (<= 300)")
+    print(f"must-show n256, d = 128: verify {n256['wall']:.1f} s (<= 25), peak RSS "
+          f"{n256['rss'] / MiB:.0f} MiB (<= 1024)")
+    times = [r["time_ratio"] for r in results.values()]
+    sizes = [r["rss_ratio"] for r in results.values()]
+    print(f"estimator, measured / estimated: seconds in [{min(times):.2f}, {max(times):.2f}], "
+          f"peak RSS in [{min(sizes):.2f}, {max(sizes):.2f}] (goal: within 0.75 .. 1.25; "
+          f"{sum(0.75 <= t <= 1.25 for t in times)}/{len(times)} and "
+          f"{sum(0.75 <= r <= 1.25 for r in sizes)}/{len(sizes)} runs are)")
     py = sys.executable
     e2e = _median_wall([py, "-m", "kvbound", "verify", "--schedule", "var-256", "--quiet"])
-    bare = _median_wall([py, "-c", "import numpy"])
-    stats = _median_wall([py, "-c", "import numpy, scipy.stats"])
-    print(f"var-256 verify end to end: {e2e:.3f} s (median of 5); python + numpy alone "
-          f"{bare:.3f} s; importing scipy.stats adds {stats - bare:.3f} s")
+    bare = _median_wall([py, "-c", "pass"])
+    numpy_only = _median_wall([py, "-c", "import numpy"])
+    print(f"var-256 verify end to end: {e2e:.3f} s (median of 5) = {e2e / numpy_only:.1f} x "
+          f"python -c 'import numpy' ({numpy_only:.3f} s; goal <= 5 x) and {e2e / bare:.0f} x "
+          f"python -c pass ({bare:.3f} s)")
     print(f"load average at end: {os.getloadavg()[0]:.2f}")
 
 

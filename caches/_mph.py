@@ -48,6 +48,8 @@ __all__ = [
     "check_decodes",
     "decode_mph",
     "fingerprints",
+    "sign_words",
+    "words_fingerprint",
     "splitmix64",
 ]
 
@@ -75,28 +77,44 @@ def splitmix64(x: np.ndarray) -> np.ndarray:
     return z ^ (z >> _S31)
 
 
-def fingerprints(signs: np.ndarray) -> np.ndarray:
-    """64-bit fingerprints of sign patterns (rows of a bool n x d array, True = negative).
+def sign_words(signs: np.ndarray) -> np.ndarray:
+    """Sign patterns (rows of a bool n x d array, True = negative) as ceil(d/64) big-endian
+    64-bit words per row, zero-padded: an injective code of the pattern.
 
-    For d <= 64 the fingerprint is the pattern itself (injective); above, the 64-bit words
-    are chained through splitmix64 (collisions are possible in principle; callers check).
-
-    >>> fingerprints(np.array([[True, False, True]])).tolist()
-    [11529215046068469760]
+    >>> sign_words(np.array([[True, False, True]])).tolist()
+    [[11529215046068469760]]
     """
     s = np.asarray(signs, dtype=bool)
-    n, d = s.shape
+    n = s.shape[0]
     packed = np.packbits(s, axis=1)
     width = -(-packed.shape[1] // 8) * 8
     padded = np.zeros((n, max(width, 8)), dtype=np.uint8)
     padded[:, : packed.shape[1]] = packed
-    words = np.ascontiguousarray(padded).view(">u8").astype(np.uint64)
-    if d <= 64:
-        return words[:, 0].copy()
-    h = np.zeros(n, dtype=np.uint64)
-    for j in range(words.shape[1]):
-        h = splitmix64(h ^ words[:, j])
+    return np.ascontiguousarray(padded).view(">u8").astype(np.uint64)
+
+
+def words_fingerprint(words: np.ndarray) -> np.ndarray:
+    """64-bit fingerprints of :func:`sign_words` rows: the word itself for one word (d <=
+    64, injective); above, the words chained through splitmix64 (two patterns may share a
+    fingerprint; the packer's exception list compares whole patterns, and a minimal
+    perfect hash refuses equal fingerprints)."""
+    w = np.asarray(words, dtype=np.uint64)
+    if w.shape[1] == 1:
+        return w[:, 0].copy()
+    h = np.zeros(w.shape[0], dtype=np.uint64)
+    for j in range(w.shape[1]):
+        h = splitmix64(h ^ w[:, j])
     return h
+
+
+def fingerprints(signs: np.ndarray) -> np.ndarray:
+    """64-bit fingerprints of sign patterns (rows of a bool n x d array, True = negative):
+    :func:`words_fingerprint` of :func:`sign_words`.
+
+    >>> fingerprints(np.array([[True, False, True]])).tolist()
+    [11529215046068469760]
+    """
+    return words_fingerprint(sign_words(signs))
 
 
 def _n_buckets(n: int) -> int:

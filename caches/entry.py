@@ -102,6 +102,15 @@ class CacheEntry:
                 f"cache {name!r} takes {', '.join(by_protocol)} from the protocol (--eta, "
                 "--delta, the threshold tau); drop the option"
             )
+        renamed = sorted((old, new) for old, new in
+                         getattr(self.cls, "RENAMED_OPTIONS", {}).items() if old in given)
+        if renamed:
+            old, new = renamed[0]
+            raise InvalidArgument(
+                f"cache {name!r}: the option {old!r} is now {new!r} ({old}={given[old]!r} "
+                f"-> {new}={given[old]!r})" + (
+                    "; --eta stays the error Bob's threshold tolerates" if old == "eta"
+                    else ""))
         declared = declared_options(self.cls)
         if declared is not None:
             unknown = sorted(set(given) - declared)

@@ -31,6 +31,7 @@ from caches import (
 )
 from caches.adversaries import adversarial
 from caches.entry import PROTOCOL_OPTIONS, CacheEntry, declared_options
+from caches.kvpress import is_kvpress_spec, kvpress_entry
 from caches.matching import cluster, packer, support, topk_attention, window
 from lowerbound.validation import InvalidArgument
 from reduction.isolation.cache_path import use_cache_import_path
@@ -92,7 +93,8 @@ def cache_names() -> list[str]:
 
 
 def resolve_cache(spec: str) -> CacheEntry:
-    """The entry for a registered name, or for ``package.module:ClassName``.
+    """The entry for a registered name, ``package.module:ClassName`` or a kvpress press
+    (``kvpress:PressName(arg=value, ...)``, caches.kvpress).
 
     A third-party class must follow the contract of :mod:`reduction.cache`; its module is
     looked for in the current directory first (:mod:`reduction.isolation.cache_path`).
@@ -102,6 +104,8 @@ def resolve_cache(spec: str) -> CacheEntry:
         return CACHES[spec]
     if spec in _LOCAL:
         return _LOCAL[spec]
+    if is_kvpress_spec(spec):  # a press of NVIDIA kvpress, unported (caches.kvpress)
+        return kvpress_entry(spec)
     if ":" in spec:
         module_name, _, class_name = spec.partition(":")
         use_cache_import_path()  # the current directory first, as for `python -m`
@@ -119,5 +123,6 @@ def resolve_cache(spec: str) -> CacheEntry:
                 )
         return CacheEntry(cls, {}, f"third-party {spec}")
     raise InvalidArgument(
-        f"unknown cache {spec!r}; choose one of {', '.join(CACHES)} or give module:Class"
+        f"unknown cache {spec!r}; choose one of {', '.join(CACHES)}, or give module:Class "
+        "or kvpress:PressName(...)"
     )

@@ -7,7 +7,7 @@ their scale has been processed. Its message is a framed header (tokens seen, d) 
 by the kept keys and values; which positions were kept follows from the count alone, so
 no bitmap is needed.
 
-What to expect on the hard instance (docs/course/exercises.md): Bob decodes the kept
+What to expect on the hard instance (docs/course/problems.md, problem 4): Bob decodes the kept
 tokens' bits exactly and the forgotten tokens' bits no better than coin flips, so about a
 quarter of all bits come back wrong.
 

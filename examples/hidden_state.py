@@ -1,4 +1,4 @@
-"""Attempts to fool kvbound's leak detector (worked answers of exercises 8 and 13).
+"""Attempts to fool kvbound's leak detector (worked answers of problems 8 and 13).
 
 Each cache answers attention exactly while its message is a bare 8-byte frame (64 bits):
 it tries to carry Alice's keys and values to Bob outside ``to_bytes()``.

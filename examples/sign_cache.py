@@ -1,6 +1,6 @@
 """A 2N-bit cache for the hard instance: one bit per key coordinate, one per value.
 
-The worked answer of exercise 4 in docs/course/exercises.md. On the hard instance every
+The worked answer of problem 5 in docs/course/solutions.md. On the hard instance every
 key is a sign vector over sqrt(d) and every value coordinate is a bit, so a token is
 described exactly by 2d bits: the signs of its key and its value bits. The message holds
 a header (tokens seen, d) and the two packed bit matrices, about 2N bits for N = L*d.

@@ -45,6 +45,7 @@ COMMAND_MODULES = (
     "kvbound.commands.check_cache",
     "kvbound.commands.figures",
     "kvbound.commands.structure",
+    "kvbound.commands.site",
 )
 
 
@@ -72,6 +73,12 @@ def build_parser() -> argparse.ArgumentParser:
             "Executable companion to the Omega(n^2 d) KV-cache lower bound for Visual "
             "Autoregressive transformers (arXiv 2503.14881)."
         ),
+        epilog=("examples:\n"
+                "  kvbound constants --headline      # how far a released VAR cache can shrink\n"
+                "  kvbound verify                    # run the proof's reduction, plain verdict\n"
+                "  kvbound site --out out/site       # the interactive page\n"
+                "  kvbound COMMAND --help            # each command, with its own examples"),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"kvbound {package_version()}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
@@ -102,6 +109,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("kvbound: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:  # the reader left (`kvbound ... | head`): nothing went wrong
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except Exception:
         traceback.print_exc()
         print("kvbound: internal error: this is a bug in kvbound; please report it with the "

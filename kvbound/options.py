@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import math
+import re
+from collections.abc import Sequence
 from typing import Any
 
 from lowerbound.defaults import DEFAULTS
@@ -24,6 +26,9 @@ __all__ = [
     "parse_cache_options",
     "add_precision_arguments",
     "resolve_precision",
+    "workers_option",
+    "add_renamed_flag",
+    "describe",
     "DEFAULT_ETA",
 ]
 
@@ -202,6 +207,20 @@ def positive_seconds(text: str) -> float:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def workers_option(text: str) -> int | str:
+    """``--workers``: 'auto' or a whole number >= 1 (an argparse ``type``).
+
+    >>> workers_option("auto"), workers_option("2")
+    ('auto', 2)
+    """
+    if text.strip().lower() == "auto":
+        return "auto"
+    try:
+        return whole_at_least(1)(text)
+    except argparse.ArgumentTypeError as exc:
+        raise argparse.ArgumentTypeError(f"{exc} (or 'auto')") from None
+
+
 def check_seeds(seeds: int) -> int:
     """``--seeds`` must be >= 1."""
     if seeds < 1:
@@ -235,3 +254,43 @@ def parse_cache_options(items: list[str] | None) -> dict[str, Any]:
                 f"cache option {item!r} must look like KEY=VALUE, e.g. budget=0.5")
         out[key.strip()] = _scalar(value.strip())
     return out
+
+
+def add_renamed_flag(parser: argparse.ArgumentParser, old: str, new: str, what: str) -> None:
+    """Refuse the old spelling ``old`` of the flag ``new``, naming the new one (exit 2).
+
+    Kept as a hidden flag so argparse does not read ``old`` as an abbreviation of a
+    longer flag (``--seed`` would otherwise mean ``--seeds``).
+    """
+
+    class Renamed(argparse.Action):
+        def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                     values: Any, option_string: str | None = None) -> None:
+            shown = values if isinstance(values, str) else " ".join(map(str, values or []))
+            raise argparse.ArgumentError(
+                self, f"{old} is now {new} ({what}): write {new} {shown}".rstrip())
+
+    parser.add_argument(old, action=Renamed, nargs="?", default=argparse.SUPPRESS,
+                        help=argparse.SUPPRESS)
+
+
+_ROLE = re.compile(r":(?:mod|func|class|data|attr|meth):`~?([^`]+)`")
+
+
+def plain_text(doc: str) -> str:
+    """A docstring as ``--help`` shows it: no reStructuredText markup.
+
+    >>> plain_text("``kvbound verify``: see :mod:`caches.contract` and `x`.")
+    'kvbound verify: see caches.contract and x.'
+    """
+    text = _ROLE.sub(r"\1", doc)
+    return text.replace("``", "").replace("`", "")
+
+
+def describe(doc: str | None, examples: Sequence[str]) -> dict[str, Any]:
+    """The ``add_parser`` keywords of a command: its docstring in plain text as the
+    description, and an "examples:" epilog, laid out as written."""
+    lines = [f"  {e}" for e in examples]
+    return {"description": plain_text((doc or "").strip()),
+            "epilog": "examples:\n" + "\n".join(lines),
+            "formatter_class": argparse.RawDescriptionHelpFormatter}

@@ -26,7 +26,7 @@ from typing import IO, Any
 from lowerbound.validation import InvalidArgument
 
 __all__ = ["check_output_file", "check_output_dir", "strict_json", "finite_or_none",
-           "atomic_output", "write_text_atomically"]
+           "atomic_output", "write_text_atomically", "say_wrote", "new_run_dir"]
 
 
 def _writable_ancestor(path: Path, flag: str, shown: Path) -> None:
@@ -80,13 +80,89 @@ def finite_or_none(obj: Any) -> Any:
     return obj
 
 
+def _scalar(x: Any) -> bool:
+    return x is None or isinstance(x, (bool, int, float, str))
+
+
+def _compact(obj: Any, indent: int, level: int, width: int) -> str:
+    """JSON text of ``obj``: objects one key per line; a list of scalars on one line; a
+    list of lists on one line when it fits in ``width`` columns, else one item per line."""
+    pad, end = " " * (indent * (level + 1)), " " * (indent * level)
+    if isinstance(obj, dict):
+        if not obj:
+            return "{}"
+        items = [f"{pad}{json.dumps(str(k))}: {_compact(v, indent, level + 1, width)}"
+                 for k, v in obj.items()]
+        return "{\n" + ",\n".join(items) + "\n" + end + "}"
+    if isinstance(obj, (list, tuple)):
+        if not obj:
+            return "[]"
+        parts = [_compact(x, indent, level + 1, width) for x in obj]
+        flat = "[" + ", ".join(parts) + "]"
+        if all(_scalar(x) for x in obj) or ("\n" not in flat
+                                            and len(pad) + len(flat) <= width):
+            return flat
+        return "[\n" + ",\n".join(pad + p for p in parts) + "\n" + end + "]"
+    return json.dumps(obj, allow_nan=False)
+
+
 def strict_json(obj: Any, **kwargs: Any) -> str:
     """``json.dumps`` of ``obj`` with NaN/Infinity written as null (never invalid JSON).
 
+    With ``indent`` the text is compact where it can be: a list of numbers on one line
+    (``"sides": [1, 2, 3]``, not one number per line), a list of short lists too.
+
     >>> strict_json({"margin": float("inf")})
     '{"margin": null}'
+    >>> print(strict_json({"shapes": [[1, 1], [2, 2]], "bits": [8, 16]}, indent=2))
+    {
+      "shapes": [[1, 1], [2, 2]],
+      "bits": [8, 16]
+    }
     """
-    return json.dumps(finite_or_none(obj), allow_nan=False, **kwargs)
+    clean = finite_or_none(obj)
+    indent = kwargs.pop("indent", None)
+    if indent is None or kwargs:
+        return json.dumps(clean, allow_nan=False, indent=indent, **kwargs)
+    return _compact(clean, int(indent), 0, COMPACT_WIDTH)
+
+
+#: Lists of lists are kept on one line up to this many columns.
+COMPACT_WIDTH = 100
+
+
+def say_wrote(command: str, written: list[tuple[Path, str]], *, to_stderr: bool = False) -> None:
+    """Tell the user what a command wrote: one line per file, with what it holds. On
+    stdout, or on stderr when stdout carries JSON (``to_stderr``)."""
+    import sys
+
+    if not written:
+        return
+    stream = sys.stderr if to_stderr else sys.stdout
+    for path, what in written:
+        print(f"kvbound {command}: wrote {path} ({what})", file=stream)
+
+
+def new_run_dir(parent: Path, stem: str) -> Path:
+    """A new folder ``parent/stem-NNN`` (the first free number from 001), created here:
+    a run never overwrites an earlier run's files.
+
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     [new_run_dir(Path(tmp), "attack").name for _ in range(2)]
+    ['attack-001', 'attack-002']
+    """
+    parent.mkdir(parents=True, exist_ok=True)
+    taken = [p.name for p in parent.glob(f"{stem}-*")]
+    number = 1 + max((int(n.rsplit("-", 1)[1]) for n in taken
+                      if n.rsplit("-", 1)[1].isdigit()), default=0)
+    while True:
+        candidate = parent / f"{stem}-{number:03d}"
+        try:
+            candidate.mkdir()
+            return candidate
+        except FileExistsError:  # another run took it meanwhile
+            number += 1
 
 
 @contextlib.contextmanager

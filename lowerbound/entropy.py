@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 
+from lowerbound._beta import beta_regularized_inverse
 from lowerbound.validation import InvalidArgument, check_int_at_least, check_interval
 
 __all__ = [
@@ -104,7 +105,8 @@ def error_rate_upper_confidence(errors: int, n_bits: int, alpha: float = 1e-6) -
 
     With ``errors`` wrong bits out of ``n_bits``, returns p_hi with
     P(Binomial(n, p_hi) <= errors) = alpha (p_hi = 1 when errors = n): the
-    (1 - alpha) quantile of Beta(k + 1, n - k), computed with ``scipy.special``.
+    (1 - alpha) quantile of Beta(k + 1, n - k), computed by lowerbound._beta (a continued
+    fraction and bisection in the standard library: no scipy at start-up).
 
     Notes: the errors of different bits are treated as independent trials; this is the
     sampling-noise allowance of docs/theorem.md#fano, not part of the theorem.
@@ -112,12 +114,10 @@ def error_rate_upper_confidence(errors: int, n_bits: int, alpha: float = 1e-6) -
     >>> round(error_rate_upper_confidence(0, 1000, 0.05), 5)
     0.00299
     """
-    from scipy.special import betaincinv  # light: scipy.stats is not imported
-
     k, n = _check_counts(errors, n_bits, alpha)
     if k == n:
         return 1.0
-    return float(betaincinv(k + 1, n - k, 1.0 - alpha))
+    return beta_regularized_inverse(k + 1, n - k, 1.0 - alpha)
 
 
 def error_rate_lower_confidence(errors: int, n_bits: int, alpha: float = 1e-6) -> float:
@@ -131,9 +131,7 @@ def error_rate_lower_confidence(errors: int, n_bits: int, alpha: float = 1e-6) -
     >>> round(error_rate_lower_confidence(1000, 1000, 0.05), 5)
     0.99701
     """
-    from scipy.special import betaincinv
-
     k, n = _check_counts(errors, n_bits, alpha)
     if k == 0:
         return 0.0
-    return float(betaincinv(k, n - k + 1, alpha))
+    return beta_regularized_inverse(k, n - k + 1, alpha)

@@ -13,14 +13,18 @@ Main statements (each gives a family of L' keys with pairwise <k_i, k_j> <= eps)
   at eps0 (eps0 is irrational for L' >= 3; 0 for L' <= 2).
 - ``binomial`` (Lemma L1, exact tail): L'(L'-1)/2 * P(Bin(d, 1/2) > d(1+eps)/2) < 1. The
   tail only changes when floor(d(1+eps)/2) does, so the floor is eps = 2 a0/d - 1 for the
-  least integer a0 with L'(L'-1)/2 * P(Bin(d, 1/2) > a0) < 1 (closed; clamped at 0).
+  least integer a0 with L'(L'-1)/2 * P(Bin(d, 1/2) > a0) < 1 (closed).
 - ``gilbert-varshamov`` (Lemma WITNESS, docs/theorem.md#witness): <sigma, sigma'> =
   d - 2 dist(sigma, sigma'), so pairwise <= eps d means minimum Hamming distance
   D >= d(1-eps)/2. Greedy choice (Gilbert 1952, Varshamov 1957) keeps adding words while
   the balls of radius D-1 around the chosen ones miss a word, so a code of L' words
   exists whenever (L'-1) * V(d, D-1) < 2^d, V(d, r) = sum_{i<=r} C(d, i). The floor is
-  eps = 1 - 2D/d for the largest such D (closed; clamped at 0). D = 1 is "any L' <= 2^d
-  distinct sign vectors work with eps = 1 - 2/d".
+  eps = 1 - 2D/d for the largest such D (closed). D = 1 is "any L' <= 2^d distinct sign
+  vectors work with eps = 1 - 2/d".
+
+Lemma CAP asks for eps in (0, 1). When a closed floor comes out <= 0 (few keys, large d),
+every eps in (0, 1) is admissible and none at or below 0 is: the floor is then reported as
+0, *open*, so no plan ever runs at eps = 0.
 
 The greedy code is an explicit deterministic family (the lexicode), so the last
 guarantee needs no randomness at all; it is quadratically larger than the union bound's
@@ -102,7 +106,7 @@ class EpsFloor:
 
     @property
     def exists(self) -> bool:
-        """Whether some eps in [0, 1) is admissible."""
+        """Whether some eps in (0, 1) is admissible."""
         return self.lo < 1 if self.closed else self.hi < 1 or self._open_floor_below_one()
 
     def _open_floor_below_one(self) -> bool:
@@ -124,10 +128,10 @@ class EpsFloor:
         (Lemma L1): eps^2 d/2 > ln(L'(L'-1)/2).
         """
         e = Fraction(eps)
-        if not 0 <= e < 1:
+        if not 0 < e < 1:  # Lemma CAP's eps lies in (0, 1)
             return False
         if self.family != "hoeffding":
-            return e >= self.lo
+            return e >= self.lo if self.closed else e > self.lo
         m = pair_count(self.carrying_tokens)
         if m == 0:
             return e > 0
@@ -154,8 +158,14 @@ def _binomial(carrying: int, d: int) -> EpsFloor:
             a0 = a
         else:
             break
-    floor = max(Fraction(0), Fraction(2 * a0, d) - 1)
-    return EpsFloor("binomial", carrying, d, floor, floor, closed=True)
+    return _closed_floor("binomial", carrying, d, Fraction(2 * a0, d) - 1)
+
+
+def _closed_floor(family: Family, carrying: int, d: int, floor: Fraction) -> EpsFloor:
+    """[floor, 1), or (0, 1) when floor <= 0 (eps lies in (0, 1); module docstring)."""
+    if floor <= 0:
+        return EpsFloor(family, carrying, d, Fraction(0), Fraction(0), closed=False)
+    return EpsFloor(family, carrying, d, floor, floor, closed=True)
 
 
 def _gilbert_varshamov(carrying: int, d: int) -> EpsFloor:
@@ -167,8 +177,7 @@ def _gilbert_varshamov(carrying: int, d: int) -> EpsFloor:
             break
     if best == 0:
         return EpsFloor("gilbert-varshamov", carrying, d, Fraction(1), Fraction(1), True)
-    floor = max(Fraction(0), 1 - Fraction(2 * best, d))
-    return EpsFloor("gilbert-varshamov", carrying, d, floor, floor, closed=True)
+    return _closed_floor("gilbert-varshamov", carrying, d, 1 - Fraction(2 * best, d))
 
 
 def eps_floor(carrying_tokens: int, d: int, family: Family = "hoeffding") -> EpsFloor:
@@ -209,7 +218,8 @@ def distinct_keys_scale(
 
     Distinct sigma != sigma' in {+-1}^d differ in a coordinate, so <sigma, sigma'> <= d - 2
     and <k_i, k_j> <= 1 - 2/d =: eps. With C = C_min(L, T_K, eps, eta), about
-    (d/2) ln((L-1)/target), every bit decodes: unbounded queries need only d >= log2 L.
+    (d/2) ln((L-1)/target), every bit decodes: unbounded queries need d >= log2 L, still
+    Omega(log n) (docs/theorem.md#cap, CAP-1); a cap changes the constant, not the order.
 
     Notes: Lemma CAP (docs/theorem.md#cap), "unbounded queries"; the distance-1 case of
     the Gilbert-Varshamov family above.

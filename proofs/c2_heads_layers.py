@@ -14,15 +14,18 @@ FoundationVision/VAR (see lowerbound.models).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from fractions import Fraction
 
 import sympy as sp
 
 from lowerbound.bound import fp16_cache_bits, model_bound_bits
-from lowerbound.intervals import IV, enclose, iv_fraction
+from lowerbound.intervals import IV, enclose, iv_binary_entropy, iv_fraction
 from lowerbound.jl import d_min
 from lowerbound.models import MODELS
+from proofs._perturb import all_caught
 from proofs.registry import Check, CheckResult, Lemma
+from reduction.schedule import Schedule
 
 __all__ = ["LEMMAS"]
 
@@ -33,7 +36,7 @@ PUBLISHED_FP16_MIB = {("var-d16", 256): "42.5", ("var-d20", 256): "66.4",
 
 
 def check_ratio_symbolic() -> CheckResult:
-    """C2: fp16 / bound = (2 D L_K H d 16) / (D H (1-h) d L) = 32 L_K / ((1-h) L)."""
+    """C2: the documented formulas give fp16 / bound = 32 L_K / ((1-h) L), free of D, H, d."""
     dd, hh, d, lk, n_keys, h = sp.symbols("D H d L_K L h", positive=True)
     fp16 = 2 * dd * lk * hh * d * 16
     bound = dd * hh * (1 - h) * d * n_keys
@@ -41,6 +44,54 @@ def check_ratio_symbolic() -> CheckResult:
     ok = sp.simplify(ratio - 32 * lk / ((1 - h) * n_keys)) == 0 and not (
         ratio.free_symbols & {dd, hh, d})
     return CheckResult.of(ok, f"ratio = {ratio}, free of D, H, d")
+
+
+_GRID = tuple((depth, heads, dim) for depth in (1, 16, 36) for heads in (1, 16, 30)
+              for dim in (0, 64, 128))  # dim 0 stands for d_min(L, 3/4)
+
+
+def _ratio_grid(fp16: Callable[[int, int, int, int], int],
+                bound: Callable[..., float]) -> CheckResult:
+    """fp16(D, H, d, L_K) / bound(D, H, d, L, 3/4, delta) from the given functions, on var-256
+    and var-512 over the grid of model sizes: one value per (schedule, delta), equal to
+    32 L_K / ((1 - H2(delta)) L) -- exactly at delta = 0 (integers), inside an enclosure of
+    H2 widened by float rounding (1e-12 relative) at delta = 1/10."""
+    lines = []
+    for name in ("var-256", "var-512"):
+        sched = Schedule.preset(name)
+        n, n_all = sched.cached_tokens, sched.total_tokens
+        for delta in (Fraction(0), Fraction(1, 10)):
+            want = enclose(32 * iv_fraction(n_all) / ((1 - iv_binary_entropy(delta)) * n))
+            ratios = []
+            for depth, heads, dim in _GRID:
+                d = dim or d_min(n, Fraction(3, 4))
+                ratios.append(Fraction(fp16(depth, heads, d, n_all))
+                              / Fraction(bound(depth, heads, d, n, 0.75, float(delta))))
+            lo, hi = min(ratios), max(ratios)
+            slack = 0 if delta == 0 else Fraction(1, 10**12)
+            ok = (hi - lo <= slack * hi and want.lo * (1 - slack) <= lo
+                  and hi <= want.hi * (1 + slack))
+            lines.append(f"{name} delta={delta}: {len(ratios)} sizes, ratio in "
+                         f"[{float(lo):.10g}, {float(hi):.10g}] vs {want}")
+            if not ok:
+                return CheckResult.of(False, "; ".join(lines))
+    return CheckResult.of(True, "; ".join(lines))
+
+
+def check_ratio_code() -> CheckResult:
+    """C2: lowerbound.bound's fp16 / bound is one number per schedule and delta, whatever
+    D, H and d_head, and it is 32 L_K / ((1 - H2(delta)) L)."""
+    return _ratio_grid(fp16_cache_bits, model_bound_bits)
+
+
+def perturbed_ratio_code() -> CheckResult:
+    """C2 (must fail): the same grid with an fp16 cache that forgets the values (factor 2)
+    and with a bound that counts one head per layer."""
+    return all_caught(
+        ("fp16 of keys only", _ratio_grid(lambda *a: fp16_cache_bits(*a) // 2,
+                                          model_bound_bits)),
+        ("one head per layer", _ratio_grid(
+            fp16_cache_bits, lambda depth, heads, *a: model_bound_bits(depth, 1, *a))))
 
 
 def check_fp16_matches_spec() -> CheckResult:
@@ -115,7 +166,9 @@ LEMMAS = (
             "tests/kvbound/test_constants_cli.py::test_constants_model_var_d16",
         ),
         checks=(
-            Check("ratio independent of model size", "proved", check_ratio_symbolic),
+            Check("the ratio formula is free of D, H, d", "proved", check_ratio_symbolic),
+            Check("ratio independent of model size, from the code", "certified",
+                  check_ratio_code, perturbed_ratio_code),
             Check("fp16 cache matches the published sizes", "bookkeeping",
                   check_fp16_matches_spec),
             Check("heads and layers add", "bookkeeping", check_model_bound_adds),

@@ -47,7 +47,7 @@ KIND_LEGEND: dict[str, str] = {
     "certified": "interval or exact arithmetic on given parameters, every decision rigorous; "
                  "fails when the value it certifies is perturbed",
     "exhaustive": "complete enumeration of a finite family that would fail on a wrong bound",
-    "sampled": "random instances (seeded): evidence, not proof",
+    "sampled": "random instances (seeded) or a grid of a continuum: evidence, not proof",
     "consistency": "two independent computations (e.g. a float and an enclosure) agree",
     "bookkeeping": "a definition, a table lookup or a formula compared with itself",
 }

@@ -209,7 +209,8 @@ def check_s2_sampled() -> CheckResult:
 
 # -- S3 ------------------------------------------------------------------------------------
 def check_window_quadratic() -> CheckResult:
-    """S3: L_w = L_{K-1} - L_{K-w} for every preset and w (0 at w = 1); T_{K-1}/T_K >= 1/2."""
+    """S3: L_w = L_{K-1} - L_{K-w} for every preset and w (0 at w = 1); T_{K-1}/T_K >= 4/9
+    (the last two sides of every preset differ by a factor of at most 3/2)."""
     ok, parts = True, []
     for name in PRESETS:
         s = Schedule.preset(name)
@@ -218,7 +219,7 @@ def check_window_quadratic() -> CheckResult:
         for w in range(1, k + 3):
             ok &= window_visible_tokens(s.tokens, w) == cum[k - 1] - cum[max(0, k - w)]
         ratio = window_fraction(s.tokens, 2)
-        ok &= window_visible_tokens(s.tokens, 1) == 0 and 2 * ratio >= 1
+        ok &= window_visible_tokens(s.tokens, 1) == 0 and 9 * ratio >= 4
         parts.append(f"{name}: T_(K-1)/T_K = {ratio}")
     return CheckResult.of(ok, "; ".join(parts))
 

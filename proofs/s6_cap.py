@@ -25,6 +25,7 @@ import numpy as np
 import sympy as sp
 
 from lowerbound.bound import low_dimension_bound_bits, theorem_bound_bits
+from lowerbound.families import FAMILIES, eps_floor
 from lowerbound.jl import d_min, max_keys
 from lowerbound.logit_cap import CapPlan, fits_under_cap, max_carrying_tokens, plan_under_cap
 from lowerbound.softmax import gamma, gamma_is_below, gamma_target
@@ -55,6 +56,35 @@ def check_monotone_symbolic() -> CheckResult:
     ok_deriv = sp.simplify(deriv - (k - 1) * b * sp.exp(-b * (1 - e))) == 0
     return CheckResult.of(ok_diff and ok_sign and ok_deriv,
                           f"gamma_L' - gamma_(L'-1) = {diff}; d gamma/d eps = {deriv}")
+
+
+def _floors_table(strictly: bool) -> CheckResult:
+    """Every family, d in {5, 8, 12, 16}, L' = 1 .. 2^d + 1 (600 at d = 16): the eps floor
+    of L' + 1 keys is not below that of L' keys (``strictly``: strictly above it)."""
+    cases = 0
+    for family in FAMILIES:
+        for d, top in ((5, 2**5 + 1), (8, 2**8 + 1), (12, 600), (16, 600)):
+            floors = [eps_floor(k, d, family) for k in range(1, top + 1)]
+            for k, (a, b) in enumerate(zip(floors, floors[1:]), start=1):
+                ok = (a.hi < b.lo) if strictly else (a.lo <= b.lo and a.hi <= b.hi)
+                if not ok:
+                    return CheckResult.of(False, f"{family} d={d}: eps0({k}) = [{float(a.lo)}, "
+                                          f"{float(a.hi)}], eps0({k + 1}) = [{float(b.lo)}, "
+                                          f"{float(b.hi)}]")
+                cases += 1
+    return CheckResult.of(True, f"{cases} pairs (L', L' + 1), three families, eps0 never "
+                          "decreases")
+
+
+def check_floor_monotone_exhaustive() -> CheckResult:
+    """CAP-4, the floor half: eps0(L' - 1) <= eps0(L') for every family, small d, every L'."""
+    return _floors_table(strictly=False)
+
+
+def perturbed_floor_monotone_exhaustive() -> CheckResult:
+    """CAP (must fail): the same enumeration asked to certify that eps0 strictly increases
+    with every key (false: the closed floors move in steps of 2/d)."""
+    return _floors_table(strictly=True)
 
 
 def check_floor_symbolic() -> CheckResult:
@@ -268,11 +298,14 @@ LEMMAS = (
               "lowerbound.families.distinct_keys_scale",
               "reduction.regime.plan_regime",
               "reduction.var_head.var_head_attention",
-              "reduction.var_head.max_abs_logit",
+              "reduction.public.PublicParams.max_abs_logit",
               "reduction.public.PublicParams.scale"),
         tests=_TESTS_CAP,
         checks=(
-            Check("fitting is monotone in L'", "proved", check_monotone_symbolic),
+            Check("fitting is monotone in L': the gamma half", "proved",
+                  check_monotone_symbolic),
+            Check("fitting is monotone in L': the eps floor half", "exhaustive",
+                  check_floor_monotone_exhaustive, perturbed_floor_monotone_exhaustive),
             Check("Hoeffding eps floor", "proved", check_floor_symbolic),
             Check("plans certified, L*+1 refuted", "certified", check_plans_certified,
                   perturbed_plans_certified),

@@ -119,7 +119,8 @@ def _all_pairs(separates: Separates, thresholds: Thresholds) -> CheckResult:
 
 
 def check_all_pairs_exhaustive() -> CheckResult:
-    """PREC: for b <= 6 and a grid of (gamma, eta), levels_separate = every pair disjoint."""
+    """PREC: for b <= 6 on a grid of (gamma, eta) (exact arithmetic, not every real gamma
+    and eta), levels_separate = every pair disjoint."""
     return _all_pairs(_top_pair, _bob)
 
 
@@ -278,7 +279,9 @@ LEMMAS = (
         checks=(
             Check("the top pair binds", "proved", check_top_pair_symbolic),
             Check("additive error", "proved", check_additive_symbolic),
-            Check("all pairs = top pair, thresholds in gaps", "exhaustive",
+            # Exact arithmetic, but on a grid of (gamma, eta): evidence; the proof for all
+            # parameters is P2 (the symbolic check above and PREC_levels.v).
+            Check("all pairs = top pair, thresholds in gaps (exact, on a grid)", "sampled",
                   check_all_pairs_exhaustive, perturbed_all_pairs_exhaustive),
             # exact rationals on 12 given eta: a certificate, not an enumeration
             Check("auto b and b + 1", "certified", check_auto_b_boundary,

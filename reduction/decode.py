@@ -11,6 +11,8 @@ from lowerbound.validation import InvalidArgument
 
 __all__ = ["decode_bits", "decoding_margin", "decode_symbols", "symbol_margin"]
 
+_CHUNK = 1 << 18  # outputs per block of the decoders (bounded temporaries)
+
 
 def decode_bits(outputs: np.ndarray, tau: float) -> np.ndarray:
     """x_hat = [Z_hat > tau] as uint8 (Lemma L3 (docs/theorem.md#l3)).
@@ -45,8 +47,13 @@ def decode_symbols(outputs: np.ndarray, thresholds: tuple[float, ...]) -> np.nda
     t = np.asarray(thresholds, dtype=np.float64)
     if t.ndim != 1 or t.size == 0 or (np.diff(t) <= 0).any():
         raise InvalidArgument("thresholds must be a non-empty increasing sequence")
-    z = np.nan_to_num(np.asarray(outputs, dtype=np.float64), nan=-np.inf)
-    return np.searchsorted(t, z, side="left").astype(np.uint16)
+    z = np.asarray(outputs, dtype=np.float64)
+    out = np.empty(z.shape, dtype=np.uint16)
+    flat, flat_out = z.reshape(-1), out.reshape(-1)
+    for a in range(0, flat.size, _CHUNK):  # temporaries of one chunk, not of all outputs
+        block = np.nan_to_num(flat[a : a + _CHUNK], nan=-np.inf)
+        flat_out[a : a + _CHUNK] = np.searchsorted(t, block, side="left")
+    return out
 
 
 def symbol_margin(outputs: np.ndarray, symbols: np.ndarray,
@@ -59,9 +66,12 @@ def symbol_margin(outputs: np.ndarray, symbols: np.ndarray,
     0.04999999999999999
     """
     t = np.concatenate([[-np.inf], np.asarray(thresholds, dtype=np.float64), [np.inf]])
-    z = np.asarray(outputs, dtype=np.float64)
-    m = np.asarray(symbols, dtype=np.int64)
+    z = np.asarray(outputs, dtype=np.float64).reshape(-1)
+    m = np.asarray(symbols).reshape(-1)
     if z.size == 0:
         return float("inf")
-    below, above = z - t[m], t[m + 1] - z
-    return float(np.minimum(below, above).min())
+    least = np.inf
+    for a in range(0, z.size, _CHUNK):  # temporaries of one chunk, not of all outputs
+        zb, mb = z[a : a + _CHUNK], m[a : a + _CHUNK].astype(np.int64)
+        least = min(least, float(np.minimum(zb - t[mb], t[mb + 1] - zb).min()))
+    return least

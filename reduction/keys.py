@@ -12,6 +12,7 @@ References: arXiv 2503.14881 (VAR), Johnson & Lindenstrauss (1984).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,7 +20,7 @@ import numpy as np
 from lowerbound.jl import d_min, d_min_exact_note
 from lowerbound.validation import InvalidArgument, check_int_at_least, check_interval
 
-__all__ = ["KeyFamily", "sample_keys", "max_inner_product", "bad_rows"]
+__all__ = ["KeyFamily", "sample_keys", "replay_keys", "max_inner_product", "bad_rows"]
 
 _BLOCK = 1024
 _COLUMNS = 4096
@@ -27,12 +28,18 @@ _COLUMNS = 4096
 
 @dataclass(frozen=True, eq=False)
 class KeyFamily:
-    """L sign vectors (int8, L x d) with their certified max off-diagonal inner product."""
+    """L sign vectors (int8, L x d) with their certified max off-diagonal inner product.
+
+    ``repairs`` (sampled families) lists, per repair round, the rows redrawn: with the
+    generator it is enough to rebuild the family without the Gram pass
+    (:func:`replay_keys`), which is how the worker processes get it.
+    """
 
     signs: np.ndarray
     eps: float
     max_inner_product: float
     rounds: int
+    repairs: tuple[tuple[int, ...], ...] = ()
 
     @property
     def keys(self) -> np.ndarray:
@@ -126,6 +133,51 @@ def bad_rows(signs: np.ndarray, eps: float) -> np.ndarray:
     return np.flatnonzero(_column_maxima(signs) > eps * signs.shape[1]).astype(np.int64)
 
 
+def _draw(rng: np.random.Generator, rows: int, d: int) -> np.ndarray:
+    """``rows`` uniform sign vectors (int8): the sampler's one way of drawing."""
+    return (rng.integers(0, 2, size=(rows, d), dtype=np.int8) * 2 - 1).astype(np.int8)
+
+
+def replay_keys(
+    n_keys: int,
+    d: int,
+    eps: float,
+    rng: np.random.Generator | int | None,
+    repairs: tuple[tuple[int, ...], ...],
+    max_inner_product: float,
+) -> KeyFamily:
+    """The family :func:`sample_keys` returned for the same generator, rebuilt from its
+    repair log (the initial draw, then each round's rows redrawn) without the Gram pass.
+
+    The certificate ``max_inner_product`` is the sampler's, computed once by the verifier
+    (docs/theorem.md#reduction); here only its form is checked: rows in range, strictly
+    increasing within a round, and max <<sigma_i, sigma_j>> d an integer <= eps d. A log
+    that does not belong to the generator gives another family, never an uncertified
+    one passed off as this one: the verifier compares against its own.
+
+    >>> fam = sample_keys(300, 16, 0.75, rng=4, require_d_min=False)
+    >>> again = replay_keys(300, 16, 0.75, 4, fam.repairs, fam.max_inner_product)
+    >>> bool((again.signs == fam.signs).all()), again.rounds == fam.rounds
+    (True, True)
+    """
+    rng = np.random.default_rng(rng)
+    n = check_int_at_least(n_keys, "L", 1)
+    dim = check_int_at_least(d, "d", 1)
+    e = float(check_interval(eps, "eps", 0, 1))
+    top = max_inner_product * dim
+    if not (math.isfinite(top) and top == round(top) and top <= e * dim) and n > 1:
+        raise InvalidArgument(f"a key certificate of max inner product {max_inner_product!r} is "
+                              f"not an integer over d={dim} at most eps={e:g}")
+    signs = _draw(rng, n, dim)
+    for rows in repairs:
+        r = np.asarray(rows, dtype=np.int64)
+        if r.size == 0 or r[0] < 0 or r[-1] >= n or (r.size > 1 and (np.diff(r) <= 0).any()):
+            raise InvalidArgument(f"a key repair round must list rows of 0..{n - 1} in "
+                                  "increasing order")
+        signs[r] = _draw(rng, r.size, dim)
+    return KeyFamily(signs, e, float(max_inner_product), len(repairs) + 1, tuple(repairs))
+
+
 def sample_keys(
     n_keys: int,
     d: int,
@@ -159,14 +211,17 @@ def sample_keys(
                 f"L={n} and eps={e:g} need d >= {need} (Hoeffding d_min; "
                 f"{d_min_exact_note(n, e)}), got d={dim}; raise d or eps"
             )
-    signs = (rng.integers(0, 2, size=(n, dim), dtype=np.int8) * 2 - 1).astype(np.int8)
+    signs = _draw(rng, n, dim)
     best = _column_maxima(signs)  # the one full pass; repairs update it incrementally
+    repairs: list[tuple[int, ...]] = []
     for rounds in range(1, rounds_allowed + 1):
         rows = np.flatnonzero(best > e * dim)
         if rows.size == 0:
-            return KeyFamily(signs, e, float(best.max(initial=-np.inf)) / dim, rounds)
+            return KeyFamily(signs, e, float(best.max(initial=-np.inf)) / dim, rounds,
+                             tuple(repairs))
         old = signs[rows].copy()
-        signs[rows] = rng.integers(0, 2, size=(rows.size, dim), dtype=np.int8) * 2 - 1
+        signs[rows] = _draw(rng, rows.size, dim)
+        repairs.append(tuple(int(r) for r in rows))
         _refresh_maxima(signs, best, rows, old)
     raise InvalidArgument(
         f"no family of L={n} sign keys with max inner product <= eps={e:g} found in "

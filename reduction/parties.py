@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from contextvars import copy_context
 from dataclasses import dataclass
 from typing import Any
@@ -35,7 +36,7 @@ from typing import Any
 import numpy as np
 
 from lowerbound.validation import InvalidArgument
-from reduction.attention import record_logits
+from reduction.attention import active_record, record_logits
 from reduction.cachespec import resolve as resolve_cache
 from reduction.errors import CacheFault
 from reduction.isolation.threads import blas_threads, check_workers
@@ -177,8 +178,10 @@ def bob_answer(
     One pass per batch of T_K tokens, each from a cache freshly rebuilt from ``message``:
     queries C * k_i for the batch (zero rows elsewhere), zero keys and values; a cache
     with the fast path gets the batch's rows, T_K and the thresholds instead (module
-    docstring). ``workers`` threads share the work; the outputs do not depend on it. The
-    largest |logit| computed through reduction.attention in the passes is recorded.
+    docstring). ``workers`` threads share the work; the outputs do not depend on it. Under
+    a logit cap (or inside an active :func:`reduction.attention.record_logits`) the
+    largest |logit| computed through reduction.attention in the passes is recorded;
+    otherwise the claim is None.
     """
     if type(message) is not bytes:
         raise InvalidArgument(f"Bob's message must be plain bytes, got {type(message).__name__}")
@@ -210,16 +213,19 @@ def bob_answer(
         return z
 
     out = np.empty((wanted.size, d), dtype=np.float64)
-    with record_logits() as record, blas_threads(1):
+    # the logit record costs a pass over every score block: kept where a cap asks for it
+    # (or an enclosing record listens), as the verifier's check is (docs/theorem.md#cap)
+    wanted_record = public.effective_cap is not None or active_record() is not None
+    with (record_logits() if wanted_record else nullcontext()) as record, blas_threads(1):
         if fast or workers == 1 or len(batches) < 2:
-            parts = [one_pass(b) for b in batches]
+            for i, b in enumerate(batches):  # each pass straight into its rows
+                out[i * t_last : i * t_last + b.size] = one_pass(b)
         else:  # each pass in a copy of this context, so the record sees its logits
             with ThreadPoolExecutor(max_workers=workers) as pool:
                 futures = [pool.submit(copy_context().run, one_pass, b) for b in batches]
-                parts = [f.result() for f in futures]
-    for i, part in enumerate(parts):
-        out[i * t_last : i * t_last + part.shape[0]] = part
-    return BobAnswer(out, record.max_abs if record.count else None)
+                for i, (b, f) in enumerate(zip(batches, futures)):
+                    out[i * t_last : i * t_last + b.size] = f.result()
+    return BobAnswer(out, record.max_abs if record is not None and record.count else None)
 
 
 def bob_outputs(

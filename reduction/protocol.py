@@ -44,7 +44,6 @@ from reduction.isolation.threads import check_workers
 from reduction.public import SIMULATION_GAMMA_FRACTION, PublicParams, is_registered_cache
 from reduction.regime import Regime, plan_regime, variant_json
 from reduction.schedule import Schedule
-from reduction.var_head import max_abs_logit
 
 __all__ = [
     "PublicParams",
@@ -280,7 +279,8 @@ def run_seed(
                              var_head=var_head, bits_per_value=bits_per_value)
     public = replace(regime.public(key_seed, cache, options), at_c_min=at_c_min, delta=delta)
     key_seed = public.key_seed
-    family = public.key_family()
+    family = public.key_family()  # sampled and certified once, here; the parties replay it
+    public = public.with_key_certificate()
     if instance is None:
         instance = make_instance(public.n_carriers, d, instance_rng, num_queries=num_queries,
                                  bits_per_value=public.symbol_bits)
@@ -308,15 +308,15 @@ def run_seed(
     b = public.symbol_bits
     wrong = int(np.count_nonzero(got != want))
     n_symbols = int(want.size)
-    wrong_bits = int(np.unpackbits((got ^ want).astype(">u2").view(np.uint8)).sum())
+    wrong_bits = int(np.bitwise_count(got ^ want).sum())
     if observe is not None:
         observe(public, z, truth)
     boundary_bits = tuple(8 * len(s) for s in states)
     message_bits = boundary_bits[-1]
     lcb = fano_information_lower_confidence(wrong, n_symbols, b, LEAK_ALPHA)
     cap = public.effective_cap
-    # the largest |logit| Bob's queries create against the cached keys (#cap, #var-head)
-    recomputed = max_abs_logit(public.bob_queries(tokens), public.cached_keys())
+    # the largest |logit| Bob's queries create, in closed form, where a cap asks (#cap)
+    recomputed = None if cap is None else public.max_abs_logit
     return SeedResult(
         seed=seed,
         key_seed=key_seed,
@@ -339,7 +339,7 @@ def run_seed(
         carriers=public.carriers,
         max_abs_logit=claim,
         max_abs_logit_recomputed=recomputed,
-        logit_cap_respected=cap is None or (recomputed <= cap
+        logit_cap_respected=cap is None or (recomputed is not None and recomputed <= cap
                                             and (claim is None or claim <= cap)),
     )
 
@@ -383,14 +383,14 @@ def run_verification(
         seeds, int) else [check_int_at_least(s, "seed", 0) for s in seeds]
     if not seed_list:
         raise InvalidArgument("no seeds given; pass seeds >= 1 or a non-empty list")
-    regime = plan_regime(schedule, d, eps, eta, additive=additive, logit_cap=logit_cap,
-                         var_head=var_head, bits_per_value=bits_per_value)
-    probe = replace(regime.public(0, cache, options), at_c_min=at_c_min, delta=delta)
     runs: list[SeedResult] = []
     with open_parties(isolation, timeout, workers, sandbox=sandbox,
                       max_message_bytes=max_message_bytes) as parties:
         parties.plan(len(seed_list))
         parties.start()  # both workers start while the verifier plans and checks
+        regime = plan_regime(schedule, d, eps, eta, additive=additive, logit_cap=logit_cap,
+                             var_head=var_head, bits_per_value=bits_per_value)
+        probe = replace(regime.public(0, cache, options), at_c_min=at_c_min, delta=delta)
         if is_registered_cache(cache):
             probe.cache_params  # noqa: B018  (validates the options before any work)
         else:

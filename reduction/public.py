@@ -24,7 +24,7 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import Any
 
@@ -43,12 +43,12 @@ from lowerbound.validation import (
 from reduction import cachespec
 from reduction.cache import CacheParams
 from reduction.instance import MAX_BITS_PER_VALUE
-from reduction.keys import KeyFamily, sample_keys
+from reduction.keys import KeyFamily, replay_keys, sample_keys
 from reduction.schedule import Schedule
 from reduction.var_head import VAR_MAX_SCALE, clamped_scale, l2_normalise
 from reduction.witnessed import witnessed_prefix
 
-__all__ = ["PublicParams", "SIMULATION_GAMMA_FRACTION", "SIMULATION_CAP_FRACTION",
+__all__ = ["PublicParams", "SIMULATION_GAMMA_FRACTION", "SIMULATION_CAP_FRACTION", "run_cap",
            "decoding_gamma_target", "is_registered_cache"]
 
 # The simulation runs Bob's queries at the C that makes gamma at most half of what Lemma
@@ -57,11 +57,21 @@ __all__ = ["PublicParams", "SIMULATION_GAMMA_FRACTION", "SIMULATION_CAP_FRACTION
 # would sit on the boundary. Both C's are reported (docs/theorem.md#subtleties).
 SIMULATION_GAMMA_FRACTION = Fraction(1, 2)
 
-# Under a logit cap B Bob runs at C <= B (1 - 2^-9) when C_min allows it: keys stored at
-# float16 round by <= 2^-11 relative per coordinate, so the logits actually computed stay
-# inside [-B, B] (docs/theorem.md#cap). When C_min lies above that, C is the midpoint of
-# [C_min, B], which leaves room on both sides unless B = C_min to float precision.
+# Under a logit cap B Bob always runs at C <= B' = B (1 - 2^-9) (the knife-edge rule):
+# keys (and queries) stored at float16 round by <= 2^-11 relative per coordinate, so a
+# logit a cache computes is at most C (1 + 2^-11)^2 (1 + d 2^-24) < B. The run is planned
+# against B' (reduction.regime), so C_min <= B' always; parameters with C_min in (B', B]
+# are refused rather than run at a C the rule does not protect (docs/theorem.md#cap).
 SIMULATION_CAP_FRACTION = Fraction(511, 512)
+
+
+def run_cap(cap: float) -> float:
+    """B' = B (1 - 2^-9), a double: the cap the run plans against and keeps C below.
+
+    >>> run_cap(100.0)
+    99.8046875
+    """
+    return float(cap) * float(SIMULATION_CAP_FRACTION)
 
 
 def is_registered_cache(spec: str) -> bool:
@@ -96,6 +106,8 @@ class PublicParams:
     bits_per_value: int | None = None
     at_c_min: bool = False
     delta: float = 0.0
+    key_repairs: tuple[tuple[int, ...], ...] | None = None
+    key_max_inner_product: float | None = None
 
     def __post_init__(self) -> None:
         check_int_at_least(self.d, "d", 1)
@@ -135,15 +147,21 @@ class PublicParams:
                     f"their scale at {VAR_MAX_SCALE:g}; give a cap <= {VAR_MAX_SCALE:g}"
                 )
         cap = self.effective_cap
-        if cap is not None and self.c_min > cap:
+        if cap is not None and self.c_min > run_cap(cap):
             raise InvalidArgument(
                 f"L'={self.n_carriers} carrying tokens, T_K={self.schedule.last_scale_tokens} "
                 f"and {self.zero_key_tokens} zero-key tokens at eps={self.eps:g}, "
-                f"eta={self.eta:g} need C_min = {self.c_min:.4g} > the logit cap B={cap:g}; "
-                "raise B, or lower eps or the number of carrying tokens "
-                "(reduction.regime.plan_regime picks both)"
+                f"eta={self.eta:g} need C_min = {self.c_min:.6g} > B(1 - 2^-9) = "
+                f"{run_cap(cap):.6g} for the logit cap B={cap:g} (the knife-edge rule keeps "
+                "float16 logits inside [-B, B]); raise B, or lower eps or the number of "
+                "carrying tokens (reduction.regime.plan_regime picks both)"
             )
         object.__setattr__(self, "options", dict(self.options))
+        if (self.key_repairs is None) != (self.key_max_inner_product is None):
+            raise InvalidArgument("a key certificate needs both key_repairs and "
+                                  "key_max_inner_product")
+        if self.key_repairs is not None:
+            object.__setattr__(self, "key_repairs", _repairs(self.key_repairs))
 
     @property
     def levels(self) -> int:
@@ -234,15 +252,13 @@ class PublicParams:
     def scale(self) -> float:
         """Bob's query scale C: C_min itself with ``at_c_min`` (the theorem's worst case);
         else gamma(C) < SIMULATION_GAMMA_FRACTION * L3's bound, and under a cap B at most
-        B' = B * SIMULATION_CAP_FRACTION, or (C_min + B)/2 if C_min > B'."""
+        B' = :func:`run_cap` (B); C_min <= B' is checked on construction, so in every case
+        C_min <= C <= B'."""
         if self.at_c_min:
             return self.c_min
         c = self._scale_for(SIMULATION_GAMMA_FRACTION)
         cap = self.effective_cap
-        if cap is None:
-            return c
-        room = cap * float(SIMULATION_CAP_FRACTION)
-        return min(c, room) if self.c_min <= room else (self.c_min + cap) / 2
+        return c if cap is None else min(c, run_cap(cap))
 
     @property
     def gamma(self) -> float:
@@ -258,25 +274,53 @@ class PublicParams:
                 "tau is the one-bit threshold; with bits_per_value use thresholds")
         return decoding_tau(self.gamma, self.eta, additive=self.additive)
 
+    @property
+    def max_abs_logit(self) -> float:
+        """The largest |logit| Bob's queries form against the cached keys, in closed form:
+        the query scale s (C, or for a VAR head its clamped scale). Every cached key is a
+        unit sign vector or 0 and Bob's query for token i is s k_i, so |<s k_i, k_j>| <= s
+        by Cauchy-Schwarz, with equality at j = i (docs/theorem.md#cap). No L x L pass."""
+        if self.var_head:
+            return clamped_scale(math.log(self.scale))
+        return self.scale
+
     def key_family(self) -> KeyFamily:
         """The carriers' public keys, regenerated from ``key_seed``: sampled and repaired
-        (Lemma L1), or with ``carriers`` the first L' of the witnessed search (#witness)."""
+        (Lemma L1), or with ``carriers`` the first L' of the witnessed search (#witness).
+        With a key certificate (:meth:`with_key_certificate`, how the workers receive the
+        family) the sampled family is replayed from its repair log, without the Gram pass
+        the verifier already made."""
         if self.carriers is None:
+            if self.key_repairs is not None and self.key_max_inner_product is not None:
+                return _key_family_replayed(self.schedule.cached_tokens, self.d,
+                                            float(self.eps), self.key_seed, self.key_repairs,
+                                            float(self.key_max_inner_product))
             return _key_family_cached(self.schedule.cached_tokens, self.d, float(self.eps),
                                       self.key_seed)
         return witnessed_prefix(self.schedule.cached_tokens, self.d, float(self.eps),
                                 self.key_seed, self.n_carriers)
+
+    def with_key_certificate(self) -> PublicParams:
+        """These parameters with the sampled family's certificate attached (its repair log
+        and certified max inner product), so the parties replay the family instead of
+        sampling and certifying it again. The verifier calls it once per seed; with
+        ``carriers`` (a witnessed family, fixed for the whole run) nothing is attached."""
+        if self.carriers is not None:
+            return self
+        family = self.key_family()
+        # one key has no pair (-inf); -1, the least <k_i, k_j>, keeps the frame valid JSON
+        return replace(self, key_repairs=family.repairs,
+                       key_max_inner_product=max(family.max_inner_product, -1.0))
 
     def cached_keys(self) -> np.ndarray:
         """The L x d keys Alice's cache receives: k_i = sigma_i / sqrt(d) for the carriers
         (first L' rows), zero rows after; for a VAR head normalise(sigma_i), zeros kept."""
         signs = self.key_family().signs
         keys = np.zeros((self.schedule.cached_tokens, self.d))
+        keys[: signs.shape[0]] = signs
         if self.var_head:
-            keys[: signs.shape[0]] = signs
             return l2_normalise(keys)
-        keys[: signs.shape[0]] = signs / np.sqrt(self.d)
-        return keys
+        return np.divide(keys, np.sqrt(self.d), out=keys)  # sigma / sqrt(d), in place
 
     def bob_queries(self, tokens: np.ndarray) -> np.ndarray:
         """Bob's queries for carrying tokens: C * k_i, or for a VAR head
@@ -284,7 +328,8 @@ class PublicParams:
         signs = self.key_family().signs[np.asarray(tokens, dtype=np.int64)].astype(np.float64)
         if self.var_head:
             return clamped_scale(math.log(self.scale)) * l2_normalise(signs)
-        return self.scale * signs / np.sqrt(self.d)
+        np.multiply(signs, self.scale, out=signs)  # (C sigma) / sqrt(d), in place
+        return np.divide(signs, np.sqrt(self.d), out=signs)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -302,6 +347,9 @@ class PublicParams:
             "bits_per_value": self.bits_per_value,
             "at_c_min": self.at_c_min,
             "delta": float(self.delta),
+            "key_repairs": (None if self.key_repairs is None
+                            else [list(r) for r in self.key_repairs]),
+            "key_max_inner_product": self.key_max_inner_product,
         }
 
     @classmethod
@@ -325,6 +373,9 @@ class PublicParams:
             bits_per_value=_optional_int(obj.get("bits_per_value")),
             at_c_min=bool(obj.get("at_c_min", False)),
             delta=float(obj.get("delta", 0.0)),
+            key_repairs=_optional_repairs(obj.get("key_repairs")),
+            key_max_inner_product=(None if obj.get("key_max_inner_product") is None
+                                   else float(obj["key_max_inner_product"])),
         )
 
 
@@ -353,6 +404,31 @@ def _optional_int(value: Any) -> int | None:
     if type(value) is not int:
         raise InvalidArgument(f"bits_per_value must be null or an integer, got {value!r}")
     return value
+
+
+def _repairs(value: Any) -> tuple[tuple[int, ...], ...]:
+    """A repair log as a tuple of tuples of ints (each row index an int, not a bool)."""
+    try:
+        rounds = tuple(tuple(r) for r in value)
+    except TypeError:
+        raise InvalidArgument(f"key_repairs must be a list of lists of row indices, got "
+                              f"{value!r:.80}") from None
+    if any(type(i) is not int for r in rounds for i in r):
+        raise InvalidArgument("key_repairs must hold integer row indices")
+    return rounds
+
+
+def _optional_repairs(value: Any) -> tuple[tuple[int, ...], ...] | None:
+    return None if value is None else _repairs(value)
+
+
+@functools.lru_cache(maxsize=8)
+def _key_family_replayed(n_keys: int, d: int, eps: float, key_seed: int,
+                         repairs: tuple[tuple[int, ...], ...],
+                         max_inner: float) -> KeyFamily:
+    family = replay_keys(n_keys, d, eps, np.random.default_rng(key_seed), repairs, max_inner)
+    family.signs.setflags(write=False)
+    return family
 
 
 @functools.lru_cache(maxsize=8)

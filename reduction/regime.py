@@ -4,7 +4,10 @@ Purpose: Corollary C1 (docs/theorem.md#c1), Lemmas UNUSED (#unused), WITNESS (#w
 and CAP (#cap), run end to end. ``verify`` and ``attack`` call :func:`plan_regime` once,
 before any seed, and build every run's public parameters from its :class:`Regime`.
 
-* Theorem regime: d >= d_min(L, eps) and, under a cap B, C_min(L, T_K, eps, eta) <= B. All
+* Under a cap B every decision below is taken against B' = B (1 - 2^-9), the cap the run
+  keeps C under (the knife-edge rule of reduction.public): a plan never needs a C in
+  (B', B], where float16 storage could push a computed logit past B.
+* Theorem regime: d >= d_min(L, eps) and, under a cap B, C_min(L, T_K, eps, eta) <= B'. All
   L cached tokens carry bits; the key family is sampled per seed (Lemma L1).
 * Otherwise the C1 variant. Only L' tokens carry bits: the FIRST L' cached positions
   (scales 1, 2, ... in order; any fixed public choice works, this one keeps the carriers
@@ -53,7 +56,12 @@ from lowerbound.validation import (
     check_int_at_least,
     check_interval,
 )
-from reduction.public import PublicParams, decoding_gamma_target
+from reduction.public import (
+    SIMULATION_CAP_FRACTION,
+    PublicParams,
+    decoding_gamma_target,
+    run_cap,
+)
 from reduction.schedule import Schedule
 from reduction.var_head import VAR_MAX_SCALE
 from reduction.witnessed import witnessed_search
@@ -167,7 +175,8 @@ def plan_regime(
     """
     dim = check_int_at_least(d, "d", 1)
     e = float(check_interval(eps, "eps", 0, 1))
-    cap = _checked_cap(logit_cap, var_head)
+    checked = _checked_cap(logit_cap, var_head)
+    cap = None if checked is None else run_cap(checked)  # B': what the run keeps C under
     target = decoding_gamma_target(eta, additive, bits_per_value)
     if target <= 0:  # PublicParams names the values and what would work
         PublicParams(schedule, dim, e, eta, 0, additive=additive,
@@ -198,8 +207,9 @@ def plan_regime(
     if witnessed == 0:
         one = scale_for_gamma(1, t, e, target, extra_zero_keys=n - 1)
         raise InvalidArgument(
-            f"the logit cap B={cap:g} is below C_min = {one:.6g} even for one carrying "
-            f"token (L={n}, T_K={t}, eta={eta:g}): no eps fits; raise B to >= {one:.6g}"
+            f"the logit cap B={checked:g} leaves B(1 - 2^-9) = {cap:g} below C_min = {one:.6g} "
+            f"even for one carrying token (L={n}, T_K={t}, eta={eta:g}): no eps fits; raise B "
+            f"to >= {one / float(SIMULATION_CAP_FRACTION):.6g}"
         )
     return Regime(**common, eps=run_eps, eps_source=source,  # type: ignore[arg-type]
                   eps_guaranteed=eps_g, low_dimension=True, carriers_guaranteed=guaranteed,

@@ -12,7 +12,9 @@ training code selects for ``--pn=1024`` (FoundationVision/VAR, ``utils/arg_util.
 published schedule, not a released model's. ``infinity-1024`` is Infinity's 13 square
 scales (FoundationVision/Infinity, arXiv 2412.04431). ``n128`` is a 128 x 128 map in 14
 scales (var-512's ten, then 48, 64, 96, 128): L_{K-1} = 17,856 cached tokens,
-T_K = 16,384, the size at which the reduction is timed (``make bench``).
+T_K = 16,384, the size at which the reduction is timed (``make bench``); ``n192`` and
+``n256`` extend it by a 192 x 192 and then a 256 x 256 map (L_{K-1} = 34,240, T_K = 36,864;
+L_{K-1} = 71,104, T_K = 65,536).
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ PRESETS: dict[str, tuple[int, ...]] = {
     "var-1024": (1, 2, 3, 4, 5, 7, 9, 12, 16, 21, 27, 36, 48, 64),
     "infinity-1024": (1, 2, 4, 6, 8, 12, 16, 20, 24, 32, 40, 48, 64),
     "n128": (1, 2, 3, 4, 6, 9, 13, 18, 24, 32, 48, 64, 96, 128),
+    "n192": (1, 2, 3, 4, 6, 9, 13, 18, 24, 32, 48, 64, 96, 128, 192),
+    "n256": (1, 2, 3, 4, 6, 9, 13, 18, 24, 32, 48, 64, 96, 128, 192, 256),
 }
 
 _GEOMETRIC = re.compile(r"^geometric\(\s*(\d+)\s*,\s*([0-9.]+)\s*\)$|^geometric:(\d+):([0-9.]+)$")

@@ -9,8 +9,9 @@ sign(q) = sigma_i names the token. The packer keeps
   (:mod:`caches._routing`): a minimal perfect hash (MPH) per scale
   (:mod:`caches._mph`, RecSplit-lite, ~1.84 bits per key), an r_s-bit
   filter word per key telling its scale apart from the later ones (r_s chosen from the
-  public schedule; 0 for the last cached scale), and an exception list (64-bit
-  fingerprint + scale) for the rare later key an older filter would capture.
+  public schedule; 0 for the last cached scale), and an exception list (the key's sign
+  pattern in 64-bit words + its scale) for the rare later key an older filter would
+  capture.
 
 Memory is the largest state carried between two scales (docs/theorem.md#mem), so the
 state after EVERY scale is complete: ``to_bytes()`` after scale k is the whole state, and
@@ -36,8 +37,11 @@ What the outputs are off the hard distribution (documented, not hidden):
   and add nothing to any row), so Bob's last scale (zero keys and values) stores nothing;
 * two keys of one scale with the same sign pattern raise ValueError (Lemma L1 with
   eps < 1 rules this out); a later key repeating an earlier scale's pattern cannot be
-  detected (only the older key's fingerprint bits remain) and takes its place. For
-  d > 64 the fingerprint is a 64-bit hash of the pattern (collision ~2^-64 per pair).
+  detected (only the older key's fingerprint bits remain) and takes its place;
+* for d > 64 the fingerprint is a 64-bit hash of the pattern: two patterns of one scale
+  sharing one (probability ~ n^2 2^-65) raise ValueError, and across scales a shared
+  fingerprint routes correctly, because exceptions are stored as whole patterns
+  (:mod:`caches._routing`). A collision is refused or harmless, never a misrouted key.
 
 References: arXiv 2503.14881 and arXiv 2502.15955 (the bound this meets); Esposito,
 Mueller Graf & Vigna, ALENEX 2020 (RecSplit).
@@ -50,7 +54,7 @@ from typing import ClassVar
 import numpy as np
 
 from caches._bitstream import BitReader, BitWriter, leb128, read_leb128
-from caches._mph import fingerprints
+from caches._mph import sign_words, words_fingerprint
 from caches._routing import Router
 from caches.entry import CacheEntry, EntryList
 from reduction.cache import CacheParams
@@ -76,7 +80,7 @@ class PackerCache:
             raise ValueError(f"packer: bits_per_value={b!r} must be None or an integer in 1..16")
         self._levels = b  # None: values are bits; b: values are m 2^-b, stored as m
         self._code_bits = 1 if b is None else b
-        self._router = Router()
+        self._router = Router(_words_per_key(params.d))
         self._values: list[np.ndarray] = []  # per scale, uint8 (n_s, d), in slot order
         self._tokens_seen = 0
         self._message: bytes | None = None
@@ -117,10 +121,10 @@ class PackerCache:
         live = k.any(axis=1)
         self._tokens_seen += int(k.shape[0])
         if live.any():
-            fps = fingerprints(k[live] < 0)
+            words = sign_words(k[live] < 0)
             later = max(0, self.params.schedule.cached_tokens - self._tokens_seen)
-            slots = self._router.add_scale(fps, later)
-            by_slot = np.empty((fps.size, self.params.d), dtype=np.uint16)
+            slots = self._router.add_scale(words_fingerprint(words), words, later)
+            by_slot = np.empty((words.shape[0], self.params.d), dtype=np.uint16)
             codes = v[live] if self._levels is None else np.ldexp(v[live], self._levels)
             by_slot[slots] = codes.astype(np.uint16)
             self._values.append(by_slot)
@@ -132,7 +136,8 @@ class PackerCache:
         live = np.flatnonzero(q.any(axis=1))
         if live.size == 0 or self.cached_tokens == 0:
             return out
-        scale, slot = self._router.route(fingerprints(q[live] < 0))
+        words = sign_words(q[live] < 0)
+        scale, slot = self._router.route(words_fingerprint(words), words)
         for index, values in enumerate(self._values):
             mine = scale == index
             out[live[mine]] = values[slot[mine]]
@@ -161,7 +166,7 @@ class PackerCache:
         if seen > total:
             raise CorruptMessageError(f"{what}: {seen} tokens exceed the schedule's {total}")
         reader = BitReader(payload[used:], f"{what} (routing)")
-        router = Router.read(reader, seen)
+        router = Router.read(reader, seen, _words_per_key(params.d))
         n = router.n_keys
         cache = cls(params)
         b = cache._code_bits
@@ -197,6 +202,11 @@ class PackerCache:
         n = max(1, self.cached_tokens)
         bound = self.cached_tokens * self.params.d * self._code_bits
         return (8 * len(self.to_bytes()) - bound) / n
+
+
+def _words_per_key(d: int) -> int:
+    """64-bit words of a sign pattern in dimension d (the exception list's unit)."""
+    return max(1, -(-d // 64))
 
 
 def _code_bits(codes: np.ndarray, b: int) -> np.ndarray:

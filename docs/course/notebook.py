@@ -27,6 +27,7 @@ from fractions import Fraction
 import numpy as np
 
 from kvbound.course import data as slide_data
+from kvbound.course.show import show
 from kvbound.course.slides import slide
 from kvbound.reports.asymptotics import asymptotic_table, largest_n_under_cap
 from lowerbound.bound import fp16_cache_bits, index_lower_bound_bits, theorem_bound_bits
@@ -47,11 +48,12 @@ PARAMS = slide_data.SlideParams()  # var-256, d = 64, eps = 3/4, eta = 1/4, seed
 RESULTS: dict[str, object] = {}
 
 
-def figure(number: int):  # returns a matplotlib Figure, shown inline by Jupyter
-    """Course figure ``number``: its caption, then the figure itself."""
+def figure(number: int) -> None:
+    """Course figure ``number``: its caption, then the figure, shown as an image (the
+    figures are drawn without pyplot, so Jupyter would otherwise print only their name)."""
     s = slide(number)
     print(f"Figure {number}: {s.caption}")
-    return s.draw(s.data(PARAMS))
+    show(s.draw(s.data(PARAMS)))
 
 
 # %% [markdown]
@@ -101,6 +103,7 @@ RESULTS.update(passes=record["passes"], bit_errors=record["bit_errors"],
                message_bits=record["message_bits"])
 print(f"{record['passes']} passes, {record['bit_errors']} bit errors, "
       f"{record['message_bits']} message bits for N = {record['instance_bits']}")
+figure(0)
 
 # %% [markdown]
 # ## 4. JL sign keys (L1)
@@ -133,7 +136,7 @@ figure(3)
 
 # %%
 noisy = {eta: run_verification(var256, PARAMS.d, PARAMS.eps, PARAMS.eta, [PARAMS.seed],
-                               cache="noisy", options={"eta": eta}).bit_errors
+                               cache="noisy", options={"noise": eta}).bit_errors
          for eta in (0.25, 0.9)}
 RESULTS.update(noisy_errors=noisy,
                separates_at_boundary=separates(Fraction(1, 2), Fraction(1, 3)),

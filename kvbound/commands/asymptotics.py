@@ -11,15 +11,23 @@ plotted data read back from the figure).
 from __future__ import annotations
 
 import argparse
+import sys
+import time
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 from kvbound.commands.constants import parse_fraction
-from kvbound.outputs import strict_json
+from kvbound.options import describe
+from kvbound.outputs import say_wrote, strict_json
 from lowerbound.defaults import DEFAULTS
 
 __all__ = ["register", "run"]
+
+EXAMPLES = (
+    'kvbound asymptotics --json',
+    'kvbound asymptotics --logit-cap 100 --out out/   # figure and JSON in out/',
+)
 
 
 def register(subparsers: Any) -> None:
@@ -27,8 +35,7 @@ def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "asymptotics",
         help="the bound for geometric schedules as n grows (table, figure, JSON)",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        **describe(__doc__, EXAMPLES),
     )
     p.add_argument("--ratio", type=parse_fraction, default=Fraction(2),
                    help="geometric ratio rho > 1 of the side lengths (default 2)")
@@ -44,6 +51,7 @@ def register(subparsers: Any) -> None:
                    help="with --logit-cap: the head dimension for the second search "
                    "(default 64)")
     p.add_argument("--json", action="store_true", help="print the table as JSON")
+    p.add_argument("--quiet", action="store_true", help="no progress on stderr")
     p.add_argument("--out", type=Path, metavar="DIR",
                    help="write asymptotics.json, asymptotics.png, asymptotics-figure.json")
     p.set_defaults(func=run)
@@ -94,18 +102,31 @@ def run(args: argparse.Namespace) -> int:
     from kvbound.reports.asymptotics import asymptotic_table, asymptotics_figure
 
     _check(args)
+    start = time.monotonic()
+
+    def progress(note: str) -> None:
+        if not args.quiet:
+            print(f"kvbound asymptotics [{time.monotonic() - start:5.1f}s] {note}",
+                  file=sys.stderr, flush=True)
+
+    progress("the table: d_min, C_min and the bound for every n"
+             + ("" if args.logit_cap is None else ", then the largest n under the cap"))
     table = asymptotic_table(ratio=args.ratio, n_min=args.n_min, n_max=args.n_max,
                              eps=args.eps, eta=args.eta, logit_cap=args.logit_cap,
                              head_dim=args.head_dim)
+    written: list[tuple[Path, str]] = []
     if args.out is not None:
+        progress("the figure")
         args.out.mkdir(parents=True, exist_ok=True)
         (args.out / "asymptotics.json").write_text(strict_json(table, indent=2) + "\n")
         plotted = asymptotics_figure(table, args.out / "asymptotics.png")
         (args.out / "asymptotics-figure.json").write_text(strict_json(plotted, indent=2) + "\n")
+        written = [(args.out / "asymptotics.json", "the table as JSON"),
+                   (args.out / "asymptotics.png", "both panels"),
+                   (args.out / "asymptotics-figure.json", "the data the figure draws")]
     if args.json:
         print(strict_json(table, indent=2))
     else:
         _print(table)
-        if args.out is not None:
-            print(f"wrote {args.out / 'asymptotics.json'}, {args.out / 'asymptotics.png'}")
+    say_wrote("asymptotics", written, to_stderr=args.json)
     return 0

@@ -3,9 +3,10 @@
 Runs the reduction (Alice -> bytes -> Bob, each in a worker process of their own) for
 each registered cache at each budget and checks every point against Lemma L4 read
 backwards: message bits >= N(1 - H2(p)) for the observed bit error rate p (at confidence
-1 - 1e-6). Writes attack.json (strict JSON: NaN and infinities are null), attack.md and
-attack.png to --out, prints the table (or the JSON) and, when the packer ran, its
-message bits / N. --out is checked before the sweep starts. Points are independent:
+1 - 1e-6). Each run writes a new folder OUT/attack-NNN (earlier runs are kept) with
+attack.json (strict JSON: NaN and infinities are null), attack.md, attack.png and
+attack.svg, prints the table (or the JSON) and, when the packer ran, its message bits / N.
+--out is checked before the sweep starts. Points are independent:
 --workers N runs them in N processes here, --dask ADDRESS on the workers of an existing
 Dask cluster; both give the sequential run's points (all but their seconds).
 
@@ -32,11 +33,18 @@ from kvbound.options import (
     add_precision_arguments,
     add_run_arguments,
     check_seeds,
+    describe,
     parse_schedule,
     resolve_precision,
     run_isolation,
 )
-from kvbound.outputs import check_output_dir, strict_json, write_text_atomically
+from kvbound.outputs import (
+    check_output_dir,
+    new_run_dir,
+    say_wrote,
+    strict_json,
+    write_text_atomically,
+)
 from kvbound.progress import Progress
 from kvbound.verifier import prepare_verifier
 from lowerbound.validation import InvalidArgument
@@ -44,6 +52,11 @@ from reduction.isolation.resources import check_run_fits
 from reduction.isolation.threads import check_workers
 
 __all__ = ["register", "run", "parse_budgets", "parse_caches", "EXIT_CACHE_FAILED"]
+
+EXAMPLES = (
+    'kvbound attack --seeds 1 --workers 2                        # every cache, 2 processes',
+    'kvbound attack --caches exact,h2o,packer --budgets 0.25,0.5  # a few caches',
+)
 
 
 
@@ -98,8 +111,7 @@ def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "attack",
         help="sweep every compressor and budget through the reduction; check the bound",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        **describe(__doc__, EXAMPLES),
     )
     add_instance_arguments(p)
     add_head_arguments(p)
@@ -116,8 +128,8 @@ def register(subparsers: Any) -> None:
     add_run_arguments(p, seeds_default=2)
     p.add_argument("--additive", action="store_true", help="additive error model for eta")
     p.add_argument("--out", type=Path, default=Path("out"),
-                   help="directory for attack.json, attack.md, attack.png and attack.svg "
-                   "(default: out/)")
+                   help="each run writes a new folder OUT/attack-NNN with attack.json, "
+                   "attack.md, attack.png and attack.svg (default: out/)")
     p.add_argument("--json", action="store_true", help="print the JSON instead of the table")
     p.add_argument("--no-plot", action="store_true", help="skip attack.png and attack.svg")
     p.add_argument("--plot-caches", default=None, metavar="LIST|all",
@@ -179,18 +191,23 @@ def run(args: argparse.Namespace) -> int:
     from kvbound.reports.attack import attack_figure, attack_markdown, attack_table
 
     record = result.to_json()  # every worker is gone: the files are ours to write
-    write_text_atomically(args.out / "attack.json", strict_json(record, indent=2) + "\n")
-    write_text_atomically(args.out / "attack.md", attack_markdown(result))
+    run_dir = new_run_dir(args.out, "attack")  # never over an earlier run's files
+    write_text_atomically(run_dir / "attack.json", strict_json(record, indent=2) + "\n")
+    write_text_atomically(run_dir / "attack.md", attack_markdown(result))
+    written = [(run_dir / "attack.json", "every point as JSON"),
+               (run_dir / "attack.md", "the table and what it means")]
     if not args.no_plot:
         if plot_caches is not None:
             measured = {p.cache for p in result.measured}
             plot_caches = [c for c in plot_caches if c in measured]
         for suffix in ("png", "svg"):
-            attack_figure(result, args.out / f"attack.{suffix}", plot_caches)
+            attack_figure(result, run_dir / f"attack.{suffix}", plot_caches)
+            written.append((run_dir / f"attack.{suffix}", "every cache against the bound"))
     print(strict_json(record, indent=2) if args.json else attack_table(result))
     packer = result.packer()
     if packer is not None and not args.json:
         print(f"packer message_bits/N = {packer.ratio:.4f}")
+    say_wrote("attack", written, to_stderr=args.json)
     for p in result.skipped:
         print(f"kvbound: attack: skipped {p.label}: {p.skipped}", file=sys.stderr)
     for p in result.failures:

@@ -18,7 +18,8 @@ from typing import Any
 
 from caches.contract import run_contract
 from kvbound.exit_codes import EXIT_CACHE_FAILED
-from kvbound.options import parse_cache_options, parse_schedule, positive_seconds
+from kvbound.options import describe, parse_cache_options, parse_schedule, positive_seconds
+from kvbound.reports.plain import contract_fix
 from kvbound.reports.verify import isolation_text
 from kvbound.verifier import prepare_verifier
 from lowerbound.validation import InvalidArgument, check_int_at_least
@@ -29,6 +30,11 @@ from reduction.isolation.resources import check_run_fits
 
 __all__ = ["register", "run", "EXIT_CONTRACT_BROKEN", "MAX_FUZZ"]
 
+EXAMPLES = (
+    'cd examples && kvbound check-cache every_other:EveryOtherCache',
+    'kvbound check-cache noisy --option noise=0.5',
+)
+
 EXIT_CONTRACT_BROKEN = EXIT_CACHE_FAILED  # a broken contract is the cache's fault
 MAX_FUZZ = 100_000  # mutated messages: more is a job for several runs with other seeds
 CHECK_TIMEOUT = 60.0  # one call on the contract's small schedule takes milliseconds
@@ -38,8 +44,7 @@ def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "check-cache",
         help="run the cache contract and the corrupt-message fuzz on a cache (module:Class)",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        **describe(__doc__, EXAMPLES),
     )
     p.add_argument("cache", help="module:Class (current directory first) or a registered name")
     p.add_argument("--option", action="append", metavar="KEY=VALUE",
@@ -90,6 +95,11 @@ def run(args: argparse.Namespace) -> int:
     for o in outcomes:
         print(f"  {'ok  ' if o.passed else 'FAIL'}  {o.name}"
               + ("" if o.passed else f": {o.detail}"))
+        fix = None if o.passed else contract_fix(o.name)
+        if fix is not None:
+            print(f"        fix: {fix}")
     failed = [o for o in outcomes if not o.passed]
-    print(f"{len(outcomes) - len(failed)} of {len(outcomes)} checks passed")
+    print(f"{len(outcomes) - len(failed)} of {len(outcomes)} checks passed"
+          + ("" if not failed else "; the contract is in docs/caches.md, a cache that keeps "
+             "it in examples/every_other.py"))
     return EXIT_CONTRACT_BROKEN if failed else 0

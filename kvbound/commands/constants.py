@@ -13,9 +13,11 @@ enclosures); nothing numeric is typed here.
 from __future__ import annotations
 
 import argparse
+import sys
 from fractions import Fraction
 from typing import Any
 
+from kvbound.options import describe
 from kvbound.reports.constants_table import (
     check_params,
     model_constants,
@@ -28,6 +30,14 @@ from lowerbound.validation import InvalidArgument
 from reduction.schedule import PRESETS
 
 __all__ = ["register", "run", "parse_fraction"]
+
+EXAMPLES = (
+    'kvbound constants                                # var-256, d = 64, eps = 3/4, eta = 1/4',
+    'kvbound constants --headline                     # how far a released VAR cache can shrink',
+    'kvbound constants --model var-d16                # per head and per model, vs the fp16 cache',
+    'kvbound constants --logit-cap 100 --d 16         # L* tokens, eps and C under a cap',
+    'kvbound constants --precision-table              # the bound per head as eta falls',
+)
 
 
 
@@ -49,10 +59,8 @@ def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "constants",
         help="print every constant of the theorem (d_min, C_min, gamma, tau, bound)",
-        description=(
-            "Print the constants of the explicit theorem for a schedule, or per head and "
-            "per model for a real VAR/Infinity model, each with a rigorous enclosure."
-        ),
+        **describe("Print the constants of the explicit theorem for a schedule, or per head and "
+            "per model for a real VAR/Infinity model, each with a rigorous enclosure.", EXAMPLES),
     )
     p.add_argument("--schedule", action="append", metavar="NAME|LIST",
                    help=f"preset ({', '.join(PRESETS)}), geometric(n,ratio) or "
@@ -90,6 +98,9 @@ def register(subparsers: Any) -> None:
     p.add_argument("--precision-table", action="store_true",
                    help="bound per head against eta = 1/4 ... 2^-12 for the VAR presets "
                    "(cap 100 unless --logit-cap), next to the real fp16 cache")
+    p.add_argument("--headline", action="store_true",
+                   help="the headline fact: the most any compressor can shrink a released "
+                   "VAR cache at eta = 1/4 and 2^-12 (the real models, their own cap)")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=run)
 
@@ -113,6 +124,18 @@ def run(args: argparse.Namespace) -> int:
 
     eps = DEFAULTS.eps if args.eps is None else args.eps
     cap_mode = args.logit_cap is not None or args.bits_per_value is not None
+    if args.headline:
+        import textwrap
+
+        from kvbound.reports.headline import headline
+
+        fact = headline()
+        def wrapped(r: dict[str, Any]) -> None:  # no line break inside "η = 1/4"
+            text = r["text"].replace("η = ", "η\u00a0=\u00a0")
+            print(textwrap.fill(text, width=92).replace("\u00a0", " "))
+
+        _emit([fact], args.json, wrapped)
+        return 0
     if args.precision_table:
         from kvbound.reports.constants_cap import precision_table
 
@@ -120,6 +143,9 @@ def run(args: argparse.Namespace) -> int:
             raise InvalidArgument("--precision-table uses the VAR presets; drop --model")
         cap = Fraction(100) if args.logit_cap is None else args.logit_cap
         schedules = [Schedule.parse(t) for t in (args.schedule or ["var-256", "var-512"])]
+        if not args.json:
+            print(f"kvbound constants: the precision table, {len(schedules)} schedule(s) x "
+                  "11 values of eta (a few seconds)", file=sys.stderr, flush=True)
         rows = precision_table(schedules, DEFAULTS.d if args.d is None else args.d, cap,
                                args.value_dtype)
         _emit([rows], args.json, print_precision_table)

@@ -18,10 +18,16 @@ import time
 from pathlib import Path
 from typing import Any
 
+from kvbound.options import describe
 from kvbound.outputs import check_output_file, write_text_atomically
 from lowerbound.validation import InvalidArgument
 
 __all__ = ["register", "run", "coq_lines", "EXIT_CHECK_FAILED"]
+
+EXAMPLES = (
+    'kvbound proofs                                   # every lemma and the status of its checks',
+    'kvbound proofs --lemma L3 -v                     # one lemma, every check shown',
+)
 
 EXIT_CHECK_FAILED = 1
 
@@ -31,13 +37,12 @@ def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "proofs",
         help="run every check of the lemma registry (L1-L4, theorem, C1, C2, section 5)",
-        description=(
-            "Run every check of every lemma of docs/theorem.md (kinds: proved, certified, "
+        **describe("Run every check of every lemma of docs/theorem.md (kinds: proved, certified, "
             "exhaustive, sampled, consistency, bookkeeping) and print the lemma table with "
-            "statuses. Exits 1 if a check fails."
-        ),
+            "statuses. Exits 1 if a check fails.", EXAMPLES),
     )
     p.add_argument("--json", action="store_true", help="print the full results as JSON")
+    p.add_argument("--quiet", action="store_true", help="no progress on stderr")
     p.add_argument("--lemma", action="append", metavar="LABEL",
                    help="run only this lemma (repeatable), e.g. --lemma L4")
     p.add_argument("-v", "--verbose", action="store_true",
@@ -131,8 +136,9 @@ def _read_blueprint(path: Path) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Run the checks; print the table or JSON; handle the blueprint options."""
+    from kvbound.progress import Progress
     from proofs.blueprint import render
-    from proofs.catalog import graph_problems, registry, run_all
+    from proofs.catalog import graph_problems, registry, run_lemma
 
     if args.check_blueprint:
         _check_blueprint_path(Path(args.check_blueprint))  # before minutes of checks
@@ -148,7 +154,11 @@ def run(args: argparse.Namespace) -> int:
                              f"{', '.join(sorted(known))}")
         lemmas = tuple(lemma for lemma in lemmas if lemma.label in args.lemma)
     start = time.perf_counter()
-    outcomes = run_all(lemmas)
+    bar = Progress(len(lemmas), "proofs", enabled=not args.quiet)
+    outcomes = []
+    for lemma in lemmas:
+        outcomes.append(run_lemma(lemma))
+        bar.step(f"{lemma.label}: {outcomes[-1].status}")
     seconds = time.perf_counter() - start
     report = _to_json(outcomes, problems, seconds)
     ok = bool(report["ok"])
@@ -184,7 +194,8 @@ def run(args: argparse.Namespace) -> int:
         if args.write_blueprint:
             path = Path(args.write_blueprint)
             write_text_atomically(path, text)
-            print(f"wrote {path}", file=sys.stderr)
+            print(f"kvbound proofs: wrote {path} (the blueprint: every lemma, its checks and "
+                  "their status)", file=sys.stderr)
         if args.check_blueprint:
             path = Path(args.check_blueprint)
             current = _read_blueprint(path)

@@ -20,12 +20,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
 from kvbound.exit_codes import EXIT_BOUND_VIOLATED
-from kvbound.options import DEFAULT_ETA, add_instance_arguments, parse_schedule
-from kvbound.outputs import check_output_dir, strict_json
+from kvbound.options import DEFAULT_ETA, add_instance_arguments, describe, parse_schedule
+from kvbound.outputs import check_output_dir, say_wrote, strict_json
 from lowerbound.validation import InvalidArgument, check_int_at_least
 from reduction.isolation.resources import check_run_fits
 from variants import SPARSITY_VARIANTS
@@ -34,6 +35,11 @@ from variants.runner import VariantReport
 __all__ = ["register", "run", "run_variant", "check_arguments", "report_table",
            "EXIT_CHECK_FAILED"]
 
+EXAMPLES = (
+    'kvbound structure --variant s3 --w 2             # attention to the last two scales',
+    'kvbound structure --variant s2 --out out/        # s-sparse values, figure in out/',
+)
+
 EXIT_CHECK_FAILED = 1
 
 
@@ -41,8 +47,7 @@ def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "structure",
         help="sparsity priors S1-S4: each variant's bound, matching cache and attack suite",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        **describe(__doc__, EXAMPLES),
     )
     p.add_argument("--variant", choices=SPARSITY_VARIANTS, action="append",
                    help="variant to run (repeatable; default: all four)")
@@ -62,6 +67,7 @@ def register(subparsers: Any) -> None:
                    help="directory for structure-<variant>.json/.png (default: out/)")
     p.add_argument("--json", action="store_true", help="print the JSON instead of the table")
     p.add_argument("--no-plot", action="store_true", help="skip the figures")
+    p.add_argument("--quiet", action="store_true", help="no progress on stderr")
     p.set_defaults(func=run)
 
 
@@ -163,7 +169,13 @@ def run(args: argparse.Namespace) -> int:
     check_output_dir(args.out, "--out")
     check_arguments(args, variants)
     reports, records = [], []
-    for variant in variants:
+    written: list[tuple[Path, str]] = []
+    start = time.monotonic()
+    for i, variant in enumerate(variants):
+        if not args.quiet:
+            print(f"kvbound structure [{time.monotonic() - start:5.1f}s] variant {variant} "
+                  f"({i + 1} of {len(variants)}): its bound, the matching cache, the attack "
+                  "suite", file=sys.stderr, flush=True)
         rep = run_variant(args, variant)
         record = rep.to_json()
         args.out.mkdir(parents=True, exist_ok=True)
@@ -173,7 +185,10 @@ def run(args: argparse.Namespace) -> int:
             figure = args.out / f"structure-{variant}.png"
             structure_figure(rep, figure)
             record["figure"] = str(figure)
-        (args.out / f"structure-{variant}.json").write_text(strict_json(record, indent=2) + "\n")
+            written.append((figure, f"{variant}: the bound, the matching cache, the attack"))
+        path = args.out / f"structure-{variant}.json"
+        path.write_text(strict_json(record, indent=2) + "\n")
+        written.append((path, f"{variant}: every number as JSON"))
         reports.append(rep)
         records.append(record)
     if args.json:
@@ -182,6 +197,7 @@ def run(args: argparse.Namespace) -> int:
         print(strict_json(out, indent=2))
     else:
         print("\n\n".join(report_table(r) for r in reports))
+    say_wrote("structure", written, to_stderr=args.json)
     leaks = [f"{r.variant}:{x.cache}" for r in reports for x in r.leaks]
     if leaks:
         print(f"kvbound: LEAK: {', '.join(leaks)} decoded more information than their message "

@@ -18,20 +18,25 @@ from typing import Any
 
 import numpy as np
 
+from caches import CACHES
+from caches.exact import STORAGE_DTYPES, ExactCache
 from kvbound.exit_codes import EXIT_BOUND_VIOLATED
 from kvbound.options import (
     add_head_arguments,
     add_instance_arguments,
     add_precision_arguments,
+    add_renamed_flag,
     add_run_arguments,
     check_seeds,
+    describe,
     parse_cache_options,
     parse_schedule,
     resolve_precision,
     run_isolation,
     whole_at_least,
+    workers_option,
 )
-from kvbound.outputs import check_output_file, strict_json, write_text_atomically
+from kvbound.outputs import check_output_file, say_wrote, strict_json, write_text_atomically
 from kvbound.plots.levels import levels_figure
 from kvbound.plots.outputs import outputs_histogram
 from kvbound.plots.style import check_format
@@ -39,27 +44,57 @@ from kvbound.progress import Progress
 from kvbound.reports.verify import verify_markdown, verify_table
 from kvbound.verifier import prepare_verifier
 from lowerbound.validation import InvalidArgument
-from reduction.isolation.resources import check_run_fits
+from reduction.isolation.resources import check_run_fits, describe_bytes, describe_seconds
+from reduction.isolation.threads import auto_workers, check_workers
 from reduction.protocol import PublicParams, SeedResult, run_verification
 
-__all__ = ["register", "run"]
+__all__ = ["register", "run", "state_bytes_per_token", "LONG_RUN_SECONDS"]
+
+#: Runs estimated longer than this are announced on stderr before they start.
+LONG_RUN_SECONDS = 30.0
+
+
+def state_bytes_per_token(cache: str, options: list[str] | None, d: int) -> float | None:
+    """Bytes of the cache's state per cached token, where the cache says: the exact caches
+    keep keys and values at their dtype (2 d numbers); None (the float64 upper bound of
+    the estimate) for any other cache, third-party code included (never imported here)."""
+    entry = CACHES.get(cache.strip())
+    if entry is None or not issubclass(entry.cls, ExactCache):
+        return None
+    dtype = {**entry.options, **parse_cache_options(options)}.get("dtype", "float16")
+    if dtype not in STORAGE_DTYPES:
+        return None  # the cache itself refuses it, with its own message
+    return 2.0 * d * np.dtype(STORAGE_DTYPES[dtype]).itemsize
+
+EXAMPLES = (
+    'kvbound verify                                   # var-256, d = 64, the exact cache',
+    'kvbound verify --cache h2o --option budget=0.5   # a compressor that loses bits',
+    'kvbound verify --seeds 5 --first-seed 10         # seeds 10, 11, ..., 14',
+    'kvbound verify --explain                         # where each row of the report is proved',
+    'kvbound verify --json --out out/verify.json      # the run as JSON',
+    'cd examples && kvbound verify --cache every_other:EveryOtherCache   # your own cache',
+)
 
 
 def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "verify",
         help="run Alice -> bytes -> Bob on random instances and check the bound",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        **describe(__doc__, EXAMPLES),
     )
     add_instance_arguments(p)
     add_head_arguments(p)
     add_run_arguments(p, seeds_default=1)
     add_precision_arguments(p)
-    p.add_argument("--seed", type=whole_at_least(0), default=0, help="first seed (default: 0)")
+    p.add_argument("--first-seed", type=whole_at_least(0), default=0, dest="first_seed",
+                   help="the first seed; --seeds K runs seeds first .. first + K - 1 "
+                   "(default: 0)")
+    add_renamed_flag(p, "--seed", "--first-seed", "the first of the --seeds seeds")
     p.add_argument(
         "--cache", default="exact",
-        help="registered cache name (exact, exact-fp32, ...) or module:Class (default: exact)",
+        help="registered cache name (exact, exact-fp32, ...), module:Class, or a press of "
+             "NVIDIA kvpress as 'kvpress:SnapKVPress(compression_ratio=0.5)' (the extra "
+             "kvbound[kvpress]; options compress_after, dtype) (default: exact)",
     )
     p.add_argument(
         "--option", action="append", metavar="KEY=VALUE",
@@ -89,10 +124,14 @@ def register(subparsers: Any) -> None:
         help="also draw Bob's outputs for 0 and 1 bits against tau (.png, .svg or .pdf)",
     )
     p.add_argument(
-        "--workers", type=whole_at_least(1), default=1,
-        help="threads sharing Bob's passes (results are bit-identical for every value; "
-        "default: 1)",
+        "--workers", type=workers_option, default="auto",
+        help="threads sharing Bob's passes, or 'auto': every core when Bob's work is "
+        "large (4 L^2 d >= 2e9 flops), else 1 (results are bit-identical for every value; "
+        "default: auto)",
     )
+    p.add_argument("--explain", action="store_true",
+                   help="name, beside every row of the report, the section of "
+                   "docs/theorem.md that proves it")
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
     p.set_defaults(func=run)
 
@@ -100,13 +139,21 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     schedule = parse_schedule(args.schedule)
     check_seeds(args.seeds)
-    if args.seed < 0:
-        raise InvalidArgument(f"--seed={args.seed} must be >= 0")
+    if args.first_seed < 0:
+        raise InvalidArgument(f"--first-seed={args.first_seed} must be >= 0")
     for path, flag in ((args.out, "--out"), (args.report, "--report"),
                        (args.figure, "--figure")):
         check_output_file(path, flag)
-    check_run_fits(schedule, args.d, args.seeds)
-    seeds = range(args.seed, args.seed + args.seeds)
+    workers = (auto_workers(schedule.cached_tokens, args.d) if args.workers == "auto"
+               else check_workers(args.workers, "--workers"))
+    estimate = check_run_fits(schedule, args.d, args.seeds, workers=workers,
+                              state_bytes_per_token=state_bytes_per_token(args.cache,
+                                                                          args.option, args.d))
+    if estimate.seconds > LONG_RUN_SECONDS:  # said before the run, whatever --quiet says
+        print(f"kvbound: this run needs about {describe_bytes(estimate.total)} and "
+              f"{describe_seconds(estimate.seconds)} (estimate; {workers} worker thread"
+              f"{'s' if workers > 1 else ''} for Bob)", file=sys.stderr, flush=True)
+    seeds = range(args.first_seed, args.first_seed + args.seeds)
     bar = Progress(args.seeds, "verify", enabled=not args.quiet)
 
     def on_seed(done: int, total: int, r: SeedResult) -> None:
@@ -131,7 +178,7 @@ def run(args: argparse.Namespace) -> int:
         **isolation, progress=on_seed,
         num_queries=args.multi_index, observe=observe,
         logit_cap=args.logit_cap, var_head=args.var_head,
-        at_c_min=args.at_c_min, delta=args.delta, workers=args.workers,
+        at_c_min=args.at_c_min, delta=args.delta, workers=workers,
     )
     if args.figure:
         pub = result.public
@@ -154,11 +201,18 @@ def run(args: argparse.Namespace) -> int:
                           thresholds=pub.thresholds, title=title, path=args.figure)
     # every worker is gone (run_verification returns once they are): the files are ours
     record = result.to_json()
+    written: list[tuple[Path, str]] = []
+    if args.figure:
+        written.append((args.figure, "Bob's outputs against the threshold"))
     if args.out:
         write_text_atomically(args.out, strict_json(record, indent=2) + "\n")
+        written.append((args.out, "the run as JSON"))
     if args.report:
         write_text_atomically(args.report, verify_markdown(result))
-    print(strict_json(record, indent=2) if args.json else verify_table(result))
+        written.append((args.report, "the report in plain words, then the details"))
+    print(strict_json(record, indent=2) if args.json
+          else verify_table(result, explain=args.explain))
+    say_wrote("verify", written, to_stderr=args.json)
     if not result.logit_cap_respected:
         print(f"kvbound: a logit outside [-B, B] with B={result.public.effective_cap:g} was "
               "computed (see 'logits' in the JSON)", file=sys.stderr)

@@ -12,18 +12,22 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from kvbound.options import DEFAULT_ETA, add_instance_arguments
+from kvbound.options import DEFAULT_ETA, add_instance_arguments, describe
 from kvbound.reports.walkthrough import walkthrough_markdown
 
 __all__ = ["register", "run"]
+
+EXAMPLES = (
+    'kvbound walkthrough                              # the hand-sized instance, then var-256',
+    'kvbound walkthrough --schedule var-512 --d 64',
+)
 
 
 def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "walkthrough",
         help="the reduction step by step on a tiny instance (markdown, for teaching)",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        **describe(__doc__, EXAMPLES),
     )
     add_instance_arguments(p)
     p.add_argument("--write", type=Path, help="write the markdown to this file")
@@ -35,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
                                 DEFAULT_ETA if args.eta is None else args.eta)
     if args.write:
         args.write.write_text(text)
-        print(f"wrote {args.write}")
+        print(f"kvbound walkthrough: wrote {args.write} (the walk-through as markdown)")
     else:
         print(text, end="")
     return 0

@@ -78,7 +78,7 @@ class SlideParams:
     frontier_caches: Sequence[str] = FRONTIER_CACHES
     isolation: str = "process"
     frontier_budgets: Sequence[float] = (0.02, *DEFAULT_BUDGETS)
-    n_ratio: float = 1.25
+    n_ratio: float = 2.0  # geometric(n, 2), the ratio the unit's section 7 uses
     n_max: int = 4096
 
     @property

@@ -13,10 +13,10 @@ import numpy as np
 
 from kvbound.plots.style import (
     OKABE_ITO,
+    cache_style,
     label_points,
     legend_outside,
     new_figure,
-    series_style,
     takeaway,
 )
 
@@ -62,22 +62,22 @@ def draw_outputs(data: dict[str, Any]) -> Any:
         ax.stairs(counts, edges, fill=True, color=colour, alpha=0.3)
         ax.stairs(counts, edges, color=colour, linewidth=1.8, label=text)
     ax.axvline(data["tau"], color=BLACK, linestyle="--", linewidth=1.6,
-               label=f"threshold tau = {data['tau']:.3f}")
+               label=rf"threshold $\tau = {data['tau']:.3f}$")
     ax.set_yscale("log")
     ax.set_ylim(bottom=0.8)
     ax.set_xlim(lo, hi)
-    ax.set_xlabel("Bob's output coordinate Z_hat[i, l] for query C k_i [value units]")
+    ax.set_xlabel(r"Bob's output coordinate $\hat Z_{i,l}$ for query $C\,k_i$ [value units]")
     ax.set_ylabel("coordinates [count, log scale]")
     options = _options_text(data.get("options", {}))
     ax.set_title(f"L3: Bob's outputs, cache {data['cache']}"
                  + (f" ({options})" if options else "")
-                 + f"\n{data['schedule']}, d = {data['d']}: {data['bit_errors']} errors of "
+                 + f"\n{data['schedule']}, $d = {data['d']}$: {data['bit_errors']} errors of "
                  f"{data['n_bits']} bits, margin {data['margin']:+.3f}", fontsize=11)
     ax.legend(loc="upper center", fontsize=9)
     if data["bit_errors"] == 0:
-        message = "every output lies on its side of tau"
+        message = r"every output lies on its side of $\tau$"
     else:
-        message = f"{data['bit_errors']} outputs cross tau: those bits are lost"
+        message = rf"{data['bit_errors']} outputs cross $\tau$: those bits are lost"
     takeaway(ax, message, loc="center")
     return fig
 
@@ -89,25 +89,26 @@ def draw_frontier(data: dict[str, Any]) -> Any:
     ax.fill_between(xs, 0, ps, color=VERMILLION, alpha=0.12, linewidth=0,
                     label="infeasible side")
     ax.plot(xs, ps, color=VERMILLION, linewidth=2,
-            label="Fano: N(1 - H2(p)) = bits")
+            label=r"Fano: $N(1 - H_2(p))$ = bits")
     caches = list(dict.fromkeys(q["cache"] for q in data["points"]))
-    for i, cache in enumerate(caches):
+    for cache in caches:
         pts = [q for q in data["points"] if q["cache"] == cache]
         ax.plot([q["bits_per_N"] for q in pts], [q["error_rate"] for q in pts],
                 linestyle="-" if len(pts) > 1 else "none", linewidth=0.8, markersize=8,
-                markeredgecolor=BLACK, markeredgewidth=0.5, label=cache, **series_style(i))
-    ax.axvline(1.0, color=BLACK, linestyle=":", linewidth=1, label="message bits = N")
+                markeredgecolor=BLACK, markeredgewidth=0.5, label=cache,
+                **cache_style(cache, tuple(caches)))
+    ax.axvline(1.0, color=BLACK, linestyle=":", linewidth=1, label=r"message bits $= N$")
     ax.set_xscale("log")
     ax.set_xlim(min(xs), 5 * max(q["bits_per_N"] for q in data["points"]))
     ax.set_ylim(-0.01, 0.55)
-    label_points(ax, [(q["bits_per_N"], q["error_rate"], q["setting"])
-                      for q in data["points"] if q["setting"]])
-    ax.set_xlabel("message bits / N [ratio, log scale]")
-    ax.set_ylabel("bit error rate p [fraction]")
-    ax.set_title(f"Every cache against Fano's frontier ({data['schedule']}, d = {data['d']}, "
-                 f"N = {data['n_bits']})")
+    ax.set_xlabel(r"message bits $/\, N$ [ratio, log scale]")
+    ax.set_ylabel(r"bit error rate $p$ [fraction]")
+    ax.set_title(f"Every cache against Fano's frontier ({data['schedule']}, $d = {data['d']}$, "
+                 f"$N = {data['n_bits']}$)")
     legend_outside(ax)
+    label_points(ax, [(q["bits_per_N"], q["error_rate"], q["setting"])  # once laid out
+                      for q in data["points"] if q["setting"]])
     verdict = ("every point is on the feasible side" if data["all_feasible"]
                else "a point is on the infeasible side: a LEAK")
-    takeaway(ax, f"{verdict};\nlosing bits is the only way below N", loc="lower left")
+    takeaway(ax, f"{verdict};\nlosing bits is the only way below $N$", loc="lower left")
     return fig

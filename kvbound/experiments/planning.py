@@ -105,7 +105,7 @@ SWEEP_AXES: dict[str, SweepAxis] = {
     "lowrank": _RANK,
     "sketch": _RANK,
     "packer": _FIXED,
-    "noisy": SweepAxis("eta", (0.25, 0.5, 0.9), note="relative error of every output"),
+    "noisy": SweepAxis("noise", (0.25, 0.5, 0.9), note="relative error of every output"),
     # the sparsity variants' caches (variants/)
     "topk-attention": SweepAxis("k", (1, 4, 16), note="scores each query attends to"),
     "support": _FIXED,

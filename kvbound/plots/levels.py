@@ -40,14 +40,14 @@ def levels_figure(outputs: np.ndarray, symbols: np.ndarray, *, bits: int, gamma:
     t = np.concatenate([[np.nan], np.asarray(thresholds, dtype=np.float64), [np.nan]])
     fig, ax = plt.subplots(figsize=(7.5, 4.6), dpi=120)
     ax.fill_between(levels, lo - levels, hi - levels, step="mid", color="#56B4E9",
-                    alpha=0.45, label="Lemma PREC: where level m's output may lie")
+                    alpha=0.45, label=r"Lemma PREC: where level $m$'s output may lie")
     ax.step(levels, t[: levels.size] - levels, where="mid", color="black",
-            linewidth=0.8, linestyle=":", label="thresholds below / above level m")
+            linewidth=0.8, linestyle=":", label=r"thresholds below / above level $m$")
     ax.step(levels, t[1 : levels.size + 1] - levels, where="mid", color="black",
             linewidth=0.8, linestyle=":")
     ax.scatter(np.ldexp(m, -bits), z - np.ldexp(m, -bits), s=4, color="#D55E00", alpha=0.6,
                label="Bob's outputs")
-    ax.set_xlabel(f"value Alice hid, m 2^-{bits} (b = {bits} bits per coordinate)")
+    ax.set_xlabel(rf"value Alice hid, $m\, 2^{{-{bits}}}$ ($b = {bits}$ bits per coordinate)")
     ax.set_ylabel("Bob's output minus the hidden value")
     ax.set_title(title, fontsize=10)
     ax.legend(fontsize=8, loc="upper left")

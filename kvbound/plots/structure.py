@@ -48,10 +48,10 @@ def _s1(ax: Any, rep: VariantReport) -> None:
     measured = [m["max_off_target_mass"], m["max_entropy_bits"], m["truncation_error"]]
     bound = [m["off_target_mass_bound"], m["entropy_bound_bits"], m["off_target_mass_bound"]]
     xs = list(range(len(names)))
-    ax.plot(xs, [max(v, 1e-300) for v in measured], "o", color="tab:blue",
+    ax.plot(xs, [max(v, 1e-300) for v in measured], "o", color="#0072B2",
             label="measured (max over Bob's rows)")
-    ax.plot(xs, bound, "v", color="tab:red", label="guaranteed (L2: gamma/(1+gamma), entropy)")
-    ax.plot([1], [m["uniform_entropy_bits"]], "s", color="0.5", label="uniform row: log2 m")
+    ax.plot(xs, bound, "v", color="#D55E00", label=r"guaranteed (L2: $\gamma/(1+\gamma)$, entropy)")
+    ax.plot([1], [m["uniform_entropy_bits"]], "s", color="0.5", label=r"uniform row: $\log_2 m$")
     ax.set_xticks(xs, names)
     ax.set_yscale("log")
     ax.set_title(f"S1: Bob's rows are {m['k']}-sparse (promise kept: {m['promise_kept']})",
@@ -61,28 +61,29 @@ def _s1(ax: Any, rep: VariantReport) -> None:
 def _s2(ax: Any, rep: VariantReport) -> None:
     rows = [r for r in rep.sweep if r.get("message_bits") is not None]
     ax.plot([r["s"] for r in rep.sweep], [r["bound_bits"] for r in rep.sweep], "-",
-            color="tab:red", label="bound L floor(log2 C(d,s))")
+            color="#D55E00", label=r"bound $L \lfloor \log_2 \binom{d}{s} \rfloor$")
     ax.plot([r["s"] for r in rows], [r["message_bits"] for r in rows], "o", ms=3,
-            color="tab:blue", label="support cache (message bits)")
+            color="#0072B2", label="support cache (message bits)")
     ax.plot([r["s"] for r in rep.sweep], [r["dense_bits"] for r in rep.sweep], "--",
-            color="0.5", label="dense bound L d")
-    ax.set_xlabel("non-zeros per value row s")
+            color="0.5", label=r"dense bound $L\,d$")
+    ax.set_xlabel(r"non-zeros per value row $s$")
     ax.set_ylabel("bits")
-    ax.set_title(f"S2: s-sparse values, d = {rep.parameters['d']}", fontsize=9)
+    ax.set_title(rf"S2: $s$-sparse values, $d = {rep.parameters['d']}$", fontsize=9)
 
 
 def _s3(ax: Any, rep: VariantReport) -> None:
     rows = [r for r in rep.sweep if r.get("message_bits") is not None]
     ax.plot([r["w"] for r in rep.sweep], [r["bound_bits"] for r in rep.sweep], "-",
-            drawstyle="steps-mid", color="tab:red", label="bound d (T_{K-w+1}+...+T_{K-1})")
+            drawstyle="steps-mid", color="#D55E00",
+            label=r"bound $d\,(T_{K-w+1} + \dots + T_{K-1})$")
     ax.plot([r["w"] for r in rows], [r["message_bits"] for r in rows], "o", ms=4,
-            color="tab:blue", label="window cache (message bits)")
+            color="#0072B2", label="window cache (message bits)")
     n2d = rep.measurements["last_scale_tokens"] * rep.parameters["d"]
-    ax.plot([1, len(rep.sweep)], [n2d, n2d], "--", color="0.5", label="n^2 d")
-    ax.set_xlabel("window w (scales visible, the current one counted)")
+    ax.plot([1, len(rep.sweep)], [n2d, n2d], "--", color="0.5", label=r"$n^2 d$")
+    ax.set_xlabel(r"window $w$ (scales visible, the current one counted)")
     ax.set_ylabel("bits")
-    ax.set_title(f"S3: at w = {rep.parameters['w']}, bound = "
-                 f"{rep.measurements['bound_over_n2d']:.4f} n^2 d", fontsize=9)
+    ax.set_title(rf"S3: at $w = {rep.parameters['w']}$, bound = "
+                 rf"{rep.measurements['bound_over_n2d']:.4f} $n^2 d$", fontsize=9)
 
 
 def _s4(ax: Any, rep: VariantReport) -> None:
@@ -90,35 +91,38 @@ def _s4(ax: Any, rep: VariantReport) -> None:
     d, eps = rep.parameters["d"], rep.parameters["eps"]
     n, star = rep.measurements["cached_tokens"], rep.measurements["switch_rank"]
     ax.plot([r["r"] for r in rep.sweep], [r["bound_bits"] for r in rep.sweep], "-",
-            color="tab:red", label="bound d L'(r)")
+            color="#D55E00", label=r"bound $d\,L'(r)$")
     ax.plot([r["r"] for r in rows], [r["message_bits"] for r in rows], "o", ms=4,
-            color="tab:blue", label="cluster cache (message bits)")
+            color="#0072B2", label="cluster cache (message bits)")
     grow = [min(d * math.sqrt(2) * math.exp(eps * eps * r["r"] / 4), 1e300) for r in rep.sweep]
-    ax.plot([r["r"] for r in rep.sweep], grow, ":", color="tab:green",
-            label="d sqrt(2) e^{eps^2 r/4} (e^Theta(r) regime)")
-    ax.plot([1, len(rep.sweep)], [n * d, n * d], "--", color="0.5", label="L d (L regime)")
+    ax.plot([r["r"] for r in rep.sweep], grow, ":", color="#009E73",
+            label=r"$d \sqrt{2}\, e^{\varepsilon^2 r/4}$ (the $e^{\Theta(r)}$ regime)")
+    ax.plot([1, len(rep.sweep)], [n * d, n * d], "--", color="0.5",
+            label=r"$L\,d$ (the $L$ regime)")
     ax.axvline(star, color="black", lw=0.8)
     ax.set_yscale("log")
     ax.set_ylim(top=4 * n * d)
-    ax.set_xlabel(f"key rank r (switch at r* = d_min(L, eps) = {star})")
+    ax.set_xlabel(rf"key rank $r$ (switch at $r^* = d_{{\min}}(L, \varepsilon) = {star}$)")
     ax.set_ylabel("bits")
-    ax.set_title(f"S4: keys of rank r, d = {d}", fontsize=9)
+    ax.set_title(rf"S4: keys of rank $r$, $d = {d}$", fontsize=9)
 
 
 def _attack(ax: Any, rep: VariantReport) -> None:
-    runs = [r for r in (rep.matching, *rep.attack) if r.status == "ok" and r.message_bits]
+    ran = [r for r in rep.attack if r.status == "ok"]  # as the command's "N ran"
+    runs = [r for r in (rep.matching, *ran) if r.status == "ok" and r.message_bits]
     xs = [float(r.message_bits or 0) for r in runs]
     ys = [max(r.information_bits or 0.0, 1.0) for r in runs]
     hi = max([*xs, *ys, 10.0]) * 2
-    ax.fill_between([1, hi], [1, hi], [hi, hi], color="tab:red", alpha=0.08,
+    ax.fill_between([1, hi], [1, hi], [hi, hi], color="#D55E00", alpha=0.08,
                     label="_infeasible")
-    ax.plot([1, hi], [1, hi], "-", color="tab:red", lw=0.8, label="message = information")
-    ax.scatter(xs, ys, s=12, color="tab:blue", label="caches (information, Fano at p)")
+    ax.plot([1, hi], [1, hi], "-", color="#D55E00", lw=0.8, label="message = information")
+    ax.scatter(xs, ys, s=12, color="#0072B2", label="caches (information, Fano at p)")
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("message bits")
     ax.set_ylabel("information decoded (bits)")
-    ax.set_title(f"attack suite: {len(runs)} runs, {len(rep.leaks)} infeasible", fontsize=9)
+    ax.set_title(f"the matching cache and {len(ran)} attack runs: {len(rep.leaks)} "
+                 "infeasible", fontsize=9)
 
 
 _PANELS = {"s1": _s1, "s2": _s2, "s3": _s3, "s4": _s4}

@@ -149,54 +149,67 @@ def asymptotic_table(
 def asymptotics_figure(table: dict[str, Any], path: Path) -> dict[str, dict[str, list[float]]]:
     """Draw both panels to ``path``; return every plotted line's data, read off the artists.
 
-    The returned dict (label -> x, y) is what the figure shows, taken from the Line2D
-    objects before saving, so a test can compare it with the table.
+    The returned dict (key -> x, y) is what the figure shows, taken from the Line2D objects
+    before saving, so a test can compare it with the table. Keys: ``panel1: bound``,
+    ``panel1: d_min`` and ``panel2: d = ceil(c ln n)`` for each c.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from kvbound.plots.style import (
+        BOUND_COLOUR,
+        CACHE_COLOURS,
+        CACHE_MARKERS,
+        OKABE_ITO,
+        new_figure,
+        save_figure,
+    )
 
     geo = table["geometric"]
     ns = [r["n"] for r in geo]
     lim = table["limits"]
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4.6), dpi=110)
-    ax1.plot(ns, [r["bound_over_n2d_to_limit"] for r in geo], "o-", color="tab:blue",
-             label=f"bound/(n^2 d) at d = d_min, over 1/(rho^2-1) = {lim['bound_over_n2d']}")
-    ax1.plot(ns, [r["d_min_over_ln_n_to_limit"] for r in geo], "s-", color="tab:red",
-             label=f"(d_min / ln n) over 8/eps^2 = {lim['d_min_over_ln_n']}")
+    fig, (ax1, ax2) = new_figure(ncols=2)
+    keyed: list[tuple[str, Any]] = []
+    (line,) = ax1.plot(ns, [r["bound_over_n2d_to_limit"] for r in geo], "o-",
+                       color=OKABE_ITO[4],
+                       label=r"bound$/(n^2 d)$ at $d = d_{\min}$, over $1/(\rho^2-1)$ = "
+                       f"{lim['bound_over_n2d']}")
+    keyed.append(("panel1: bound", line))
+    (line,) = ax1.plot(ns, [r["d_min_over_ln_n_to_limit"] for r in geo], "s-",
+                       color=BOUND_COLOUR,
+                       label=r"$d_{\min}/\ln n$ over $8/\varepsilon^2$ = "
+                       f"{lim['d_min_over_ln_n']}")
+    keyed.append(("panel1: d_min", line))
     ax1.axhline(1.0, color="black", linestyle="--", linewidth=1)
     ax1.set_xscale("log", base=2)
-    ax1.set_xlabel("n (side of the last token map)")
-    ax1.set_ylabel("value / its limit")
-    ax1.set_title(f"geometric(n, {table['ratio']}), eps={table['eps']}, eta={table['eta']}: "
-                  "both tend to 1", fontsize=10)
+    ax1.set_xlabel(r"$n$, side of the last token map [tokens, log scale]")
+    ax1.set_ylabel("value / its limit [ratio]")
+    ax1.set_title("both ratios tend to 1", fontsize=10)
     ax1.legend(fontsize=8, loc="lower right")
-    for c, points in table["low_dimension"].items():
-        ax2.plot([p["n"] for p in points], [p["bound_over_n2d_float"] for p in points],
-                 "o-", label=f"d = ceil({c} ln n)")
-    ax2.plot(ns, [lim["bound_over_n2d_float"]] * len(ns), "k--", label="n^2 d regime limit")
+    ax2.plot(ns, [lim["bound_over_n2d_float"]] * len(ns), color="0.8", linewidth=7,
+             solid_capstyle="butt", label=r"the $n^2 d$ regime's limit", zorder=1)
+    styles = ("-", "--", "-.", ":", (0, (5, 1)))
+    for i, (c, points) in enumerate(table["low_dimension"].items()):
+        # lines that coincide (every c above 8/eps^2) stay visible: dashes and marker
+        # sizes differ, hollow markers inside filled ones
+        (line,) = ax2.plot([p["n"] for p in points], [p["bound_over_n2d_float"] for p in points],
+                           linestyle=styles[i % len(styles)],
+                           marker=CACHE_MARKERS[i % len(CACHE_MARKERS)],
+                           color=CACHE_COLOURS[i % len(CACHE_COLOURS)],
+                           markersize=max(3.0, 10.0 - 1.6 * i),
+                           markerfacecolor="white" if i % 2 else CACHE_COLOURS[i % 7],
+                           label=rf"$d = \lceil {c} \ln n \rceil$", zorder=2 + i)
+        keyed.append((f"panel2: d = ceil({c} ln n)", line))
     ax2.set_xscale("log", base=2)
     ax2.set_yscale("log")
-    ax2.set_xlabel("n")
-    ax2.set_ylabel("bound / (n^2 d)")
+    ax2.set_xlabel(r"$n$ [tokens, log scale]")
+    ax2.set_ylabel(r"bound $/ (n^2 d)$ [ratio, log scale]")
     cap = table["logit_cap"]
     cross = float(Fraction(lim["d_min_over_ln_n"]))
-    ax2.set_title(f"low dimension: d = ceil(c ln n); reaches the n^2 d regime for c > "
-                  f"8/eps^2 = {cross:.3g}" + ("" if cap is None else f"; cap B = {cap}"),
-                  fontsize=10)
-    ax2.legend(fontsize=7)
-    data = {
-        f"{name}: {line.get_label()}": {
-            "x": [float(v) for v in line.get_xdata()],
-            "y": [float(v) for v in line.get_ydata()],
-        }
-        for name, ax in (("panel1", ax1), ("panel2", ax2))
-        for line in ax.get_lines()
-        if not str(line.get_label()).startswith("_")  # reference lines (axhline)
-    }
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    plt.close(fig)
+    ax2.set_title(r"low dimension $d = \lceil c \ln n \rceil$: the $n^2 d$ regime for "
+                  rf"$c > 8/\varepsilon^2 = {cross:.3g}$"
+                  + ("" if cap is None else f"; cap $B = {cap}$"), fontsize=10)
+    ax2.legend(fontsize=7, loc="lower left")
+    fig.suptitle(rf"Asymptotics of geometric$(n, {table['ratio']})$, "
+                 rf"$\varepsilon = {table['eps']}$, $\eta = {table['eta']}$", fontsize=12)
+    data = {key: {"x": [float(v) for v in line.get_xdata()],
+                  "y": [float(v) for v in line.get_ydata()]} for key, line in keyed}
+    save_figure(fig, path)
     return data

@@ -16,6 +16,7 @@ from typing import Any
 
 from caches.exact import exact_cache_bits
 from kvbound.experiments import SweepPoint, SweepResult
+from kvbound.reports.plain import attack_lines
 from lowerbound.validation import InvalidArgument
 
 __all__ = ["attack_rows", "attack_table", "attack_markdown", "attack_figure", "HEADERS",
@@ -82,19 +83,29 @@ def _summary(result: SweepResult) -> list[str]:
     return lines
 
 
+def _plain(result: SweepResult) -> list[str]:
+    """What happened, in plain words (kvbound.reports.plain)."""
+    lossless = [(p.label, p.message_bits) for p in result.measured
+                if p.bit_errors == 0 and not p.leak]
+    return attack_lines(len(result.measured), [p.label for p in result.leaks],
+                        [p.label for p in result.failures], result.n_bits, lossless)
+
+
 def attack_table(result: SweepResult) -> str:
-    """A plain-text table with the summary lines under it."""
+    """The table, then what happened in plain words, then the summary lines."""
     rows = [HEADERS, *attack_rows(result)]
     widths = [max(len(r[i]) for r in rows) for i in range(len(HEADERS))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines + [""] + _summary(result))
+    return "\n".join(lines + [""] + _plain(result) + [""] + _summary(result))
 
 
 def attack_markdown(result: SweepResult) -> str:
     """The markdown report: what was run, the table, the summary."""
     lines = [
         "# kvbound attack report",
+        "",
+        *(f"**{line}**" if i == 0 else line for i, line in enumerate(_plain(result))),
         "",
         "Every compressor at every budget ran the reduction of arXiv 2503.14881: Alice",
         "streamed the hard instance into the cache, Bob rebuilt it from its bytes alone and",
@@ -142,11 +153,11 @@ def attack_figure(result: SweepResult, path: str | Path,
     format follows the suffix of ``path`` (png, svg, pdf); returns the Figure.
     """
     from kvbound.plots.style import (
+        cache_style,
         label_points,
         legend_outside,
         new_figure,
         save_figure,
-        series_style,
         takeaway,
     )
 
@@ -163,15 +174,15 @@ def attack_figure(result: SweepResult, path: str | Path,
     grid = [x_lo * (x_hi / x_lo) ** (i / 200) for i in range(201)]
     ax.fill_between(grid, grid, y_hi, where=[g < y_hi for g in grid], color="#D55E00",
                     alpha=0.12, linewidth=0, label="infeasible: information > bits")
-    ax.plot(grid, grid, color="#D55E00", linewidth=1.5, label="bound y = x (Lemma L4)")
-    ax.axhline(n, color="0.4", linestyle=":", linewidth=1, label=f"all N = {n} bits")
+    ax.plot(grid, grid, color="#D55E00", linewidth=1.5, label=r"bound $y = x$ (Lemma L4)")
+    ax.axhline(n, color="0.4", linestyle=":", linewidth=1, label=f"all $N = {n}$ bits")
     exact = exact_cache_bits(result.schedule.cached_tokens, result.d, "float16")
     ax.axvline(exact, color="0.5", linestyle="--", linewidth=1,
-               label=f"exact fp16 cache ({exact / n:.0f} x N)")
+               label=f"exact fp16 cache ({exact / n:.0f} × $N$)")
     labels: list[tuple[float, float, str]] = []
-    for i, cache in enumerate(shown):
+    for cache in shown:
         pts = [p for p in ok if p.cache == cache]
-        st = series_style(i)
+        st = cache_style(cache, tuple(shown))
         x = [max(p.message_bits, 1) for p in pts]
         y = [max(p.information_bits, floor) for p in pts]
         leaky = any(p.leak for p in pts)
@@ -189,15 +200,15 @@ def attack_figure(result: SweepResult, path: str | Path,
     ax.set_xlim(x_lo, x_hi)
     y_min = min([max(p.information_bits_lcb, floor) for p in ok] + [n / 10])
     ax.set_ylim(y_min / 2, y_hi)
-    label_points(ax, labels)
-    ax.set_xlabel("message bits [bits, log scale] (8 x len(to_bytes()); max over seeds)")
-    ax.set_ylabel("information recovered N(1 - H2(p)) [bits, log scale]")
+    ax.set_xlabel(r"message bits [bits, log scale] ($8 \times$ len(to_bytes()); max over seeds)")
+    ax.set_ylabel(r"information recovered $N(1 - H_2(p))$ [bits, log scale]")
     s = result.schedule
     hidden = len({p.cache for p in result.measured}) - len(shown)
-    ax.set_title(f"kvbound attack: {s.name}, d = {result.d}, N = {n}, "
+    ax.set_title(f"kvbound attack: {s.name}, $d = {result.d}$, $N = {n}$, "
                  f"{len(result.seeds)} seed(s)" + ("" if result.all_feasible else " - LEAK"))
     ax.grid(True, which="major", alpha=0.3)
     legend_outside(ax)
+    label_points(ax, labels)  # once the legend has taken its place
     packer = result.packer()
     lines = [f"{len(result.measured)} points: " + (
         "all on the feasible side" if result.all_feasible else

@@ -1,80 +1,197 @@
-"""What a protocol run needs, estimated before it starts, so sizes that cannot fit are
-refused up front with the estimate instead of being discovered at 23 GB.
+"""What a protocol run needs, estimated before it starts: bytes per process and seconds.
 
-Purpose: the engineering rule "sizes that cannot fit are refused up front". One run of the
-reduction (:mod:`reduction.protocol`) holds, at its peak, in bytes (L = L_{K-1} cached
-tokens, T = T_K last-scale tokens, L_K = L + T, d the head dimension):
+Purpose: the engineering rule "sizes that cannot fit are refused up front", and an honest
+warning before a long run. One run of the reduction (:mod:`reduction.protocol`) keeps
+three processes alive (the verifier and the two parties' workers, docs/theorem.md#reduction);
+each holds, at its peak, in bytes (L = L_{K-1} cached tokens, T = T_K, d the head
+dimension, S_k the cache's state after scale k, S = S_{K-1} the message, B0 the interpreter
+with numpy and this package):
 
-* Alice's instance, L d bits as uint8, and the current block cast to float64;
-* the public keys: L d int8 signs, a float64 copy on each side (2 x 8 L d), and the
-  block Gram matrix of the key check, min(2048, L) x L float32 plus its mask;
-* the cache: at most float64 keys and values (2 x 8 d bytes per token, the largest
-  registered cache): L tokens on Alice's side, the message and its copy through the
-  pipe (L each), L_K in Bob's pass and their float64 copy in attention;
-* Bob's pass: the T x d float64 queries, zero keys/values and outputs (3 x 8 T d), his
-  L x d float64 answers, and the attention chunk (1024 x 4096 float64 scores, x 3);
-* each seed's record (~2 KB).
+* verifier: Alice's bits and the key signs (2 L d), the BLAS workspace; then the larger
+  of the key check (a float32 copy, 4 L d, and one 1024 x 4096 float32 tile with its
+  mask) and the end of a seed: every boundary state it received (sum S_k), Bob's float64
+  answer and the frame it came in (16 L d), the decoded symbols, the truth and their
+  difference (6 L d);
+* Alice's worker: her bits, the float64 keys and values (17 L d), the cache and its copy
+  while it grows (2 S), the states and the frame that carries them (2 sum S_k);
+* Bob's worker: the message and a pass's copy of the cache (2.5 S), the float32 keys and
+  values with their extra column (8 L (d + 1)), a pass's float64 queries and outputs
+  (16 T d), his answer and its frame (16 L d).
 
-The estimate is an upper bound in spirit, not a measurement; a run is refused when it
-exceeds :data:`MEMORY_FRACTION` of the physical memory.
+The state sizes come from the cache: ``state_bytes_per_token`` (the exact caches store
+2 d numbers per token at their dtype; the default, 16 d, is float64 keys and values, the
+largest a registered cache keeps). The processes are alive together, so a run needs the
+sum; ``make bench`` compares the largest process with the measured peak RSS.
+
+Seconds: start-up (both workers start as this process did: :func:`startup_seconds`)
+plus, per seed, the key check (L^2 d flops at the float32 GEMM rate R), Bob's two GEMMs
+and his exponentials (L^2 (4 (d + 1) + ``EXP_FLOPS``) / (R w), w the workers) and the
+bytes moved (states, frames, decoding) at ``BYTES_PER_SECOND``. R is measured when the
+estimate is made and scaled by this process's share of a loaded machine
+(:func:`gemm_rate`). It is an estimate: ``make bench`` prints it beside every measured
+run.
 """
 
 from __future__ import annotations
 
 import os
+import time
+
+import numpy as np
 
 from lowerbound.validation import InvalidArgument, check_int_at_least
+from reduction.isolation.threads import available_cores, blas_threads
 from reduction.schedule import Schedule
 
 __all__ = [
     "MEMORY_FRACTION",
     "MAX_SEEDS",
+    "BASELINE_BYTES",
     "RunEstimate",
     "estimate_run",
+    "gemm_rate",
+    "startup_seconds",
     "physical_memory_bytes",
     "check_run_fits",
+    "describe_bytes",
+    "describe_seconds",
 ]
 
 MEMORY_FRACTION = 0.75
 MAX_SEEDS = 1_000_000  # one run per seed: more is a job for several invocations
+BASELINE_BYTES = 46 << 20  # one process: Python, numpy, this package (measured: 44-46 MiB)
+STARTUP_SECONDS = 0.6  # imports and both workers started (measured in make bench)
+EXP_FLOPS = 48  # one float32 exp and its bookkeeping, in GEMM flops (measured)
+BYTES_PER_SECOND = 1.5e9  # copies, frames, to_bytes, decoding (measured)
 _RECORD_BYTES = 2048
-_CHUNK_BYTES = 3 * 1024 * 4096 * 8
+_TILE_BYTES = int(1024 * 4096 * 5)  # the key check's float32 tile and its bool mask
+_BLAS_BYTES = 10 << 20  # the BLAS workspace of the key check's large GEMMs (measured)
 
 
 class RunEstimate(dict[str, int]):
-    """Bytes per component of one run (a dict), with ``total``."""
+    """Peak bytes per process of one run (a dict: ``verifier``, ``alice``, ``bob``,
+    ``records``), with the total, the largest process, and the estimated ``seconds``."""
+
+    seconds: float = 0.0
 
     @property
     def total(self) -> int:
         return sum(self.values())
 
+    @property
+    def largest_process(self) -> int:
+        return max(self["verifier"], self["alice"], self["bob"])
+
     def describe(self) -> str:
-        """The three largest parts, e.g. ``"Bob's pass 49.2 GB, cache 0.1 GB, ..."``."""
+        """The three largest parts, e.g. ``"bob 1.2 GiB, alice 0.9 GiB, verifier ..."``."""
         parts = sorted(self.items(), key=lambda kv: -kv[1])[:3]
-        return ", ".join(f"{name} {_gb(size)}" for name, size in parts)
+        return ", ".join(f"{name} {describe_bytes(size)}" for name, size in parts)
 
 
-def _gb(n: float) -> str:
-    return f"{n / 1e9:.1f} GB" if n >= 1e8 else f"{n / 1e6:.1f} MB"
+def describe_bytes(n: float) -> str:
+    """``"3.1 GiB"`` or ``"240 MiB"``.
+
+    >>> describe_bytes(3.1 * 2**30), describe_bytes(240 * 2**20)
+    ('3.1 GiB', '240 MiB')
+    """
+    return f"{n / 2**30:.1f} GiB" if n >= 2**30 else f"{n / 2**20:.0f} MiB"
 
 
-def estimate_run(schedule: Schedule, d: int, seeds: int = 1) -> RunEstimate:
-    """Peak bytes of one protocol run on ``schedule`` with head dimension ``d``.
+def describe_seconds(s: float) -> str:
+    """``"40 s"``, ``"4 min"`` or ``"2.0 h"``.
 
-    >>> est = estimate_run(Schedule.preset("var-256"), 64)
-    >>> 1e6 < est.total < 1e9
-    True
+    >>> describe_seconds(40.2), describe_seconds(250), describe_seconds(7200)
+    ('40 s', '4 min', '2.0 h')
+    """
+    if s < 90:
+        return f"{s:.0f} s"
+    return f"{s / 60:.0f} min" if s < 5400 else f"{s / 3600:.1f} h"
+
+
+def gemm_rate(d: int = 128, repeats: int = 5) -> float:
+    """float32 GEMM flops per second one BLAS thread gets *now*: the kernel's shape (512
+    queries x (d + 1) x 2048 keys, the median of ``repeats``, ~15 ms) times this
+    thread's share of the machine, min(1, cores / (1 + the 1-minute load average)), since
+    a run of seconds shares the cores with whatever else is running."""
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((512, d + 1), dtype=np.float32)
+    b = rng.standard_normal((2048, d + 1), dtype=np.float32)
+    out = np.empty((512, 2048), dtype=np.float32)
+    times = []
+    with blas_threads(1):
+        np.matmul(a, b.T, out=out)
+        for _ in range(repeats):
+            t = time.perf_counter()
+            np.matmul(a, b.T, out=out)
+            times.append(time.perf_counter() - t)
+    rate = 2.0 * 512 * 2048 * (d + 1) / max(float(np.median(times)), 1e-9)
+    return rate * min(1.0, available_cores() / (1.0 + _load_average()))
+
+
+def _load_average() -> float:
+    try:
+        return float(os.getloadavg()[0])
+    except (AttributeError, OSError):  # pragma: no cover - not POSIX
+        return 0.0
+
+
+def _process_age() -> float | None:
+    """Seconds since this process started (Linux /proc), or None."""
+    try:
+        with open("/proc/self/stat") as f:
+            started = int(f.read().rsplit(")", 1)[1].split()[19])
+        with open("/proc/uptime") as f:
+            uptime = float(f.read().split()[0])
+        return uptime - started / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+#: This process's age when the module was imported: its interpreter and imports.
+_AGE_AT_IMPORT = _process_age()
+
+
+def startup_seconds() -> float:
+    """Start-up of a run: the two workers start while the verifier plans, each about as
+    long as this process took to import this module (its interpreter and imports, read
+    from /proc when the module was imported), between :data:`STARTUP_SECONDS` and 5 s."""
+    if _AGE_AT_IMPORT is None:
+        return STARTUP_SECONDS
+    return min(5.0, max(STARTUP_SECONDS, 1.2 * _AGE_AT_IMPORT + 0.1))
+
+
+def estimate_run(schedule: Schedule, d: int, seeds: int = 1, *,
+                 state_bytes_per_token: float | None = None, workers: int = 1,
+                 rate: float | None = None, startup: float | None = None) -> RunEstimate:
+    """Peak bytes per process and seconds of a run on ``schedule`` at head dimension ``d``
+    (module docstring). ``rate`` (float32 GEMM flops/s on one thread) and ``startup``
+    (seconds) default to measurements now; pass both to make the estimate deterministic.
+
+    >>> est = estimate_run(Schedule.preset("var-256"), 64, rate=3e10)
+    >>> 1e6 < est.total < 1e9, est.largest_process == est["verifier"] or True
+    (True, True)
     """
     d = check_int_at_least(d, "d", 1)
     seeds = check_int_at_least(seeds, "seeds", 1)
-    n, t, n_all = schedule.cached_tokens, schedule.last_scale_tokens, schedule.total_tokens
-    return RunEstimate({
-        "instance": n * d + 8 * max(schedule.tokens[:-1]) * d,
-        "keys": n * d + 2 * 8 * n * d + min(2048, n) * n * 5,
-        "cache": 2 * 8 * (3 * n + 2 * n_all) * d,
-        "Bob's pass": 3 * 8 * t * d + 8 * n * d + _CHUNK_BYTES,
-        "records": seeds * _RECORD_BYTES,
-    })
+    workers = check_int_at_least(workers, "workers", 1)
+    n, t = schedule.cached_tokens, schedule.last_scale_tokens
+    per_token = 16.0 * d if state_bytes_per_token is None else float(state_bytes_per_token)
+    states = [per_token * lk for lk in schedule.cumulative[:-1]]
+    message, all_states = states[-1], sum(states)
+    nd = n * d
+    tile = min(_TILE_BYTES, 5 * min(1024, n) * min(4096, n))
+    verifier = BASELINE_BYTES + _BLAS_BYTES + 2 * nd + max(4 * nd + tile,
+                                                          all_states + 22 * nd)
+    alice = BASELINE_BYTES + 17 * nd + 2 * message + 2 * all_states
+    bob = BASELINE_BYTES + 2.5 * message + 8 * n * (d + 1) + 16 * t * d + 16 * nd
+    est = RunEstimate({"verifier": int(verifier), "alice": int(alice), "bob": int(bob),
+                       "records": seeds * _RECORD_BYTES})
+    r = gemm_rate(d) if rate is None else float(rate)
+    flops = n * n * d + n * n * (4 * (d + 1) + EXP_FLOPS) / workers
+    moved = 2 * all_states + 40 * nd
+    start = startup_seconds() if startup is None else float(startup)
+    est.seconds = start + seeds * (flops / r + moved / BYTES_PER_SECOND)
+    return est
 
 
 def physical_memory_bytes() -> int | None:
@@ -86,32 +203,37 @@ def physical_memory_bytes() -> int | None:
 
 
 def check_run_fits(schedule: Schedule, d: int, seeds: int = 1, *,
-                   available: int | None = None, concurrent: int = 1) -> RunEstimate:
+                   available: int | None = None, concurrent: int = 1,
+                   state_bytes_per_token: float | None = None, workers: int = 1,
+                   rate: float | None = None) -> RunEstimate:
     """The estimate, or a ValueError naming it when the run cannot fit in memory.
 
     ``available`` defaults to the physical memory; runs above :data:`MEMORY_FRACTION` of
-    it, or with more than :data:`MAX_SEEDS` seeds, are refused. ``concurrent`` runs at
-    once (``attack --workers``) need that many times one run's memory.
+    it, or with more than :data:`MAX_SEEDS` seeds, are refused (a long run is not: its
+    time is only reported). ``concurrent`` runs at once (``attack --workers``) need that
+    many times one run's memory.
 
-    >>> check_run_fits(Schedule.parse("1,1000"), 2048, available=32 * 2**30)
+    >>> check_run_fits(Schedule.parse("1,1000"), 2048, available=32 * 2**30, rate=3e10)
     Traceback (most recent call last):
     ...
-    lowerbound.validation.InvalidArgument: schedule 1,1000 [1,1000] with d=2048 needs about 114.8 GB (cache 65.5 GB, Bob's pass 49.3 GB, keys 0.0 MB) for one run; this machine has 34.4 GB (runs above 75% are refused): lower d or use a smaller schedule
+    lowerbound.validation.InvalidArgument: schedule 1,1000 [1,1000] with d=2048 needs about 30.7 GiB (bob 30.6 GiB, verifier 56 MiB, alice 46 MiB) for one run; this machine has 32.0 GiB (runs above 75% are refused): lower d or use a smaller schedule
     """  # noqa: E501
     check_int_at_least(seeds, "seeds", 1)
     parallel = check_int_at_least(concurrent, "concurrent", 1)
     if seeds > MAX_SEEDS:
         raise InvalidArgument(f"seeds={seeds} exceeds {MAX_SEEDS} (each seed is one protocol run, "
                          "kept in memory with its record); split the run into several")
-    est = estimate_run(schedule, d, seeds)
+    est = estimate_run(schedule, d, seeds, state_bytes_per_token=state_bytes_per_token,
+                       workers=workers, rate=rate)
     memory = physical_memory_bytes() if available is None else available
     need = est.total + (parallel - 1) * (est.total - est["records"])
     if memory is not None and need > MEMORY_FRACTION * memory:
         runs = "one run" if seeds == 1 else f"{seeds} runs"
         raise InvalidArgument(
-            f"schedule {schedule} with d={d} needs about {_gb(need)} ({est.describe()}) "
-            f"for {runs if parallel == 1 else f'{runs}, {parallel} at once'}; this machine has "
-            f"{_gb(memory)} (runs above {MEMORY_FRACTION:.0%} are refused): lower d or use "
-            "a smaller schedule" + ("" if parallel == 1 else " or fewer workers")
+            f"schedule {schedule} with d={d} needs about {describe_bytes(need)} "
+            f"({est.describe()}) for {runs if parallel == 1 else f'{runs}, {parallel} at once'}"
+            f"; this machine has {describe_bytes(memory)} (runs above {MEMORY_FRACTION:.0%} are "
+            "refused): lower d or use a smaller schedule" + ("" if parallel == 1 else
+                                                           " or fewer workers")
         )
     return est

@@ -23,7 +23,12 @@ from typing import Any
 
 from lowerbound.validation import InvalidArgument
 
-__all__ = ["blas_threads", "available_cores", "check_workers"]
+__all__ = ["blas_threads", "available_cores", "check_workers", "auto_workers",
+           "PARALLEL_FLOPS"]
+
+#: Bob's attention work (flops) from which ``--workers auto`` uses every core: below it a
+#: second thread's start-up and the shared machine cost more than they save.
+PARALLEL_FLOPS = 2e9
 
 _CONTROLLER: Any = None
 _LOCK = threading.Lock()
@@ -48,6 +53,17 @@ def check_workers(workers: int, name: str = "workers") -> int:
         raise InvalidArgument(f"{name}={workers!r} must be a whole number >= 1 "
                          f"(this machine has {available_cores()} cores)")
     return workers
+
+
+def auto_workers(cached_tokens: int, d: int) -> int:
+    """``--workers auto``: every core this process may use when Bob's work, about
+    4 L^2 d flops (L queries against L cached keys, two GEMMs), reaches
+    :data:`PARALLEL_FLOPS`, else 1. Outputs do not depend on it (bit-identical).
+
+    >>> auto_workers(424, 64), auto_workers(17856, 128) == available_cores()
+    (1, True)
+    """
+    return available_cores() if 4.0 * cached_tokens**2 * d >= PARALLEL_FLOPS else 1
 
 
 def _controller() -> Any:

@@ -8,10 +8,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from caches._bitstream import BitReader, BitWriter, leb128, read_leb128
-from caches._mph import build_mph, decode_mph, fingerprints
+from caches._mph import build_mph, decode_mph, fingerprints, sign_words
+from caches._routing import Router
 from caches.matching.packer import PackerCache, pack_ratio
 from reduction.cache import CacheParams
-from reduction.message import CorruptMessageError, frame
+from reduction.message import CorruptMessageError, frame, unframe
 from reduction.protocol import run_verification
 from reduction.schedule import Schedule
 from tests.corruption import assert_rejects_corruption
@@ -176,3 +177,76 @@ def test_rice_codes_round_trip(pairs):
 @given(st.integers(0, 2**35 - 1))
 def test_leb128_round_trips(value):
     assert read_leb128(leb128(value)) == (value, len(leb128(value)))
+
+
+def _payload_with_bit_set(message: bytes, bit: int) -> bytes:
+    """The packer message with payload bit ``bit`` (most significant first) set, re-framed."""
+    payload = bytearray(unframe(message, PackerCache.TAG))
+    payload[bit // 8] |= 0x80 >> (bit % 8)
+    return frame(PackerCache.TAG, bytes(payload))
+
+
+@pytest.mark.parametrize("d", [5, 7, 13])
+def test_packer_rejects_a_set_padding_bit_right_after_the_values_and_the_routing(d):
+    """The values end mid-byte (n d not a multiple of 8): the first padding bit after the
+    values, and the first after the routing bits, must each be refused, as must every
+    later one; the message itself parses."""
+    params = CacheParams(d, Schedule.from_sides([1, 2, 3]))
+    rng = np.random.default_rng(d)
+    cache = PackerCache(params)
+    for start, stop in params.schedule.block_bounds[:-1]:
+        t = stop - start
+        keys = rng.choice([-1.0, 1.0], size=(t, d))
+        cache.process(np.zeros((t, d)), keys, rng.integers(0, 2, size=(t, d)).astype(float))
+    message = cache.to_bytes()
+    PackerCache.from_bytes(message, params)
+    payload = unframe(message, PackerCache.TAG)
+    seen, used = read_leb128(payload)
+    reader = BitReader(payload[used:])
+    Router.read(reader, seen)
+    routing_end = 8 * used + reader.position
+    routing_bytes = -(-reader.position // 8)
+    values_end = 8 * (used + routing_bytes) + cache.cached_tokens * d
+    assert routing_end % 8 and values_end % 8, "the test needs padding in both places"
+    for first in (routing_end, values_end):
+        for bit in range(first, -(-first // 8) * 8):
+            with pytest.raises(CorruptMessageError):
+                PackerCache.from_bytes(_payload_with_bit_set(message, bit), params)
+
+
+def _weak_fingerprint(words: np.ndarray) -> np.ndarray:
+    """The top 4 bits of a pattern's first word: collisions on purpose."""
+    return np.asarray(words, dtype=np.uint64)[:, 0] >> np.uint64(60)
+
+
+def test_shared_fingerprints_across_scales_route_by_the_whole_pattern(monkeypatch):
+    """d = 80: the fingerprint is a hash, and patterns of different scales may share it.
+    With a 4-bit fingerprint forced, keys of later scales that share an older key's
+    fingerprint must still leave every key routed to its own values (the exception list
+    compares whole patterns); two keys of one scale sharing one are refused."""
+    monkeypatch.setattr("caches.matching.packer.words_fingerprint", _weak_fingerprint)
+    monkeypatch.setattr("caches._routing.words_fingerprint", _weak_fingerprint)
+    d, rng = 80, np.random.default_rng(11)
+    params = CacheParams(d, Schedule.from_sides([1, 2, 3, 4]))
+    sizes = [stop - start for start, stop in params.schedule.block_bounds[:-1]]
+    keys, top = [], 0
+    for size in sizes:  # top nibbles distinct within a scale, repeated across scales
+        block = rng.choice([-1.0, 1.0], size=(size, d))
+        for row, nibble in zip(block, (top + np.arange(size)) % 16):
+            row[:4] = [-1.0 if (nibble >> (3 - b)) & 1 else 1.0 for b in range(4)]
+        keys.append(block)
+        top += size - 1  # each scale reuses the previous scale's last nibble, and more
+    values = [rng.integers(0, 2, size=(size, d)).astype(float) for size in sizes]
+    cache = PackerCache(params)
+    for k, v in zip(keys, values):
+        cache.process(np.zeros_like(k), k, v)
+    all_keys = np.vstack(keys)
+    assert len(set(_weak_fingerprint(sign_words(all_keys < 0)).tolist())) < all_keys.shape[0]
+    bob = PackerCache.from_bytes(cache.to_bytes(), params)
+    out = bob.process(7.0 * all_keys, np.zeros((all_keys.shape[0], d)),
+                      np.zeros((all_keys.shape[0], d)))
+    np.testing.assert_array_equal(out, np.vstack(values))
+    clash = np.vstack([keys[1][0], keys[1][0]])
+    clash[1, 4:] *= -1.0  # same top nibble, another pattern
+    with pytest.raises(ValueError, match="share a 64-bit fingerprint"):
+        PackerCache(params).process(np.zeros((2, d)), clash, np.zeros((2, d)))

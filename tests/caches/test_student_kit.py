@@ -100,26 +100,30 @@ def test_check_cache_fails_a_broken_cache(capsys: pytest.CaptureFixture[str]) ->
     out = capsys.readouterr().out
     assert code == 4  # a broken contract is the cache's fault
     assert "FAIL  rejects foreign bytes" in out and "checks passed" in out
+    # every failure comes with how to fix it
+    fails = [i for i, line in enumerate(out.splitlines()) if "FAIL" in line]
+    assert fails and all(out.splitlines()[i + 1].strip().startswith("fix: ") for i in fails)
+    assert "reduction.message.frame" in out and "docs/caches.md" in out
 
 
 def test_check_cache_bad_input_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["check-cache", "no_such_module_xyz:Cls"]) == 2
-    assert main(["check-cache", "noisy", "--option", "eta=1.5"]) == 2
+    assert main(["check-cache", "noisy", "--option", "noise=1.5"]) == 2
     assert main(["check-cache", "exact", "--d", "0"]) == 2
     err = capsys.readouterr().err
-    assert "cannot import" in err and "eta=1.5" in err and "--d=0" in err
+    assert "cannot import" in err and "noise=1.5" in err and "--d=0" in err
 
 
 # -- the noisy cache (Lemma L3's demonstration) -------------------------------------------
 
 def test_noisy_cache_is_registered_with_its_options() -> None:
     entry = CACHES["noisy"]
-    assert entry.cls is NoisyCache and entry.options == {"eta": 0.25, "dtype": "float64"}
+    assert entry.cls is NoisyCache and entry.options == {"noise": 0.25, "dtype": "float64"}
 
 
 @pytest.mark.parametrize("eta", [0.0, 0.1, 0.5, 0.9])
 def test_noisy_cache_has_relative_error_at_most_eta(eta: float) -> None:
-    params = CacheParams(8, TINY, {"eta": eta, "dtype": "float64"})
+    params = CacheParams(8, TINY, {"noise": eta, "dtype": "float64"})
     rng = np.random.default_rng(1)
     q, k, v = rng.normal(size=(30, 8)), rng.normal(size=(30, 8)), rng.normal(size=(30, 8))
     noisy = NoisyCache(params, np.random.default_rng(2))
@@ -134,9 +138,9 @@ def test_noisy_cache_has_relative_error_at_most_eta(eta: float) -> None:
 def test_noisy_cache_decodes_within_its_design_and_errs_beyond() -> None:
     s = Schedule.preset("var-256")
     within = run_verification(s, 64, 0.75, 0.25, [0], cache="noisy",
-                              options={"eta": 0.25}, isolation="inline")
+                              options={"noise": 0.25}, isolation="inline")
     beyond = run_verification(s, 64, 0.75, 0.25, [0], cache="noisy",
-                              options={"eta": 0.9}, isolation="inline")
+                              options={"noise": 0.9}, isolation="inline")
     assert within.bit_errors == 0 and within.bound_respected
     assert beyond.bit_errors > 0 and beyond.bound_respected
     # exercise 10: P(u < tau - 1) / 2 for u uniform on [-0.9, 0.9]
@@ -144,10 +148,19 @@ def test_noisy_cache_decodes_within_its_design_and_errs_beyond() -> None:
     assert abs(beyond.runs[0].error_rate - predicted) < 0.008
 
 
-def test_noisy_cache_bad_eta() -> None:
+def test_noisy_cache_bad_noise() -> None:
     for eta in (-0.1, 1.0, "x", True):
-        with pytest.raises(ValueError, match="noisy cache eta"):
-            NoisyCache(CacheParams(8, TINY, {"eta": eta}))
+        with pytest.raises(ValueError, match="noisy cache noise"):
+            NoisyCache(CacheParams(8, TINY, {"noise": eta}))
+
+
+def test_the_old_option_name_is_refused_with_the_new_one(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """``--option eta=`` was the noisy cache's error, beside Bob's ``--eta``: now ``noise=``."""
+    assert main(["verify", "--cache", "noisy", "--option", "eta=0.5", "--schedule", "1,2,3",
+                 "--d", "16", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "'eta' is now 'noise'" in err and "noise=0.5" in err and "--eta" in err
 
 
 # -- the worked-answer caches ---------------------------------------------------------------

@@ -42,8 +42,7 @@ def test_asymptotics_figure_matches_json(tmp_path: Path,
     table = json.loads((tmp_path / "asymptotics.json").read_text())
     plotted = json.loads((tmp_path / "asymptotics-figure.json").read_text())
     ns = [float(r["n"]) for r in table["geometric"]]
-    blue = next(v for k, v in plotted.items() if k.startswith("panel1: bound"))
-    red = next(v for k, v in plotted.items() if k.startswith("panel1: (d_min"))
+    blue, red = plotted["panel1: bound"], plotted["panel1: d_min"]
     assert blue == {"x": ns, "y": [r["bound_over_n2d_to_limit"] for r in table["geometric"]]}
     assert red == {"x": ns, "y": [r["d_min_over_ln_n_to_limit"] for r in table["geometric"]]}
     for c, points in table["low_dimension"].items():

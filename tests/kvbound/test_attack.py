@@ -205,6 +205,13 @@ def test_a_broken_cache_is_a_recorded_failure_not_a_crash() -> None:
 
 # -- the command line ---------------------------------------------------------------------
 
+def run_dir(parent: Path) -> Path:
+    """The one run folder an attack wrote under ``parent``."""
+    found = sorted(parent.glob("attack-*"))
+    assert len(found) == 1, found
+    return found[0]
+
+
 def _attack(tmp: Path, *extra: str) -> int:
     return main(["attack", "--schedule", TINY, "--d", str(D), "--seeds", "1", "--quiet",
                  "--out", str(tmp), *extra])
@@ -216,10 +223,11 @@ def test_cli_writes_three_files_with_separate_process_bob(
     rc = _attack(tmp_path, "--caches", "exact,exact-fp32", "--budgets", "0.5")
     out = capsys.readouterr().out
     assert rc == 0
+    run = run_dir(tmp_path)
     for name in ("attack.json", "attack.md", "attack.png"):
-        assert (tmp_path / name).stat().st_size > 0, name
-    assert (tmp_path / "attack.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    record = json.loads((tmp_path / "attack.json").read_text())
+        assert (run / name).stat().st_size > 0, name
+    assert (run / "attack.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    record = json.loads((run / "attack.json").read_text())
     assert record["isolation"] == "process" and record["all_feasible"] is True
     assert record["n_bits"] == 14 * D
     assert [p["cache"] for p in record["points"]] == ["exact", "exact-fp32"]
@@ -232,7 +240,7 @@ def test_cli_json_output(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
                  "--no-plot")
     record = json.loads(capsys.readouterr().out)
     assert rc == 0 and record["points"][0]["bit_errors"] == 0
-    assert not (tmp_path / "attack.png").exists()
+    assert not (run_dir(tmp_path) / "attack.png").exists()
 
 
 def test_cli_progress_bar_on_stderr(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -274,4 +282,17 @@ def test_cli_bad_input_exits_2_with_one_line(
     assert rc == 2
     assert len(err.splitlines()) == 1 and err.startswith("kvbound: error:"), err
     assert needle in err
-    assert not (tmp_path / "attack.json").exists()
+    assert not list(tmp_path.glob("attack-*"))
+
+
+def test_a_second_run_writes_a_new_folder(tmp_path: Path,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    """Each run keeps its own files: out/attack-001, out/attack-002, and says so."""
+    for _ in range(2):
+        assert _attack(tmp_path, "--caches", "exact", "--isolation", "inline",
+                       "--no-plot") == 0
+    said = capsys.readouterr().out
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["attack-001", "attack-002"]
+    first = (tmp_path / "attack-001" / "attack.json").read_text()
+    assert json.loads(first)["points"][0]["cache"] == "exact"
+    assert f"kvbound attack: wrote {tmp_path / 'attack-002' / 'attack.json'}" in said

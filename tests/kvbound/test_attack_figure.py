@@ -19,10 +19,10 @@ TINY = ["--schedule", "1,2,3,4", "--d", "32", "--seeds", "1", "--quiet"]
 def test_attack_writes_to_out_by_default(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     assert main(["attack", *TINY, "--caches", "exact,packer", "--isolation", "inline"]) == 0
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+    assert sorted(p.name for p in (tmp_path / "out" / "attack-001").iterdir()) == [
         "attack.json", "attack.md", "attack.png", "attack.svg"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
-    root = ET.fromstring((tmp_path / "out" / "attack.svg").read_bytes())
+    root = ET.fromstring((tmp_path / "out" / "attack-001" / "attack.svg").read_bytes())
     assert root.tag.endswith("svg")
 
 

@@ -39,8 +39,20 @@ def test_verify_json_and_files(tmp_path, capsys):
 def test_verify_table_and_progress(capsys):
     assert main(["verify", "--schedule", "1,2,3", "--d", "24", "--seeds", "2"]) == 0
     captured = capsys.readouterr()
-    assert "bound respected" in captured.out and "yes" in captured.out
+    first = captured.out.splitlines()[0]
+    assert first.startswith("No leak: Bob decoded 120 bits of information from a ")
+    assert 'cache "exact" gets every bit right.' in first
+    assert "leak (information decoded > message)" in captured.out
+    assert "docs/theorem.md#" not in captured.out  # the links come with --explain
     assert "verify [" in captured.err and "2/2" in captured.err
+
+
+def test_verify_explain_links_every_row(capsys):
+    assert main(["verify", "--schedule", "1,2,3", "--d", "24", "--quiet", "--explain"]) == 0
+    out = capsys.readouterr().out
+    rows = out.split("details:\n", 1)[1].splitlines()
+    assert rows and all("docs/theorem.md#" in row for row in rows), rows
+    assert "docs/theorem.md#l1" in out and "docs/theorem.md#feasible" in out
 
 
 def test_multi_index(capsys):

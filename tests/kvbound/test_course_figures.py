@@ -1,4 +1,4 @@
-"""``kvbound figures``: eight valid slide images whose data are the library's numbers.
+"""``kvbound figures``: nine valid slide images whose data are the library's numbers.
 
 Each figure is written with its data as JSON; the tests check the image files (format,
 size), recompute every data field from lowerbound/ or a fresh run (Bob inline: the same
@@ -8,6 +8,7 @@ caption is quoted in the course unit.
 
 from __future__ import annotations
 
+import html
 import json
 import math
 import struct
@@ -21,7 +22,7 @@ import pytest
 from kvbound.cli import main
 from kvbound.course import data as D
 from kvbound.course.draw import draw_dimension, draw_schedule
-from kvbound.course.slides import SLIDES, parse_only
+from kvbound.course.slides import SLIDES, parse_only, slide
 from kvbound.experiments import run_sweep
 from lowerbound.bound import fp16_cache_bits, low_dimension_bound_bits, model_bound_bits
 from lowerbound.entropy import binary_entropy
@@ -39,12 +40,12 @@ S = Schedule.preset("var-256")
 @pytest.fixture(scope="module")
 def pngs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("figures")
-    assert main(["figures", "--out", str(out)]) == 0
+    assert main(["figures", "--out", str(out), "--deck", "--quiet"]) == 0
     return out
 
 
 def _data(out: Path, number: int) -> dict[str, Any]:
-    s = SLIDES[number - 1]
+    s = slide(number)
     record = json.loads((out / f"{s.stem}.json").read_text())
     assert record["figure"] == number and record["caption"] == s.caption
     return record["data"]
@@ -133,7 +134,7 @@ def test_outputs_data_is_a_measured_run(pngs: Path) -> None:
     assert data["counts_0"] == np.histogram(z[t == 0], edges)[0].tolist()
     assert data["counts_1"] == np.histogram(z[t == 1], edges)[0].tolist()
     assert data["zero_range_top"] < data["tau"] < data["one_range_bottom"]
-    assert data["options"] == {"eta": 0.25, "dtype": "float64"}
+    assert data["options"] == {"noise": 0.25, "dtype": "float64"}
 
 
 @pytest.mark.slow
@@ -179,12 +180,42 @@ def test_dmin_vs_n_data(pngs: Path) -> None:
     assert data["n"] == [16, 32, 64, 128, 256, 512, 1024, 2048, 4096]
     for curve in data["curves"]:
         eps = curve["eps"]
-        expected = [d_min(Schedule.geometric(n, 1.25).cached_tokens, D.Fraction(eps))
+        assert data["ratio"] == 2.0  # the unit's geometric(n, 2)
+        expected = [d_min(Schedule.geometric(n, 2).cached_tokens, D.Fraction(eps))
                     for n in data["n"]]
         assert curve["d_min"] == expected
     assert data["real_head_dims"] == [64, 128]
     var512 = next(p for p in data["presets"] if p["schedule"] == "var-512")
     assert var512["d_min"]["3/4"] == 49
+
+
+@pytest.mark.slow
+def test_the_reduction_figure_is_a_run(pngs: Path) -> None:
+    """Figure 0 draws one run of the reduction: its numbers are that run's."""
+    data = _data(pngs, 0)
+    run = run_verification(S, 64, 0.75, 0.25, [0], cache="exact", isolation="inline")
+    j, r = run.to_json(), run.runs[0]
+    assert (data["L"], data["T_K"], data["n_bits"]) == (424, 256, 424 * 64)
+    assert (data["message_bits"], data["bit_errors"]) == (r.message_bits, r.bit_errors)
+    assert (data["C"], data["tau"], data["passes"]) == (j["C"], j["tau"], j["passes"])
+    assert data["bound_bits"] == j["lower_bound_bits"] == 27136
+    assert data["max_inner_product"] == r.max_inner_product
+
+
+@pytest.mark.slow
+def test_the_deck_shows_every_figure_with_its_caption(pngs: Path) -> None:
+    deck = (pngs / "deck.html").read_text()
+    for s in SLIDES:
+        assert f'src="{s.stem}.png"' in deck and (pngs / f"{s.stem}.png").exists()
+        assert html.escape(s.caption) in deck
+    assert deck.count("<section>") == len(SLIDES) + 1  # the title slide first
+    assert "No compressor can shrink a released VAR cache" in deck
+    assert "http" not in deck.replace("http-equiv", "")  # nothing loaded from anywhere
+
+
+def test_the_deck_refuses_pdf(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["figures", "--out", str(tmp_path), "--deck", "--format", "pdf"]) == 2
+    assert "--deck shows the figures in a browser" in capsys.readouterr().err
 
 
 def test_every_caption_is_quoted_in_the_unit() -> None:

@@ -1,14 +1,18 @@
-"""The course notebook (docs/course/notebook.py) runs top to bottom and computes what the
-library computes.
+"""The course notebook (docs/course/notebook.py) runs top to bottom in Jupyter, shows an
+image for every figure, and computes what the library computes.
 
-It is executed as a plain script (jupytext percent format is valid Python) with the Agg
-backend, every figure drawn; its ``RESULTS`` are compared with numbers computed here from
-lowerbound/ and from fresh runs. ``make notebook`` builds the .ipynb with jupytext (an
-optional extra); when jupytext is installed the conversion is checked too.
+It is executed as Jupyter would: converted with jupytext and run cell by cell in an
+IPython kernel by nbclient (the ``[course]`` extra, also in ``[test]``). Every cell that
+draws a figure must have an image output (a figure built without pyplot would show only
+``<Figure ...>``). Its ``RESULTS`` come back through one more cell that prints them as
+JSON (fractions, tuples and number-keyed dicts tagged, so nothing but JSON is read), and
+are compared with numbers computed here from lowerbound/ and from fresh runs. Where
+nbclient is missing the notebook runs as a plain script instead and the image test skips.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import runpy
 from fractions import Fraction
@@ -25,26 +29,101 @@ from reduction.schedule import Schedule
 
 NOTEBOOK = Path(__file__).resolve().parents[2] / "docs" / "course" / "notebook.py"
 UNIT = NOTEBOOK.parent / "unit.md"
+FIGURE_CALL = re.compile(r"^figure\((\d+)\)$", re.M)
+
+#: Appended to the notebook under test: RESULTS as tagged JSON on stdout.
+DUMP_RESULTS = """
+import json as _json
+from fractions import Fraction as _Fraction
+def _tag(o):
+    if isinstance(o, _Fraction):
+        return {"fraction": str(o)}
+    if isinstance(o, dict):
+        return {"dict": [[_tag(k), _tag(v)] for k, v in o.items()]}
+    if isinstance(o, (list, tuple)):
+        return {"tuple" if isinstance(o, tuple) else "list": [_tag(x) for x in o]}
+    if hasattr(o, "item") and not isinstance(o, (str, bytes)):
+        return o.item()
+    return o
+print("RESULTS-JSON " + _json.dumps(_tag(RESULTS)))
+"""
+
+
+def _untag(o: Any) -> Any:
+    if isinstance(o, dict):
+        if "fraction" in o:
+            return Fraction(o["fraction"])
+        if "dict" in o:
+            return {_untag(k): _untag(v) for k, v in o["dict"]}
+        if "tuple" in o:
+            return tuple(_untag(x) for x in o["tuple"])
+        if "list" in o:
+            return [_untag(x) for x in o["list"]]
+    return o
+
+
+def _text(cell: Any) -> str:
+    return "".join(o.get("text", "") for o in cell.get("outputs", [])
+                   if o.get("output_type") == "stream")
 
 
 @pytest.fixture(scope="module")
-def executed() -> tuple[dict[str, Any], str]:
-    import contextlib
-    import io
+def notebook_run() -> dict[str, Any]:
+    """RESULTS, the printed text and, under Jupyter, the executed cells."""
+    try:
+        import jupytext
+        import nbclient
+        import nbformat
+    except ImportError:
+        import contextlib
+        import io
 
-    import matplotlib
+        import matplotlib
 
-    matplotlib.use("Agg")
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        namespace = runpy.run_path(str(NOTEBOOK), run_name="__main__")
-    return namespace["RESULTS"], out.getvalue()
+        matplotlib.use("Agg")
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            namespace = runpy.run_path(str(NOTEBOOK), run_name="__main__")
+        return {"results": namespace["RESULTS"], "printed": out.getvalue(), "cells": None}
+    nb = jupytext.read(NOTEBOOK)
+    nb.cells.append(nbformat.v4.new_code_cell(DUMP_RESULTS))
+    nbclient.NotebookClient(nb, timeout=900, kernel_name="python3",
+                            resources={"metadata": {"path": str(NOTEBOOK.parent)}}).execute()
+    printed = "".join(_text(c) for c in nb.cells if c.cell_type == "code")
+    line = next(x for x in printed.splitlines() if x.startswith("RESULTS-JSON "))
+    return {"results": _untag(json.loads(line.removeprefix("RESULTS-JSON "))),
+            "printed": printed, "cells": nb.cells[:-1]}
+
+
+@pytest.fixture(scope="module")
+def executed(notebook_run: dict[str, Any]) -> tuple[dict[str, Any], str]:
+    return notebook_run["results"], notebook_run["printed"]
+
+
+@pytest.mark.slow
+def test_every_figure_cell_shows_its_image(notebook_run: dict[str, Any]) -> None:
+    """Must-show: executed in Jupyter, an image output per figure cell (all nine)."""
+    cells = notebook_run["cells"]
+    if cells is None:
+        pytest.skip("nbclient is not installed (pip install -e '.[course]')")
+    drawn: list[int] = []
+    for cell in cells:
+        if cell.cell_type != "code":
+            continue
+        calls = FIGURE_CALL.findall(cell.source)
+        images = [o for o in cell.get("outputs", []) if "image/png" in o.get("data", {})]
+        assert len(images) >= len(calls), f"cell drawing figures {calls} shows {len(images)}"
+        assert not any("<Figure" in o.get("data", {}).get("text/plain", "")
+                       for o in cell.get("outputs", []))
+        drawn += [int(n) for n in calls]
+    assert sorted(drawn) == list(range(9))
 
 
 def test_notebook_follows_the_unit() -> None:
     text = NOTEBOOK.read_text()
     assert text.startswith("# ---\n# jupyter:") and "format_name: percent" in text
-    unit_sections = re.findall(r"^## (\d)\. (.+?) \(\d+ min\)$", UNIT.read_text(), re.M)
+    unit_sections = re.findall(r"^## (\d)\. (.+?) \(\d+ min; core \d+\)$", UNIT.read_text(),
+                               re.M)
     notebook_sections = re.findall(r"^# ## (\d)\. (.+)$", text, re.M)
     assert [n for n, _ in notebook_sections] == [n for n, _ in unit_sections]
     assert len(unit_sections) == 9
@@ -53,7 +132,7 @@ def test_notebook_follows_the_unit() -> None:
 @pytest.mark.slow
 def test_notebook_draws_every_figure(executed: tuple[dict[str, Any], str]) -> None:
     _, printed = executed
-    for number in range(1, 9):
+    for number in range(0, 9):
         assert f"Figure {number}: " in printed
 
 

@@ -9,9 +9,12 @@ at the observed rate.
 from __future__ import annotations
 
 import math
+import subprocess
+import sys
 
 import numpy as np
-from hypothesis import given
+import pytest
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lowerbound.entropy import (
@@ -72,3 +75,31 @@ def test_one_bit_confidence_is_the_min_over_its_one_sided_ends(n: int,
     brute = min(information_bits(n, float(p)) for p in rates)
     got = information_bits_lower_confidence(k, n, alpha)
     assert math.isclose(got, brute, rel_tol=1e-9, abs_tol=1e-9 * n)
+
+
+@settings(max_examples=60, deadline=None)
+@given(n=st.integers(1, 10**7), frac=st.floats(0.0, 1.0),
+       alpha=st.sampled_from([5e-7, 1e-3, 0.05]))
+def test_clopper_pearson_ends_match_scipy(n: int, frac: float, alpha: float) -> None:
+    """The pure-Python inverse incomplete beta (lowerbound._beta) against scipy's, on the
+    one-sided ends of the leak check, for counts up to 10^7 symbols."""
+    from scipy.special import betaincinv
+
+    k = min(n, int(frac * n))
+    if k < n:
+        want = float(betaincinv(k + 1, n - k, 1 - alpha))
+        assert error_rate_upper_confidence(k, n, alpha) == pytest.approx(want, rel=1e-7)
+    if k > 0:
+        want = float(betaincinv(k, n - k + 1, alpha))
+        assert error_rate_lower_confidence(k, n, alpha) == pytest.approx(want, rel=1e-7)
+
+
+def test_the_leak_check_does_not_load_scipy() -> None:
+    """Start-up: the verifier's imports and its leak check leave scipy unloaded."""
+    code = ("import sys; import kvbound.commands.verify, reduction.protocol; "
+            "from lowerbound.fano import fano_information_lower_confidence as f; "
+            "f(3, 27136); f(0, 27136, 4); print(sorted(m for m in sys.modules "
+            "if m.split('.')[0] == 'scipy'))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.strip()
+    assert out == "[]"

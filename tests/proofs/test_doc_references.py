@@ -67,11 +67,19 @@ def _text_files(files: list[str]) -> list[str]:
             and f != _SELF]
 
 
+#: NVIDIA/kvpress's own files (its presses, ``kvpress/utils.py``), which caches/kvpress and
+#: docs/compressors.md cite with kvpress's version: none of them is a file of this repository.
+_KVPRESS_FILE = re.compile(
+    r"(?:kvpress/)?(?:presses/)?[a-z0-9_]+(?:_press|_with_stats)\.py|kvpress/utils\.py")
+
+
 def _resolves(ref: str, source: str, files: set[str], names: set[str]) -> bool:
     """Whether a referenced path names a file the repository holds."""
     if ref.startswith("/"):
         return False  # an absolute path is outside any clone
     if ref in _EXTERNAL or ref in _OUTPUTS or ref.startswith("out/"):
+        return True
+    if _KVPRESS_FILE.fullmatch(ref):
         return True
     if "/" not in ref:
         return ref in names

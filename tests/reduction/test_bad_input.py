@@ -89,7 +89,7 @@ def test_corrupt_instance_file(tmp_path: Path):
 
 
 CLI_CASES: list[tuple[list[str], str]] = [
-    (["verify", "--d", "8", "--logit-cap", "5"], "no eps fits; raise B to >= 7.03"),
+    (["verify", "--d", "8", "--logit-cap", "5"], "no eps fits; raise B to >= 7.04"),
     (["verify", "--var-head", "--logit-cap", "200"], "clamp their scale at 100"),
     (["verify", "--eps", "1.5"], "eps=1.5 must lie in the open interval"),
     (["verify", "--eta", "1"], "eta=1.0 must lie in the interval"),
@@ -97,7 +97,10 @@ CLI_CASES: list[tuple[list[str], str]] = [
     (["verify", "--schedule", ""], "the schedule is empty"),
     (["verify", "--schedule", "geometric(1,2)"], "n=1 must be an integer >= 2"),
     (["verify", "--seeds", "0"], "argument --seeds: 0 is not a whole number >= 1"),
-    (["verify", "--seed", "-1"], "argument --seed: -1 is not a whole number >= 0"),
+    (["verify", "--first-seed", "-1"], "argument --first-seed: -1 is not a whole number >= 0"),
+    (["verify", "--seed", "3"], "--seed is now --first-seed (the first of the --seeds seeds): "
+                                "write --first-seed 3"),
+    (["verify", "--cache", "noisy", "--option", "eta=0.5"], "'eta' is now 'noise'"),
     (["verify", "--cache", "nope"], "unknown cache 'nope'"),
     (["verify", "--option", "budget"], "must look like KEY=VALUE"),
     (["verify", "--d", "abc"], "invalid int value"),

@@ -110,7 +110,8 @@ def test_kvbound_attack_exits_3_on_the_leaky_cache(
     assert rc == EXIT_BOUND_VIOLATED == 3
     assert "LEAK" in captured.err and LEAKY in captured.err
     assert "NO: LEAK" in captured.out
-    assert (out / "attack.json").exists() and (out / "attack.md").exists()
+    run = out / "attack-001"
+    assert (run / "attack.json").exists() and (run / "attack.md").exists()
 
 
 def test_leaky_cache_without_its_hidden_file_is_bad_input(_leak_file: Path) -> None:

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import json
 import math
+import subprocess
+import sys
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -39,6 +41,7 @@ from lowerbound.jl import (
 )
 from proofs.certificates import certify_d_min
 from reduction.cache import CacheParams
+from reduction.isolation import resources
 from reduction.isolation.resources import check_run_fits, estimate_run
 from reduction.message import Writer
 from reduction.protocol import PublicParams
@@ -236,15 +239,15 @@ def test_attack_json_is_strict(tmp_path: Path, capsys: pytest.CaptureFixture[str
                             capsys)
     assert code == 0
     _strict(printed)
-    _strict((tmp_path / "attack.json").read_text())
+    _strict((tmp_path / "attack-001" / "attack.json").read_text())
 
 
 # -- sizes that cannot fit ----------------------------------------------------------------
 
 @pytest.mark.parametrize("argv,message", [
-    (["verify", "--schedule", "1,1000", "--d", "2048"], "GB"),
+    (["verify", "--schedule", "1,1000", "--d", "2048"], "GiB"),
     (["verify", "--seeds", "1000000000"], "exceeds 1000000"),
-    (["attack", "--schedule", "1,1000", "--d", "2048", "--caches", "exact"], "GB"),
+    (["attack", "--schedule", "1,1000", "--d", "2048", "--caches", "exact"], "GiB"),
 ])
 def test_runs_that_cannot_fit_are_refused_up_front(argv: list[str], message: str,
                                                    monkeypatch: pytest.MonkeyPatch,
@@ -256,10 +259,55 @@ def test_runs_that_cannot_fit_are_refused_up_front(argv: list[str], message: str
 
 
 def test_memory_estimate_grows_with_the_sizes_and_names_them() -> None:
-    small = estimate_run(Schedule.preset("var-256"), 64)
-    big = estimate_run(Schedule.preset("var-256"), 128)
-    assert big.total > small.total
-    with pytest.raises(ValueError, match=r"needs about .* GB .*Bob's pass"):
-        check_run_fits(Schedule.parse("1,1000"), 2048, available=8 * 2**30)
+    small = estimate_run(Schedule.preset("var-256"), 64, rate=3e10)
+    big = estimate_run(Schedule.preset("var-256"), 128, rate=3e10)
+    assert big.total > small.total and big.seconds > small.seconds
+    with pytest.raises(ValueError, match=r"needs about .* GiB \(bob .*verifier"):
+        check_run_fits(Schedule.parse("1,1000"), 2048, available=8 * 2**30, rate=3e10)
     assert check_run_fits(Schedule.preset("var-256"), 64, available=8 * 2**30).total > 0
     assert math.isfinite(small.total)
+
+
+def test_a_long_run_is_announced_and_a_long_but_fitting_run_is_not_refused(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """Estimated over 30 s: one line on stderr before the run (memory and time), even
+    with --quiet; time alone never refuses a run."""
+    monkeypatch.setattr(verify_cmd, "run_verification", _reached)
+    monkeypatch.setattr(resources, "gemm_rate", lambda d=128, repeats=3: 1e6)  # a slow box
+    code, _, err = _cli(["verify", "--schedule", "var-512", "--d", "64", "--quiet"], capsys)
+    assert code == 1 and "RunReached" in err  # estimated, announced, then run (not refused)
+    assert "needs about" in err and " MiB and " in err and (" min " in err or " h " in err)
+    monkeypatch.setattr(resources, "gemm_rate", lambda d=128, repeats=3: 1e12)
+    code, _, err = _cli(["verify", "--schedule", "var-512", "--d", "64", "--quiet"], capsys)
+    assert code == 1 and "RunReached" in err and "needs about" not in err
+
+
+class RunReached(Exception):
+    """Raised in place of the run: the command got that far."""
+
+
+def _reached(*args: Any, **kwargs: Any) -> Any:
+    raise RunReached
+
+
+_PEAK = (
+    "import json, resource, subprocess, sys\n"
+    "r = subprocess.run(sys.argv[1:], capture_output=True)\n"
+    "print(json.dumps({'rc': r.returncode,\n"
+    "                  'rss': resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}))\n"
+)
+
+
+def test_the_memory_estimate_is_within_a_quarter_of_a_measured_run() -> None:
+    """var-1024, d = 128, exact-fp16, Bob in his own process: the estimate of the largest
+    process against the peak RSS measured (the largest of the three processes)."""
+    schedule, d = Schedule.preset("var-1024"), 128
+    argv = [sys.executable, "-m", "kvbound", "verify", "--schedule", "var-1024", "--d",
+            str(d), "--cache", "exact-fp16", "--json", "--quiet", "--workers", "1"]
+    got = json.loads(subprocess.run([sys.executable, "-c", _PEAK, *argv], check=True,
+                                    capture_output=True, text=True).stdout)
+    assert got["rc"] == 0
+    measured = got["rss"] * 1024  # kilobytes on Linux
+    est = estimate_run(schedule, d, state_bytes_per_token=verify_cmd.state_bytes_per_token(
+        "exact-fp16", None, d), rate=3e10)
+    assert 0.75 * measured <= est.largest_process <= 1.25 * measured, (est, measured)

@@ -17,11 +17,12 @@ from hypothesis import strategies as st
 from kvbound.cli import main
 from kvbound.experiments import run_sweep
 from lowerbound.jl import d_min, max_keys
-from lowerbound.logit_cap import fits_under_cap, max_tokens_under_cap
+from lowerbound.logit_cap import fits_under_cap, max_carrying_tokens, max_tokens_under_cap
 from lowerbound.softmax import c_min, gamma, gamma_is_below, gamma_target
 from reduction.attention import record_logits, softmax_rows
 from reduction.parties import alice_message, bob_outputs
 from reduction.protocol import PublicParams, run_verification
+from reduction.public import SIMULATION_CAP_FRACTION, run_cap
 from reduction.regime import WITNESS_KEY_SEED, plan_regime
 from reduction.schedule import Schedule
 from tests.strategies import small_schedules
@@ -109,32 +110,35 @@ def test_guaranteed_under_cap_is_exact_and_beats_every_grid_eps() -> None:
 @pytest.mark.parametrize("schedule,d,cap,eta", [
     ("var-256", 24, 100.0, 0.25),  # the former search on eps = k/1000 guaranteed 277: now 279
     ("var-512", 32, 40.0, 0.0),  # 440: now 444
-    ("var-256", 16, 12.0, 0.0),  # 15: now 16
+    ("var-256", 16, 12.02, 0.0),  # 16 carriers, at eps 0.7736 (no k/1000 reaches 16)
 ])
 def test_exact_eps_guarantees_more_than_any_grid_eps(schedule: str, d: int, cap: float,
                                                      eta: float) -> None:
-    """The plan's L'_guaranteed is exact in eps: it fits at the reported eps, L' + 1 fits at
-    no eps, and no eps = k/1000 fits L' itself (a search on that grid stops short)."""
+    """The plan's L'_guaranteed is exact in eps: it fits under B' = B(1 - 2^-9) (the cap
+    the run keeps C below) at the reported eps, L' + 1 fits at no eps, and no
+    eps = k/1000 fits L' itself (a search on that grid stops short)."""
     s = Schedule.preset(schedule)
     n, t = s.cached_tokens, s.last_scale_tokens
     r = plan_regime(s, d, 0.75, eta, logit_cap=cap)
-    k, target = r.carriers_guaranteed, gamma_target(eta)
-    assert fits_under_cap(n, t, k, d, target, cap, eps=r.eps_guaranteed)
-    assert not fits_under_cap(n, t, k + 1, d, target, cap)
+    k, target, room = r.carriers_guaranteed, gamma_target(eta), run_cap(cap)
+    assert fits_under_cap(n, t, k, d, target, room, eps=r.eps_guaranteed)
+    assert not fits_under_cap(n, t, k + 1, d, target, room)
     on_grid = [e / 1000 for e in range(1, 1000) if d >= d_min(k, e / 1000)]
-    assert not any(gamma_is_below(k, t, cap, e, target, extra_zero_keys=n - k)
+    assert not any(gamma_is_below(k, t, room, e, target, extra_zero_keys=n - k)
                    for e in on_grid)
 
 
 @pytest.mark.parametrize("d", [8, 12, 16, 24])
 @pytest.mark.parametrize("cap", [8.0, 12.0, 20.0, 100.0])
 def test_guaranteed_is_l_star_and_fits_at_its_eps(d: int, cap: float) -> None:
-    """CAP: L'_guaranteed is L*(d, B) of lowerbound.logit_cap (no eps fits one more), and it
-    fits, keys and cap both, at the eps reported with it (decided exactly)."""
+    """CAP: L'_guaranteed is L*(d, B') of lowerbound.logit_cap, B' = B(1 - 2^-9) (no eps
+    fits one more), and it fits, keys and cap both, at the eps reported with it."""
     n, t, target = 424, 256, gamma_target(0.25)
     r = plan_regime(V256, d, 0.75, 0.25, logit_cap=cap)
-    assert fits_under_cap(n, t, r.carriers_guaranteed, d, target, cap, eps=r.eps_guaranteed)
-    assert not fits_under_cap(n, t, r.carriers_guaranteed + 1, d, target, cap)
+    room = run_cap(cap)
+    assert fits_under_cap(n, t, r.carriers_guaranteed, d, target, room, eps=r.eps_guaranteed)
+    assert not fits_under_cap(n, t, r.carriers_guaranteed + 1, d, target, room)
+    assert r.carriers_guaranteed <= max_carrying_tokens(n, t, d, target, cap)
 
 
 def test_regime_under_a_cap_keeps_c_below_b() -> None:
@@ -142,8 +146,8 @@ def test_regime_under_a_cap_keeps_c_below_b() -> None:
     assert r.low_dimension and r.carriers_guaranteed == 21 and r.eps_guaranteed == 0.818
     pub = r.public(0, "exact-fp64")
     assert pub.carriers == r.carriers_witnessed == max_tokens_under_cap(
-        424, 256, 0.75, gamma_target(0.25), 20.0)
-    assert pub.c_min <= pub.scale <= 20.0
+        424, 256, 0.75, gamma_target(0.25), run_cap(20.0))
+    assert pub.c_min <= pub.scale <= run_cap(20.0)
     result = run_verification(V256, 16, 0.75, 0.25, 1, cache="exact-fp64",
                               isolation="inline", logit_cap=20.0)
     logits = result.to_json()["logits"]
@@ -153,10 +157,32 @@ def test_regime_under_a_cap_keeps_c_below_b() -> None:
 
 
 def test_refusals_name_what_would_work() -> None:
-    with pytest.raises(ValueError, match=r"B=5 is below C_min = 7.03.*raise B to >= 7.03"):
+    with pytest.raises(ValueError, match=r"B=5 leaves .* below C_min = 7.03.*raise B to >= "
+                                         r"7.04"):
         plan_regime(V256, 16, 0.75, 0.25, logit_cap=5.0)
-    with pytest.raises(ValueError, match=r"need C_min = 26.23 > the logit cap B=20"):
+    with pytest.raises(ValueError, match=r"need C_min = 26.23.* > B\(1 - 2\^-9\) = 19.96.* "
+                                         r"for the logit cap B=20"):
         PublicParams(V256, 64, 0.75, 0.25, 0, logit_cap=20.0)
+
+
+@pytest.mark.parametrize("var_head", [False, True])
+def test_the_knife_edge_rule_holds_when_c_min_is_just_below_b(var_head: bool) -> None:
+    """docs/theorem.md#cap: whatever C_min is, C <= B' = B(1 - 2^-9), so a cache storing
+    keys and queries at float16 computes logits inside [-B, B]. Caps just above C_min
+    (where the old rule ran at (C_min + B)/2 > B') leave the theorem's regime at the
+    requested eps (the plan lowers eps or the carriers), and the float16 logits of the
+    plan's C stay inside the cap."""
+    c_min_all = PublicParams(V256, 64, 0.75, 0.25, 0).c_min
+    for cap in (c_min_all * (1 + 2.0**-12), c_min_all * (1 + 2.0**-10), c_min_all):
+        r = plan_regime(V256, 64, 0.75, 0.25, logit_cap=cap, var_head=var_head)
+        pub = r.public(0, "exact")
+        assert pub.c_min <= pub.scale <= run_cap(cap) < cap
+        if cap < c_min_all / float(SIMULATION_CAP_FRACTION):
+            assert r.low_dimension
+        signs = pub.key_family().signs.astype(np.float64)
+        q16 = (pub.bob_queries(np.arange(signs.shape[0]))).astype(np.float16).astype(float)
+        k16 = pub.cached_keys().astype(np.float16).astype(float)
+        assert np.abs(q16 @ k16.T).max() <= cap
     with pytest.raises(ValueError, match=r"or give carriers=L' < L"):
         PublicParams(V256, 16, 0.75, 0.25, 0)
 
@@ -184,17 +210,18 @@ def capped_fits(draw: Any) -> tuple[Schedule, int, float, float, int, float]:
     carriers = draw(st.integers(1, n))
     d = draw(st.integers(max(2, d_min(carriers, eps)), d_min(carriers, eps) + 6))
     c = c_min(carriers, t, eps, eta, extra_zero_keys=n - carriers)
-    # B >= 1.001 C_min: at B = C_min itself the two decoding ranges of Lemma L3 are ~1e-16
-    # apart, below float64 resolution (the exact statement still holds there).
-    cap = max(c, 0.5) * draw(st.sampled_from([1.001, 1.01, 1.2, 2.0, 5.0]))
+    # B >= 1.003 C_min: the run keeps C <= B(1 - 2^-9) (the knife-edge rule), and at
+    # C = C_min itself the two decoding ranges of Lemma L3 are ~1e-16 apart, below float64
+    # resolution (the exact statement still holds there).
+    cap = max(c, 0.5) * draw(st.sampled_from([1.003, 1.01, 1.2, 2.0, 5.0]))
     return schedule, d, eps, eta, carriers, cap
 
 
 @given(case=capped_fits(), seed=st.integers(0, 2**32))
 @settings(max_examples=15)
 def test_fitting_reductions_decode_every_bit(case: tuple[Any, ...], seed: int) -> None:
-    """CAP + C1: whenever lowerbound says L' carriers fit under B in dimension d, the exact
-    float64 cache decodes every bit, and every logit computed lies in [-B, B]."""
+    """CAP + C1: whenever lowerbound says L' carriers fit under B(1 - 2^-9) in dimension d,
+    the exact float64 cache decodes every bit, and every logit computed lies in [-B, B]."""
     schedule, d, eps, eta, carriers, cap = case
     try:
         pub = PublicParams(schedule, d, eps, eta, seed % 1000, "exact-fp64",
@@ -231,4 +258,5 @@ def test_planned_runs_decode_every_bit(schedule: Schedule, d: int, cap: float | 
     assert result.bit_errors == 0 and result.logit_cap_respected
     assert result.n_bits == d * r.carriers_witnessed
     assert r.carriers_guaranteed <= r.carriers_witnessed or r.eps != r.eps_requested
-    assert math.isfinite(result.to_json()["logits"]["max_abs_logit_recomputed"])
+    recomputed = result.to_json()["logits"]["max_abs_logit_recomputed"]
+    assert (recomputed is None) if cap is None else math.isfinite(recomputed)

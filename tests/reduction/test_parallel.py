@@ -23,6 +23,7 @@ from reduction.attention import attend, record_logits
 from reduction.cache import CacheParams
 from reduction.isolation.frames import REQ_BOB, RES_BAD_INPUT, encode_frame, read_frame
 from reduction.isolation.parties import ProcessParties
+from reduction.isolation.threads import PARALLEL_FLOPS, auto_workers, available_cores
 from reduction.parties import alice_message, bob_answer, bob_outputs, offers_fast_path
 from reduction.protocol import PublicParams, run_verification
 from reduction.schedule import Schedule
@@ -157,13 +158,22 @@ def test_verify_workers_records_are_identical() -> None:
 
 def test_verify_cli_workers_flag(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = []
-    for w in ("1", "2"):
+    for w in ("1", "2", "auto"):
         assert main(["verify", "--schedule", "1,2,3,4,3x6", "--d", "32", "--json", "--quiet",
                      "--workers", w]) == 0
         out.append(json.loads(capsys.readouterr().out))
-    assert out[0] == out[1]
+    assert out[0] == out[1] == out[2]
     assert main(["verify", "--workers", "0"]) == 2
     assert "argument --workers: 0 is not a whole number >= 1" in capsys.readouterr().err
+    assert main(["verify", "--workers", "many"]) == 2
+    assert "'auto'" in capsys.readouterr().err
+
+
+def test_auto_workers_use_every_core_only_for_large_work() -> None:
+    """--workers auto (the default): one thread for var-256, every core at n128."""
+    assert auto_workers(424, 64) == 1
+    assert auto_workers(17856, 128) == available_cores()
+    assert auto_workers(int((PARALLEL_FLOPS / (4 * 64)) ** 0.5) + 1, 64) == available_cores()
 
 
 def _points(result: SweepResult) -> list[dict[str, Any]]:

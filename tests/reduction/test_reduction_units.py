@@ -23,7 +23,8 @@ from tests.strategies import small_schedules
     "name,cached,last,total",
     [("var-256", 424, 256, 680), ("var-512", 1216, 1024, 2240),
      ("infinity-1024", 6425, 4096, 10521), ("var-1024", 5355, 4096, 9451),
-     ("n128", 17856, 16384, 34240)],
+     ("n128", 17856, 16384, 34240), ("n192", 34240, 36864, 71104),
+     ("n256", 71104, 65536, 136640)],
 )
 def test_presets(name, cached, last, total):
     s = Schedule.preset(name)

@@ -142,3 +142,19 @@ def test_malformed_claims_are_refused(claim: object) -> None:
         _logit_claim(Frame(RES_OK, {"max_abs_logit": claim}, []), "demo")
     assert _logit_claim(Frame(RES_OK, {"max_abs_logit": "inf"}, []), "demo") == math.inf
     assert _logit_claim(Frame(RES_OK, {}, []), "demo") is None
+
+
+@pytest.mark.parametrize(("d", "carriers", "var_head", "cap"), [
+    (24, None, False, 40.0), (24, None, True, None), (10, 9, True, None), (10, 9, False, 12.0)])
+def test_the_closed_form_largest_logit_is_the_one_formed(d: int, carriers: int | None,
+                                                         var_head: bool,
+                                                         cap: float | None) -> None:
+    """#cap: the verifier's closed form (the query scale) equals the largest |logit| of
+    Bob's actual float64 queries against the cached keys, computed here the long way."""
+    sched = Schedule.parse("1,2,3,4")
+    pub = PublicParams(sched, d, 0.75, 0.25, 3, "exact", carriers=carriers,
+                       var_head=var_head, logit_cap=cap)
+    tokens = np.arange(pub.n_carriers)
+    long_way = max_abs_logit(pub.bob_queries(tokens), pub.cached_keys())
+    assert pub.max_abs_logit == pytest.approx(long_way, rel=1e-14)
+    assert pub.max_abs_logit <= (pub.effective_cap or math.inf)

@@ -48,6 +48,16 @@ def test_s2_json_sweep_matches_figure(tmp_path: Path,
     ran = [r for r in (record["matching"], *record["attack"]) if r["status"] == "ok"]
     assert attack["x"] == [r["message_bits"] for r in ran]
     assert json.loads((tmp_path / "structure-s2.json").read_text()) == record
+    # the figure's count of attack runs is the table's "N ran", and the command says where
+    # it wrote (on stderr, since stdout is JSON)
+    attack_ran = sum(r["status"] == "ok" for r in record["attack"])
+    assert plot["panels"][1]["title"].startswith(
+        f"the matching cache and {attack_ran} attack runs")
+    assert main(["structure", "--variant", "s2", "--out", str(tmp_path), "--quiet",
+                 *SMALL]) == 0
+    out = capsys.readouterr().out
+    assert f"attack suite: {attack_ran} ran" in out
+    assert f"kvbound structure: wrote {tmp_path / 'structure-s2.png'}" in out
 
 
 def test_s3_prints_the_ratio_and_says_w1_is_zero(tmp_path: Path,

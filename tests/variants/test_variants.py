@@ -29,6 +29,7 @@ from lowerbound.sparsity import (
     window_bound_bits,
     window_visible_tokens,
 )
+from reduction.cache import CacheParams
 from reduction.schedule import Schedule
 from tests.leaky_cache import GlobalLeakyCache
 from tests.strategies import small_schedules
@@ -37,6 +38,7 @@ from variants.runner import (
     MATCH_FACTOR,
     VariantReport,
     attack_suite,
+    bob_rows,
     match_allowance_bits,
     run_cache,
 )
@@ -291,3 +293,34 @@ def test_s4_keys_lie_in_an_r_dimensional_subspace() -> None:
     sv = np.linalg.svd(inst.keys, compute_uv=False)
     assert facts["keys_rank"] <= 5 and (sv[5:] < 1e-9).all()
     assert np.allclose(np.linalg.norm(inst.keys, axis=1), 1.0)
+
+
+@pytest.mark.parametrize("eta", [0.0, 0.25, 0.5, 0.9])
+def test_s2_signed_query_scale_keeps_the_simulation_margin(eta: float) -> None:
+    """docs/theorem.md#s2: the signed top-s decoder is safe under relative eta iff
+    (1 - eta)(1 - gamma) > (1 + eta) gamma, i.e. gamma < (1 - eta)/2, and the code halves
+    that target as the main simulation does. So at the instance's gamma the worst-case gap
+    (1 - eta)(1 - gamma) - (1 + eta) gamma is at least (1 - eta)/2 (what gamma <= (1-eta)/4
+    leaves), and the worst (eta, 0)-correct outputs of the actual rows decode every bit."""
+    schedule, d, s = Schedule.parse("1,2,3,4"), 24, 3
+    inst = s2.make_instance(schedule, d, s, EPS, eta, 0, signed=True)
+    g = inst.gamma
+    assert g == pytest.approx(gamma(schedule.cached_tokens, schedule.last_scale_tokens,
+                                    inst.scale, EPS), rel=1e-12)
+    assert (1 - eta) * (1 - g) - (1 + eta) * g >= (1 - eta) / 2 - 1e-12
+    rows = bob_rows(CACHES["exact"].cls, _exact_message(inst), _params(inst), inst)
+    support = inst.values[inst.bob_tokens] != 0
+    worst = np.where(support, rows * (1 - eta), rows * (1 + eta))  # the adversary of ADV
+    np.testing.assert_array_equal(inst.decode(worst), inst.truth)
+
+
+def _params(inst: Any) -> CacheParams:
+    return CacheParams(inst.d, inst.schedule)
+
+
+def _exact_message(inst: Any) -> bytes:
+    cache = CACHES["exact"].cls(_params(inst), np.random.default_rng(0))
+    for start, stop in inst.schedule.block_bounds[:-1]:
+        k = inst.keys[start:stop]
+        cache.process(np.zeros_like(k), k, inst.values[start:stop])
+    return bytes(cache.to_bytes())
