@@ -168,7 +168,8 @@ def test_the_sweep_with_worker_processes_holds_too(tmp_path: Path, marker: str) 
                             str(tmp_path / "sweep"), "--caches", attackers], cwd=tree,
                            marker=marker, pythonpath=tree)
     assert code == EXIT_BOUND_VIOLATED, err
-    record = json.loads((tmp_path / "sweep" / "attack.json").read_text())
+    (written,) = (tmp_path / "sweep").glob("attack-*/attack.json")
+    record = json.loads(written.read_text())
     assert sorted(record["leaks"]) == sorted(attackers.split(","))
     assert record["sandbox"] is True
     assert _digest(tree) == before and _leftovers(marker) == []
@@ -212,7 +213,8 @@ def test_check_cache_cannot_be_switched_off(capsys: pytest.CaptureFixture[str]) 
     assert CACHES not in sys.modules  # the checks ran here, the cache only in its worker
     assert code == EXIT_CACHE_FAILED, err
     assert "FAIL  rejects foreign bytes" in out and "8 of 8" not in out
-    assert out.strip().splitlines()[-1].endswith("of 8 checks passed")
+    assert any(line.split(" of 8 checks passed")[0].isdigit()
+               for line in out.splitlines())
     assert "sandboxed" in out
 
 
