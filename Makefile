@@ -2,7 +2,8 @@
 #   make demo  -- venv, install (no test extras), print the headline fact, run the default
 #                 verification (report in out/) and the compressor sweep (out/attack-NNN/)
 #   make test  -- venv, install with test extras, ruff + mypy + the whole pytest suite;
-#                 prints its wall time at the end
+#                 prints its wall time at the end (the sandbox tests need bubblewrap; the
+#                 run ends saying whether they ran)
 #   make coq   -- compile the Coq proofs in proofs/coq/, audit their assumptions and check
 #                 that two wrong proofs are refused (proofs/coq_mutations.py)
 #                 (needs coqc: apt-get install coq libcoq-coquelicot libcoq-interval)
@@ -63,8 +64,10 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# -rs lists every skipped test with its reason; the last line says whether the sandbox
+# tests ran (they need bubblewrap: apt-get install bubblewrap).
 pytest: $(STAMP)
-	$(BIN)/python -m pytest -q -m "not browser"
+	$(BIN)/python -m pytest -q -rs -m "not browser"
 
 # The whole check, timed: its wall time is printed at the end, pass or fail (budget: under
 # 10 minutes on a loaded 2-core machine, under 4 on a quiet one).
@@ -74,7 +77,7 @@ test: $(STAMP)
 	echo "make test: $$(( $$(date +%s) - start )) s"; exit $$status
 
 test-quick: $(STAMP)
-	$(BIN)/python -m pytest -q -m "not slow and not browser"
+	$(BIN)/python -m pytest -q -rs -m "not slow and not browser"
 
 # The page's browser test is optional: it needs Debian's chromium (apt-get install chromium).
 test-site: $(STAMP)

@@ -8,10 +8,12 @@ it tries to carry Alice's keys and values to Bob outside ``to_bytes()``.
   as 0: about half the bits are wrong, the information delivered N(1 - H2(p)) is about 0
   and nothing is detected, because nothing leaked. (``--isolation inline``, where Alice
   and Bob would share one process and this global, is refused for third-party caches.)
-* :class:`FileStash` writes them to a file that Bob's side reads back. The file system
-  crosses the process boundary, Bob decodes every bit, and the detector fires: 64 message
-  bits cannot carry N bits of information (Fano), so ``kvbound verify`` reports
-  ``bound_respected: false`` and exits with code 3.
+* :class:`FileStash` writes them to a file that Bob's side reads back. In the sandbox
+  (the default) each worker has its own empty /tmp and a read-only file system: the file
+  never reaches Bob, and the run is a cache fault (exit code 4). With ``--no-sandbox``
+  the file system crosses the process boundary, Bob decodes every bit, and the detector
+  fires: 64 message bits cannot carry N bits of information (Fano), so ``kvbound
+  verify`` reports ``bound_respected: false`` and exits with code 3.
 * :class:`InvertingStash` is FileStash answering 1 - Z, so Bob reads every bit inverted:
   error rate 1. Fano's N(1 - H2(p)) holds for every p and equals N at p = 1 (a decoder
   wrong on every bit knows every bit: flip its answers), so this is caught too
@@ -23,9 +25,9 @@ it tries to carry Alice's keys and values to Bob outside ``to_bytes()``.
 Run from this directory:
 
     kvbound verify --cache hidden_state:GlobalStash --json
-    kvbound verify --cache hidden_state:FileStash --json
-    kvbound verify --cache hidden_state:InvertingStash --json
-    kvbound verify --cache hidden_state:LyingLength --json
+    kvbound verify --cache hidden_state:FileStash --json --no-sandbox
+    kvbound verify --cache hidden_state:InvertingStash --json --no-sandbox
+    kvbound verify --cache hidden_state:LyingLength --json --no-sandbox
 """
 
 from __future__ import annotations

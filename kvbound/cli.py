@@ -6,8 +6,9 @@ exit codes are those of :mod:`kvbound.exit_codes`: an
 :class:`~lowerbound.validation.InvalidArgument` raised anywhere below becomes one line on
 stderr and exit code 2; a :class:`~reduction.errors.CacheFault` (a cache that raises,
 hangs past ``--timeout``, dies or breaks its contract) one line naming the cache and exit
-code 4; a leak is exit code 3; anything else is a bug in kvbound: exit code 1, the
-traceback, and a line saying so.
+code 4; a leak is exit code 3; a worker that cannot be started in its sandbox is one
+line and exit code 1; anything else is a bug in kvbound: exit code 1, the traceback, and
+a line saying so.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from kvbound.exit_codes import (
 )
 from lowerbound.validation import InvalidArgument
 from reduction.errors import CacheFault
+from reduction.isolation.sandbox import SandboxError
 
 __all__ = ["main", "build_parser", "package_version", "EXIT_BAD_INPUT",
            "EXIT_BOUND_VIOLATED", "EXIT_CACHE_FAILED", "EXIT_BUG"]
@@ -101,6 +103,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CacheFault as exc:
         print(f"kvbound: cache failure: {exc}", file=sys.stderr)
         return EXIT_CACHE_FAILED
+    except SandboxError as exc:  # this machine, not the cache and not kvbound's code
+        print(f"kvbound: sandbox error: {exc}", file=sys.stderr)
+        return EXIT_BUG
     except KeyboardInterrupt:
         print("kvbound: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED

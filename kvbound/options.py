@@ -11,7 +11,8 @@ from typing import Any
 
 from lowerbound.defaults import DEFAULTS
 from lowerbound.validation import InvalidArgument
-from reduction.isolation.parties import DEFAULT_TIMEOUT
+from reduction.isolation.parties import DEFAULT_TIMEOUT, MESSAGE_FACTOR
+from reduction.isolation.party import MAX_TIMEOUT, MIN_TIMEOUT, check_timeout
 from reduction.schedule import PRESETS, Schedule
 
 __all__ = [
@@ -21,6 +22,7 @@ __all__ = [
     "resolve_shape",
     "RunShape",
     "add_run_arguments",
+    "run_isolation",
     "check_seeds",
     "whole_at_least",
     "positive_seconds",
@@ -33,6 +35,8 @@ __all__ = [
     "describe",
     "DEFAULT_ETA",
 ]
+
+MAX_MESSAGE = 1 << 40  # --max-message-bytes: a terabyte is beyond any run here
 
 
 def parse_schedule(text: str) -> Schedule:
@@ -186,14 +190,38 @@ def add_run_arguments(parser: argparse.ArgumentParser, seeds_default: int) -> No
     )
     parser.add_argument(
         "--isolation", choices=("process", "inline"), default="process",
-        help="run Alice and Bob in two worker processes (default) or in this one "
+        help="run Alice and Bob in sandboxed worker processes (default) or in this one "
         "(inline: registered caches only, for tests)",
     )
     parser.add_argument(
         "--timeout", type=positive_seconds, default=DEFAULT_TIMEOUT, metavar="SECONDS",
         help="longest wait for one answer of a party's process before the cache is "
-        f"declared hung (default: {DEFAULT_TIMEOUT:g})",
+        f"declared hung, in [{MIN_TIMEOUT:g}, {MAX_TIMEOUT:g}] (default: {DEFAULT_TIMEOUT:g})",
     )
+    parser.add_argument(
+        "--no-sandbox", action="store_true", dest="no_sandbox",
+        help="run the parties' workers as plain processes, without the bubblewrap sandbox "
+        "(needed to run a module:Class cache where bubblewrap is missing; the record "
+        "says so)",
+    )
+    parser.add_argument(
+        "--max-message-bytes", type=int, default=None, metavar="BYTES",
+        dest="max_message_bytes",
+        help="largest state Alice's process may send (default: "
+        f"{MESSAGE_FACTOR} x the float64 keys and values of the cached tokens, + 64 KiB); "
+        "a larger one is a cache fault",
+    )
+
+
+def run_isolation(args: argparse.Namespace) -> dict[str, Any]:
+    """The keyword arguments of --isolation, --timeout, --no-sandbox and
+    --max-message-bytes for run_verification / run_sweep, checked up front."""
+    check_timeout(args.timeout, "--timeout")
+    limit = args.max_message_bytes
+    if limit is not None and (isinstance(limit, bool) or limit < 1 or limit > MAX_MESSAGE):
+        raise InvalidArgument(f"--max-message-bytes={limit} must lie in [1, {MAX_MESSAGE}]")
+    return {"isolation": args.isolation, "timeout": float(args.timeout),
+            "sandbox": False if args.no_sandbox else None, "max_message_bytes": limit}
 
 
 def whole_at_least(lower: int) -> Any:
@@ -221,7 +249,9 @@ def whole_at_least(lower: int) -> Any:
 
 
 def positive_seconds(text: str) -> float:
-    """An argparse ``type``: a finite number of seconds > 0.
+    """An argparse ``type``: a deadline for one request to a worker, in seconds, within
+    [MIN_TIMEOUT, MAX_TIMEOUT] (reduction.isolation.party.check_timeout): shorter would
+    time the machine, not the cache.
 
     >>> positive_seconds("2.5")
     2.5
@@ -230,9 +260,12 @@ def positive_seconds(text: str) -> float:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
-    if not (math.isfinite(value) and value > 0):
+    if not math.isfinite(value) or value <= 0:
         raise argparse.ArgumentTypeError(f"{text} is not a positive, finite number of seconds")
-    return value
+    try:
+        return check_timeout(value, "--timeout")
+    except InvalidArgument as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def workers_option(text: str) -> int | str:

@@ -270,14 +270,18 @@ def decide_less(evaluate: Callable[[Any], Any], bound: Fraction) -> bool:
     ArithmeticError: cannot decide whether a value in [...] is < 1/3 at 2048 bits
     """
     bound = Fraction(bound)
-    lo = hi = Fraction(0)
+    lo = hi = libmp.fzero
     for prec in _DECIDE_PRECISIONS:
-        lo, hi = interval_ends(evaluate(iv_context(prec)))
-        if hi < bound:
+        ctx = iv_context(prec)
+        # compared as binary floats, exactly: no rational of a tiny value's 2^-(10^15)
+        # denominator is ever built (a logit cap of 1e15 makes gamma about e^-(10^15))
+        lo, hi = evaluate(ctx)._mpi_
+        bound_lo, bound_hi = ctx_fraction(ctx, bound)._mpi_
+        if libmp.mpf_lt(hi, bound_lo):
             return True
-        if lo >= bound:
+        if libmp.mpf_ge(lo, bound_hi):
             return False
     raise ArithmeticError(
-        f"cannot decide whether a value in [{float(lo)!r}, {float(hi)!r}] is < {bound} at "
-        f"{_DECIDE_PRECISIONS[-1]} bits"
+        f"cannot decide whether a value in [{libmp.to_float(lo)!r}, "
+        f"{libmp.to_float(hi)!r}] is < {bound} at {_DECIDE_PRECISIONS[-1]} bits"
     )

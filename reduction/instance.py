@@ -178,20 +178,89 @@ def save_instance(path: str | Path, instance: IndexInstance) -> None:
         np.savez(fh, **arrays)  # type: ignore[arg-type]
 
 
+_MAX_NPY_HEADER = 1024  # bytes of a member's .npy header (ours are ~128)
+MAX_INSTANCE_FILE_BYTES = 1 << 32  # the file itself, read whole before any check
+_SCALARS = {"format": "U", "version": "i", "bits_per_value": "i", "has_queries": "b",
+            "sha256": "U"}
+_MEMBERS = set(_SCALARS) | {"shape", "packed_bits", "queries"}
+
+
+def _member(archive: zipfile.ZipFile, name: str, kind: str, max_items: int,
+            path: str | Path) -> np.ndarray:
+    """Member ``name``.npy of the archive, its header checked before its data is read:
+    dtype kind ``kind`` (itemsize <= 256), at most ``max_items`` items, never more bytes
+    than that."""
+    from numpy.lib import format as npy
+
+    try:
+        with archive.open(f"{name}.npy") as fh:
+            version = npy.read_magic(fh)
+            reader = (npy.read_array_header_1_0 if version == (1, 0)
+                      else npy.read_array_header_2_0)
+            shape, fortran, dtype = reader(fh, max_header_size=_MAX_NPY_HEADER)
+            count = int(np.prod(shape, dtype=object)) if shape else 1
+            if dtype.kind != kind or dtype.hasobject or dtype.itemsize > 256 or fortran \
+                    or count > max_items:
+                raise InvalidArgument(f"{path}: field {name!r} is {dtype} of shape {shape}, "
+                                      f"not at most {max_items} items of kind {kind!r}")
+            raw = fh.read(count * dtype.itemsize)
+    except (KeyError, ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
+        if isinstance(exc, InvalidArgument):
+            raise
+        raise InvalidArgument(f"{path}: field {name!r} is unreadable ({exc})") from None
+    if len(raw) != count * dtype.itemsize:
+        raise InvalidArgument(f"{path}: field {name!r} is truncated")
+    return np.frombuffer(raw, dtype=dtype).reshape(shape)
+
+
 def load_instance(path: str | Path) -> IndexInstance:
     """Read an instance written by :func:`save_instance`, validating everything.
 
+    Every size is checked before it is allocated: the file (a regular file of at most
+    MAX_INSTANCE_FILE_BYTES), the names of its members, each member's ``.npy`` header
+    (dtype and shape), and the bit count against the memory unpacking it needs.
     Raises ValueError (naming the file and the problem) on any corrupt or foreign file.
     """
+    from reduction.isolation.resources import MEMORY_FRACTION, physical_memory_bytes
+
+    file = Path(path)
     try:
-        raw = Path(path).read_bytes()
+        if not file.is_file():
+            raise InvalidArgument(f"instance file {path} is not a regular file")
+        size = file.stat().st_size
+        if size > MAX_INSTANCE_FILE_BYTES:
+            raise InvalidArgument(f"instance file {path} has {size} bytes, more than "
+                                  f"{MAX_INSTANCE_FILE_BYTES}")
+        raw = file.read_bytes()
     except OSError as exc:
         raise InvalidArgument(f"cannot read instance file {path}: {exc.strerror}") from None
     try:
-        with np.load(io.BytesIO(raw), allow_pickle=False) as data:
-            fields = {k: data[k] for k in data.files}
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile, KeyError) as exc:
+        archive = zipfile.ZipFile(io.BytesIO(raw))
+        names = {n[:-4] for n in archive.namelist() if n.endswith(".npy")}
+        if len(names) != len(archive.namelist()) or not names <= _MEMBERS:
+            raise InvalidArgument(f"{path} holds members {sorted(archive.namelist())}; a "
+                                  f"kvbound instance holds {sorted(_MEMBERS)}")
+    except zipfile.BadZipFile as exc:
         raise InvalidArgument(f"{path} is not a valid kvbound instance file ({exc})") from None
+    fields = {k: _member(archive, k, kind, 1, path) for k, kind in _SCALARS.items()
+              if k in names}
+    if "shape" in names:
+        fields["shape"] = _member(archive, "shape", "i", 2, path)
+    shape = fields.get("shape")
+    per_value = int(fields["bits_per_value"]) if "bits_per_value" in fields else 1
+    if shape is not None and shape.shape == (2,) and (shape >= 1).all() \
+            and 1 <= per_value <= MAX_BITS_PER_VALUE:
+        total = int(shape[0]) * int(shape[1]) * per_value
+        memory = physical_memory_bytes()
+        if memory is not None and 4 * total > MEMORY_FRACTION * memory:
+            raise InvalidArgument(f"{path}: shape {tuple(int(x) for x in shape)} holds "
+                                  f"{total} bits; unpacking them needs more memory than this "
+                                  "machine has")
+        if "packed_bits" in names:
+            fields["packed_bits"] = _member(archive, "packed_bits", "u", (total + 7) // 8,
+                                            path)
+        if "queries" in names:
+            fields["queries"] = _member(archive, "queries", "i", total, path)
     need = {"format", "version", "shape", "packed_bits", "has_queries", "queries", "sha256"}
     missing = need - fields.keys()
     if missing:
@@ -222,7 +291,7 @@ def load_instance(path: str | Path) -> IndexInstance:
     packed = fields["packed_bits"]
     if packed.dtype != np.uint8 or packed.ndim != 1 or packed.size != (n_bits + 7) // 8:
         raise InvalidArgument(f"{path}: packed_bits has the wrong size for shape {tuple(shape)}")
-    planes = np.unpackbits(packed)[:n_bits].reshape(-1, b).astype(np.uint16)
+    planes = np.unpackbits(packed, count=n_bits).reshape(-1, b).astype(np.uint16)
     weights = (1 << np.arange(b - 1, -1, -1)).astype(np.uint16)
     bits = (planes @ weights).astype(np.uint16).reshape(int(shape[0]), int(shape[1]))
     queries = fields["queries"] if bool(fields["has_queries"]) else None

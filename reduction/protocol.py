@@ -88,12 +88,16 @@ def _bob(parties: Any, message: bytes, public: PublicParams,
 
 
 def open_parties(isolation: str = "process", timeout: float = DEFAULT_TIMEOUT,
-                 workers: int = 1, blas_threads: int | None = None) -> Any:
-    """``ProcessParties`` (two worker processes) or ``InlineParties`` (registered caches);
-    ``workers`` threads share Bob's passes (his outputs do not depend on it);
-    ``blas_threads`` limits the BLAS pool of the worker processes (None: their default)."""
+                 workers: int = 1, blas_threads: int | None = None, *,
+                 sandbox: bool | None = None, max_message_bytes: int | None = None) -> Any:
+    """``ProcessParties`` (sandboxed worker processes) or ``InlineParties`` (registered
+    caches); ``workers`` threads share Bob's passes (his outputs do not depend on it);
+    ``blas_threads`` limits the BLAS pool of the worker processes (None: their default);
+    ``sandbox=False`` runs the workers unsandboxed (``--no-sandbox``), ``max_message_bytes``
+    bounds Alice's states (reduction.isolation.parties)."""
     if isolation == "process":
-        return ProcessParties(timeout, workers, blas_threads)
+        return ProcessParties(timeout, workers, blas_threads, sandbox=sandbox,
+                              max_message_bytes=max_message_bytes)
     if isolation == "inline":
         return InlineParties(workers)
     raise InvalidArgument(f"isolation={isolation!r}; choose 'process' or 'inline'")
@@ -151,6 +155,7 @@ class VerifyResult:
     regime: Regime | None = None
     pooled: Certificate | None = None
     failure: str | None = None
+    isolation: Mapping[str, Any] | None = None  # how the parties ran (sandbox, limits)
 
     @property
     def message_bits(self) -> int:
@@ -266,6 +271,8 @@ class VerifyResult:
             "certificate": self.certificate.to_json(),
             "pooled_certificate": None if self.pooled is None else self.pooled.to_json(),
             "failure_after_leak": self.failure,
+            "sandbox": bool(self.isolation and self.isolation.get("sandbox")),
+            "isolation": dict(self.isolation) if self.isolation is not None else None,
             "runs": [r.to_json() for r in self.runs],
             **self._variant_json(),
         }
@@ -411,6 +418,8 @@ def run_verification(
     heads: int = 1,
     layers: int = 1,
     unused_heads: int = 0,
+    sandbox: bool | None = None,
+    max_message_bytes: int | None = None,
 ) -> VerifyResult:
     """Run the protocol on several seeds (``seeds=K`` means seeds 0..K-1).
 
@@ -421,6 +430,8 @@ def run_verification(
     C1 variant runs (reduction.regime). ``workers`` threads share Bob's
     passes; the result is bit-identical for every ``workers``. ``heads``, ``layers``,
     ``unused_heads``: D * H heads at once (docs/theorem.md#c2-run, #alloc).
+    ``sandbox`` and ``max_message_bytes``: see :func:`open_parties`; the record says how
+    the parties ran.
     """
     check_workers(workers)
     seed_list = list(range(check_int_at_least(seeds, "seeds", 1))) if isinstance(
@@ -429,7 +440,9 @@ def run_verification(
         raise InvalidArgument("no seeds given; pass seeds >= 1 or a non-empty list")
     runs: list[SeedResult] = []
     ledger, failure = LeakLedger(len(seed_list)), None
-    with open_parties(isolation, timeout, workers) as parties:
+    with open_parties(isolation, timeout, workers, sandbox=sandbox,
+                      max_message_bytes=max_message_bytes) as parties:
+        parties.plan(len(seed_list))
         parties.start()  # both workers start while the verifier plans and checks
         regime = plan_regime(schedule, d, eps, eta, additive=additive, logit_cap=logit_cap,
                              var_head=var_head, bits_per_value=bits_per_value)
@@ -455,6 +468,8 @@ def run_verification(
                 break
             if progress:
                 progress(i + 1, len(seed_list), runs[-1])
+        isolation_record = parties.record(probe)
+    # every worker is gone here (closing the parties returns once they are)
     public = replace(regime.public(runs[0].key_seed, cache, options), at_c_min=at_c_min,
                      delta=delta, heads=heads, layers=layers, unused_heads=unused_heads)
-    return VerifyResult(public, tuple(runs), regime, ledger.pooled(), failure)
+    return VerifyResult(public, tuple(runs), regime, ledger.pooled(), failure, isolation_record)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 from hypothesis import HealthCheck, settings
 
@@ -34,4 +35,17 @@ settings.load_profile(os.environ.get("KVBOUND_HYPOTHESIS_PROFILE", "ci"))
 
 # The hostile caches patch the verifier's modules when imported (that is their attack);
 # pytest's doctest collection must not import them into the test process.
-collect_ignore = ["hostile_caches.py"]
+collect_ignore = ["hostile_caches.py", "reduction/escaping_caches.py"]
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Say at the end of every run whether the sandbox tests ran (never skip silently)."""
+    from reduction.isolation.sandbox import sandbox_status
+
+    status = sandbox_status()
+    if status.available:
+        line = f"sandbox: {status.describe()}; the sandbox tests ran"
+    else:
+        line = (f"sandbox: NOT AVAILABLE ({status.reason}); the sandbox tests were SKIPPED "
+                "(install bubblewrap: apt-get install bubblewrap)")
+    terminalreporter.write_line(line, yellow=not status.available, bold=True)

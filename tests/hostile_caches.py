@@ -26,8 +26,8 @@ from typing import ClassVar
 import numpy as np
 
 from reduction.cache import CacheParams
-from reduction.message import Reader, frame, unframe
-from tests.leaky_cache import ExactStore, LeakyCache
+from reduction.message import frame, unframe
+from tests.leaky_cache import ExactStore, LeakyCache, SeedRecovery
 
 __all__ = ["InvertingLeak", "LyingBytesLeak", "SeedRecovery", "VerdictRewriter", "Chatty",
            "Hanging", "Dying", "ByteArray", "REWRITE_MARK"]
@@ -57,50 +57,6 @@ class LyingBytesLeak(LeakyCache):
         liar = _Liar(real)
         liar.claimed = self.keys.size // 8 + 1
         return liar
-
-
-class SeedRecovery:
-    """Bob finds the seed whose public keys match his queries and re-derives X.
-
-    It mirrors how ``reduction.protocol.run_seed`` derives everything from one seed:
-    knowledge an attacker has, since the code is public. The message is 8 bytes.
-    """
-
-    TAG: ClassVar[bytes] = b"SEED"
-
-    def __init__(self, params: CacheParams, rng: np.random.Generator | None = None) -> None:
-        self.params = params
-
-    def process(self, queries: np.ndarray, keys: np.ndarray, values: np.ndarray) -> np.ndarray:
-        from reduction.instance import make_instance
-        from reduction.keys import sample_keys
-
-        q = np.asarray(queries, dtype=np.float64)
-        out = np.zeros_like(q)
-        rows = np.flatnonzero(np.abs(q).sum(axis=1) > 0)
-        if rows.size == 0:
-            return out
-        signs = np.sign(q[rows])
-        n_keys, d = self.params.schedule.cached_tokens, self.params.d
-        for seed in range(64):
-            instance_rng, public_rng, _ = np.random.default_rng(seed).spawn(3)
-            key_seed = int(public_rng.integers(0, 2**63 - 1))
-            family = sample_keys(n_keys, d, 0.75, np.random.default_rng(key_seed))
-            match = (family.signs[:, None, :] == signs[None, :, :]).all(axis=2)
-            if match.any(axis=0).all():
-                bits = make_instance(n_keys, d, instance_rng).bits
-                token = match.argmax(axis=0)
-                out[rows] = bits[token]
-                return out
-        return out
-
-    def to_bytes(self) -> bytes:
-        return frame(self.TAG, b"")
-
-    @classmethod
-    def from_bytes(cls, data: bytes, params: CacheParams) -> SeedRecovery:
-        Reader(unframe(data, cls.TAG), "seed-recovery message").finish()
-        return cls(params)
 
 
 def _rewrite_verdict() -> None:

@@ -6,11 +6,18 @@ must be able to fail. Both caches here answer Bob's queries exactly while their
 
 * :class:`LeakyCache` hides Alice's keys and values in a file (path from the environment
   variable ``KVBOUND_LEAK_PATH``, else a fixed name in the temp directory) and its
-  ``from_bytes`` reads it back. The file system crosses the process boundary, so Bob
-  decodes every bit from 64 bits of message: ``message_bits < N(1 - H2(p))``, a leak.
+  ``from_bytes`` reads it back. Between unsandboxed workers (``--no-sandbox``) the file
+  system crosses the process boundary, so Bob decodes every bit from 64 bits of message:
+  ``message_bits < N(1 - H2(p))``, a leak. In the sandbox (docs/theorem.md#sandbox)
+  each worker has its own /tmp and a read-only file system: the channel is cut and the
+  cache fails (exit code 4).
 * :class:`GlobalLeakyCache` hides them in a module-level global. In Bob's separate
   process that global is empty, so Bob decodes garbage (no leak to report); run inline
   (same process) it leaks. This shows the process boundary is real.
+
+* :class:`SeedRecovery` needs no side channel at all: Bob finds the run's seed from the
+  public keys (seeds are small integers) and regenerates Alice's bits, so it leaks in the
+  sandbox too; the hostile caches of tests/reduction/escaping_caches.py build on it.
 
 Used as ``tests.leaky_cache:LeakyCache`` (third-party ``module:Class`` syntax).
 """
@@ -28,7 +35,8 @@ from reduction.attention import attend
 from reduction.cache import CacheParams
 from reduction.message import Reader, frame, unframe
 
-__all__ = ["LeakyCache", "GlobalLeakyCache", "ExactStore", "leak_path", "LEAK_ENV"]
+__all__ = ["LeakyCache", "GlobalLeakyCache", "ExactStore", "SeedRecovery", "leak_path",
+           "LEAK_ENV"]
 
 LEAK_ENV = "KVBOUND_LEAK_PATH"
 
@@ -112,3 +120,47 @@ class GlobalLeakyCache(_Base):
     def _unstash(cls, cache: _Base) -> None:
         if _STASH:
             cache.keys, cache.values = _STASH["keys"].copy(), _STASH["values"].copy()
+
+
+class SeedRecovery:
+    """Bob finds the seed whose public keys match his queries and re-derives X.
+
+    It mirrors how ``reduction.protocol.run_seed`` derives everything from one seed:
+    knowledge an attacker has, since the code is public. The message is 8 bytes.
+    """
+
+    TAG: ClassVar[bytes] = b"SEED"
+
+    def __init__(self, params: CacheParams, rng: np.random.Generator | None = None) -> None:
+        self.params = params
+
+    def process(self, queries: np.ndarray, keys: np.ndarray, values: np.ndarray) -> np.ndarray:
+        from reduction.instance import make_instance
+        from reduction.keys import sample_keys
+
+        q = np.asarray(queries, dtype=np.float64)
+        out = np.zeros_like(q)
+        rows = np.flatnonzero(np.abs(q).sum(axis=1) > 0)
+        if rows.size == 0:
+            return out
+        signs = np.sign(q[rows])
+        n_keys, d = self.params.schedule.cached_tokens, self.params.d
+        for seed in range(64):
+            instance_rng, public_rng, _ = np.random.default_rng(seed).spawn(3)
+            key_seed = int(public_rng.integers(0, 2**63 - 1))
+            family = sample_keys(n_keys, d, 0.75, np.random.default_rng(key_seed))
+            match = (family.signs[:, None, :] == signs[None, :, :]).all(axis=2)
+            if match.any(axis=0).all():
+                bits = make_instance(n_keys, d, instance_rng).bits
+                token = match.argmax(axis=0)
+                out[rows] = bits[token]
+                return out
+        return out
+
+    def to_bytes(self) -> bytes:
+        return frame(self.TAG, b"")
+
+    @classmethod
+    def from_bytes(cls, data: bytes, params: CacheParams) -> SeedRecovery:
+        Reader(unframe(data, cls.TAG), "seed-recovery message").finish()
+        return cls(params)

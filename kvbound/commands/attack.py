@@ -45,9 +45,17 @@ from kvbound.options import (
     describe,
     resolve_precision,
     resolve_shape,
+    run_isolation,
 )
-from kvbound.outputs import check_output_dir, new_run_dir, say_wrote, strict_json
+from kvbound.outputs import (
+    check_output_dir,
+    new_run_dir,
+    say_wrote,
+    strict_json,
+    write_text_atomically,
+)
 from kvbound.progress import Progress
+from kvbound.verifier import prepare_verifier
 from lowerbound.validation import InvalidArgument
 from reduction.isolation.resources import check_run_fits
 from reduction.isolation.threads import check_workers
@@ -184,20 +192,21 @@ def run(args: argparse.Namespace) -> int:
                     + ("" if point.feasible else " LEAK"))
         bar.step(note)
 
+    isolation = run_isolation(args)
+    prepare_verifier(figures=not args.no_plot)  # before the first worker starts
     result = run_sweep(
         schedule, d, args.eps, args_eta, caches=caches, budgets=budgets,
-        seeds=args.seeds, additive=args.additive, isolation=args.isolation,
-        timeout=args.timeout, progress=on_point,
+        seeds=args.seeds, additive=args.additive, **isolation, progress=on_point,
         logit_cap=args.logit_cap, var_head=args.var_head, bits_per_value=bits_per_value,
         workers=args.workers, dask=args.dask,
         heads=shape.heads, layers=shape.layers, unused_heads=shape.unused_heads,
     )
     from kvbound.reports.attack import attack_figure, attack_markdown, attack_table
 
-    record = result.to_json()
+    record = result.to_json()  # every worker is gone: the files are ours to write
     run_dir = new_run_dir(args.out, "attack")  # never over an earlier run's files
-    (run_dir / "attack.json").write_text(strict_json(record, indent=2) + "\n")
-    (run_dir / "attack.md").write_text(attack_markdown(result))
+    write_text_atomically(run_dir / "attack.json", strict_json(record, indent=2) + "\n")
+    write_text_atomically(run_dir / "attack.md", attack_markdown(result))
     written = [(run_dir / "attack.json", "every point as JSON"),
                (run_dir / "attack.md", "the table and what it means")]
     if not args.no_plot:

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from kvbound.options import describe
+from kvbound.outputs import check_output_file, write_text_atomically
 from lowerbound.validation import InvalidArgument
 
 __all__ = ["register", "run", "coq_lines", "EXIT_CHECK_FAILED"]
@@ -104,12 +105,45 @@ def _to_json(outcomes: Any, problems: list[str], seconds: float) -> dict[str, An
     }
 
 
+MAX_BLUEPRINT_BYTES = 16 << 20  # the rendered blueprint is some 100 KB
+
+
+def _check_blueprint_path(path: Path) -> None:
+    """A file to compare with, or nothing there yet (InvalidArgument otherwise)."""
+    if not path.exists():
+        return
+    if not path.is_file():
+        raise InvalidArgument(f"--check-blueprint={path} is not a regular file (a directory "
+                              "or a device); give the blueprint's markdown file")
+    if path.stat().st_size > MAX_BLUEPRINT_BYTES:
+        raise InvalidArgument(f"--check-blueprint={path} has {path.stat().st_size} bytes, more "
+                              f"than a blueprint ({MAX_BLUEPRINT_BYTES} at most)")
+
+
+def _read_blueprint(path: Path) -> str:
+    """The file's text ("" if absent), read within MAX_BLUEPRINT_BYTES."""
+    _check_blueprint_path(path)
+    if not path.exists():
+        return ""
+    try:
+        with open(path, "rb") as fh:
+            raw = fh.read(MAX_BLUEPRINT_BYTES + 1)
+        return raw.decode("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InvalidArgument(f"--check-blueprint={path}: cannot read it as UTF-8 text "
+                              f"({exc})") from None
+
+
 def run(args: argparse.Namespace) -> int:
     """Run the checks; print the table or JSON; handle the blueprint options."""
     from kvbound.progress import Progress
     from proofs.blueprint import render
     from proofs.catalog import graph_problems, registry, run_lemma
 
+    if args.check_blueprint:
+        _check_blueprint_path(Path(args.check_blueprint))  # before minutes of checks
+    if args.write_blueprint:
+        check_output_file(Path(args.write_blueprint), "--write-blueprint")
     lemmas = registry()
     problems = graph_problems(lemmas)
     if args.lemma:
@@ -159,13 +193,12 @@ def run(args: argparse.Namespace) -> int:
         text = render(outcomes)
         if args.write_blueprint:
             path = Path(args.write_blueprint)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text, encoding="utf-8")
+            write_text_atomically(path, text)
             print(f"kvbound proofs: wrote {path} (the blueprint: every lemma, its checks and "
                   "their status)", file=sys.stderr)
         if args.check_blueprint:
             path = Path(args.check_blueprint)
-            current = path.read_text(encoding="utf-8") if path.exists() else ""
+            current = _read_blueprint(path)
             if current != text:
                 print(f"{path} is stale; regenerate it with `kvbound proofs "
                       f"--write-blueprint {path}` (or `make docs`)", file=sys.stderr)

@@ -27,7 +27,8 @@ from typing import Any
 from kvbound.exit_codes import EXIT_BOUND_VIOLATED
 from kvbound.options import DEFAULT_ETA, add_instance_arguments, describe, parse_schedule
 from kvbound.outputs import check_output_dir, say_wrote, strict_json
-from lowerbound.validation import InvalidArgument
+from lowerbound.validation import InvalidArgument, check_int_at_least
+from reduction.isolation.resources import check_run_fits
 from variants import SPARSITY_VARIANTS
 from variants.runner import VariantReport
 
@@ -96,6 +97,8 @@ def check_arguments(args: argparse.Namespace, variants: list[str]) -> None:
     _caches(args.caches)
     if args.seed < 0:
         raise InvalidArgument(f"--seed={args.seed} must be >= 0")
+    check_int_at_least(args.d, "--d", 1)
+    check_run_fits(schedule, args.d)  # each variant runs the protocol once: refuse up front
     for variant in variants:
         if variant == "s1":
             s1.check(schedule, args.d, args.eps, args.eta, args.k)

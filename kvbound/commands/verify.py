@@ -40,15 +40,17 @@ from kvbound.options import (
     parse_cache_options,
     resolve_precision,
     resolve_shape,
+    run_isolation,
     whole_at_least,
     workers_option,
 )
-from kvbound.outputs import check_output_file, say_wrote, strict_json
+from kvbound.outputs import check_output_file, say_wrote, strict_json, write_text_atomically
 from kvbound.plots.levels import levels_figure
 from kvbound.plots.outputs import outputs_histogram
 from kvbound.plots.style import check_format
 from kvbound.progress import Progress
 from kvbound.reports.verify import verify_markdown, verify_table
+from kvbound.verifier import prepare_verifier
 from lowerbound.validation import InvalidArgument
 from reduction.isolation.resources import check_run_fits, describe_bytes, describe_seconds
 from reduction.isolation.threads import auto_workers, check_workers
@@ -179,10 +181,12 @@ def run(args: argparse.Namespace) -> int:
             observed.append((outputs, truth))
 
     eta, bits_per_value = resolve_precision(args)
+    isolation = run_isolation(args)
+    prepare_verifier(figures=args.figure is not None)  # before the first worker starts
     result = run_verification(
         schedule, d, args.eps, eta, seeds, bits_per_value=bits_per_value,
         cache=args.cache, options=parse_cache_options(args.option), additive=args.additive,
-        isolation=args.isolation, timeout=args.timeout, progress=on_seed,
+        **isolation, progress=on_seed,
         num_queries=args.multi_index, observe=observe,
         logit_cap=args.logit_cap, var_head=args.var_head,
         at_c_min=args.at_c_min, delta=args.delta, workers=workers,
@@ -207,17 +211,16 @@ def run(args: argparse.Namespace) -> int:
             levels_figure(outputs, truth, bits=pub.bits_per_value, gamma=pub.gamma,
                           eta=float(pub.eta), additive=pub.additive,
                           thresholds=pub.thresholds, title=title, path=args.figure)
+    # every worker is gone (run_verification returns once they are): the files are ours
     record = result.to_json()
     written: list[tuple[Path, str]] = []
     if args.figure:
         written.append((args.figure, "Bob's outputs against the threshold"))
     if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(strict_json(record, indent=2) + "\n")
+        write_text_atomically(args.out, strict_json(record, indent=2) + "\n")
         written.append((args.out, "the run as JSON"))
     if args.report:
-        args.report.parent.mkdir(parents=True, exist_ok=True)
-        args.report.write_text(verify_markdown(result))
+        write_text_atomically(args.report, verify_markdown(result))
         written.append((args.report, "the report in plain words, then the details"))
     print(strict_json(record, indent=2) if args.json
           else verify_table(result, explain=args.explain))

@@ -204,6 +204,7 @@ class SweepResult:
     heads: int = 1
     layers: int = 1
     unused_heads: int = 0
+    sandbox: bool = False  # the parties ran in the sandbox (reduction.isolation.sandbox)
 
     @property
     def multi_head(self) -> bool:
@@ -268,6 +269,7 @@ class SweepResult:
             "lower_bound_bits": float(self.n_bits),
             "seeds": list(self.seeds),
             "isolation": self.isolation,
+            "sandbox": self.sandbox,
             "leak_alpha": LEAK_ALPHA,
             "all_feasible": self.all_feasible,
             "leaks": [p.label for p in self.leaks],

@@ -59,6 +59,8 @@ class PointJob:
     heads: int = 1
     layers: int = 1
     unused_heads: int = 0
+    sandbox: bool | None = None  # False: --no-sandbox (reduction.isolation.parties)
+    max_message_bytes: int | None = None
 
     @property
     def n_bits(self) -> int:
@@ -68,9 +70,14 @@ class PointJob:
         return (self.heads * self.layers - self.unused_heads) * per_head
 
 
-def _new_parties(isolation: str, timeout: float) -> Any:
+def _new_parties(job: PointJob) -> Any:
     """Alice and Bob for a run of points, their worker processes on one BLAS thread."""
-    return open_parties(isolation, timeout, blas_threads=1)
+    return open_parties(job.isolation, job.timeout, blas_threads=1, sandbox=job.sandbox,
+                        max_message_bytes=job.max_message_bytes)
+
+
+def _parties_key(job: PointJob) -> tuple[Any, ...]:
+    return (job.isolation, job.timeout, job.sandbox, job.max_message_bytes)
 
 
 def run_point(job: PointJob, parties: Any, clock: Callable[[], float] = time.perf_counter
@@ -122,18 +129,18 @@ DASK_CONNECT_TIMEOUT = "10s"
 def _pooled_point(job: PointJob) -> SweepPoint:
     """A point in a pool process, with that process's own parties (kept between points)."""
     parties = getattr(_WORKER, "parties", None)
-    if parties is None or getattr(_WORKER, "key", None) != (job.isolation, job.timeout):
+    if parties is None or getattr(_WORKER, "key", None) != _parties_key(job):
         if parties is not None:
             parties.close()
-        parties = _WORKER.parties = _new_parties(job.isolation, job.timeout)
-        _WORKER.key = (job.isolation, job.timeout)
+        parties = _WORKER.parties = _new_parties(job)
+        _WORKER.key = _parties_key(job)
         atexit.register(parties.close)
     return run_point(job, parties)
 
 
 def _dask_points(jobs: list[PointJob]) -> list[SweepPoint]:
     """A group of points on a Dask worker: one pair of parties, closed before returning."""
-    with _new_parties(jobs[0].isolation, jobs[0].timeout) as parties:
+    with _new_parties(jobs[0]) as parties:
         return [run_point(job, parties) for job in jobs]
 
 
@@ -151,9 +158,8 @@ def _results(jobs: Sequence[PointJob], workers: int, dask: str | None,
             futures = {pool.submit(_pooled_point, job): i for i, job in enumerate(jobs)}
             for fut in as_completed(futures):
                 yield futures[fut], fut.result()
-    else:
-        isolation, timeout = (jobs[0].isolation, jobs[0].timeout) if jobs else ("inline", 1.0)
-        with _new_parties(isolation, timeout) as parties:
+    elif jobs:
+        with _new_parties(jobs[0]) as parties:
             parties.start()
             for i, job in enumerate(jobs):
                 yield i, run_point(job, parties, clock)
@@ -205,6 +211,8 @@ def run_sweep(
     heads: int = 1,
     layers: int = 1,
     unused_heads: int = 0,
+    sandbox: bool | None = None,
+    max_message_bytes: int | None = None,
 ) -> SweepResult:
     """Run every planned configuration on every seed (module docstring for the engines).
 
@@ -215,7 +223,9 @@ def run_sweep(
     parallel); the result keeps the planned order. ``clock`` times the points of a
     sequential run (pool and Dask workers use their own). ``heads``, ``layers`` and
     ``unused_heads`` run every point on D * H heads at once (docs/theorem.md#c2-run,
-    #alloc; kvbound.experiments.planning for the caches swept).
+    #alloc; kvbound.experiments.planning for the caches swept). ``sandbox=False`` runs the
+    parties unsandboxed (``--no-sandbox``); ``max_message_bytes`` bounds Alice's states
+    (reduction.isolation.parties).
     """
     seed_list = (list(range(check_int_at_least(seeds, "seeds", 1))) if isinstance(seeds, int)
                  else [check_int_at_least(s, "seed", 0) for s in seeds])
@@ -229,14 +239,17 @@ def run_sweep(
     regime = plan_regime(schedule, d, eps, eta, additive=additive, logit_cap=logit_cap,
                          var_head=var_head, bits_per_value=bits_per_value)  # validates all
     tasks = plan_sweep(schedule, d, caches, budgets, bits_per_value, heads, layers)
+    jobs = [PointJob(t, regime, tuple(seed_list), isolation, float(timeout), heads=heads,
+                     layers=layers, unused_heads=unused_heads, sandbox=sandbox,
+                     max_message_bytes=max_message_bytes) for t in tasks]
     third_party = [t for t in tasks if t.skip is None and not is_registered_cache(t.cache)]
-    if third_party:  # resolved and checked in a worker, up front
-        with open_parties(isolation, timeout) as parties:
+    sandboxed = False
+    if jobs:  # third-party caches are resolved and checked in a worker, up front
+        with _new_parties(jobs[0]) as parties:
+            sandboxed = bool(parties.record()["sandbox"])
             for task in third_party:
                 parties.check(replace(regime.public(0, task.cache, task.options), heads=heads,
                                       layers=layers, unused_heads=unused_heads))
-    jobs = [PointJob(t, regime, tuple(seed_list), isolation, float(timeout), heads, layers,
-                     unused_heads) for t in tasks]
     points: list[SweepPoint | None] = [None] * len(jobs)
     finished = _results(jobs, workers, dask, clock or time.perf_counter)
     for done, (i, point) in enumerate(finished, start=1):
@@ -245,4 +258,4 @@ def run_sweep(
             progress(done, len(jobs), point)
     return SweepResult(schedule, d, float(regime.eps), float(eta), additive,
                        tuple(seed_list), isolation, tuple(p for p in points if p is not None),
-                       regime, heads, layers, unused_heads)
+                       regime, heads, layers, unused_heads, sandbox=sandboxed)

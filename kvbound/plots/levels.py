@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from kvbound.outputs import atomic_output
 from lowerbound.precision import level_ranges
 
 __all__ = ["levels_figure"]
@@ -51,6 +52,6 @@ def levels_figure(outputs: np.ndarray, symbols: np.ndarray, *, bits: int, gamma:
     ax.set_title(title, fontsize=10)
     ax.legend(fontsize=8, loc="upper left")
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
+    with atomic_output(path, "wb") as fh:
+        fig.savefig(fh, format=path.suffix.lstrip(".") or "png")
     plt.close(fig)

@@ -15,6 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from kvbound.outputs import atomic_output
 from lowerbound.validation import InvalidArgument
 
 __all__ = ["OKABE_ITO", "MARKERS", "FORMATS", "series_style", "cache_style", "new_figure",
@@ -150,5 +151,6 @@ def save_figure(fig: Any, path: str | Path, fmt: str | None = None) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.tight_layout()
     metadata = {"svg": {"Date": None}, "pdf": {"CreationDate": None}}.get(fmt)
-    fig.savefig(path, format=fmt, dpi=PNG_DPI, metadata=metadata)
+    with atomic_output(path, "wb") as fh:
+        fig.savefig(fh, format=fmt, dpi=PNG_DPI, metadata=metadata)
     return path

@@ -59,6 +59,7 @@ def verify_rows(result: VerifyResult) -> list[tuple[str, str]]:
         ("gamma at C used; thresholds", f"{j['gamma']:.4g}; {len(j['thresholds'])} "
          f"thresholds between the 2^{j['bits_per_value']} levels (Lemma PREC)"),
         ("seeds", ", ".join(str(x) for x in j["seeds"])),
+        ("parties ran in", isolation_text(j.get("isolation"))),
         ("bits checked", f"{j['bits_decoded']}" + (
             f" (Multi-Index: {len(result.runs)} x {result.runs[0].n_bits})"
             if result.runs[0].n_bits != n else "")),
@@ -111,6 +112,20 @@ def head_rows(result: VerifyResult) -> list[tuple[str, str]]:
         rows.append(("error rate per head: least / largest",
                      f"{min(rates):.4g} / {max(rates):.4g}"))
     return rows
+def isolation_text(record: dict[str, Any] | None) -> str:
+    """How Alice and Bob ran: the sandbox, or in plain terms why not."""
+    if record is None:
+        return "unknown (no isolation record)"
+    if record.get("isolation") == "inline":
+        return "this process (inline; registered caches only): NOT sandboxed"
+    limit = record.get("max_message_bytes")
+    cap = f"; states up to {limit} bytes" if limit else ""
+    if record.get("sandbox"):
+        extra = ", no new processes" if record.get("sandbox_filter") else ""
+        return (f"sandboxed worker processes ({record.get('sandbox_tool')}: own namespaces, "
+                f"read-only files{extra}, resource limits){cap}")
+    return (f"worker processes, NOT sandboxed ({record.get('unsandboxed_because')})"
+            f"{cap}")
 
 
 def variant_rows(j: dict[str, Any]) -> list[tuple[str, str]]:

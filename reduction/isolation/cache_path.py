@@ -11,11 +11,12 @@ both look in the same places.
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from collections.abc import Mapping
 
-__all__ = ["cache_import_path", "use_cache_import_path", "child_environment"]
+__all__ = ["cache_import_path", "use_cache_import_path", "child_environment", "worker_path"]
 
 
 def cache_import_path(cwd: str | None = None) -> list[str]:
@@ -36,8 +37,15 @@ def use_cache_import_path() -> None:
         sys.path.insert(0, here)
 
 
+def worker_path() -> list[str]:
+    """This process's module search path, every entry absolute: where a worker started
+    through reduction.isolation.boot finds its own code (as the verifier did)."""
+    return [os.path.abspath(p or os.getcwd()) for p in sys.path]
+
+
 def child_environment(base: Mapping[str, str] | None = None) -> dict[str, str]:
-    """``base`` (default ``os.environ``) with ``PYTHONPATH`` = :func:`cache_import_path`.
+    """``base`` (default ``os.environ``) with ``PYTHONPATH`` = :func:`cache_import_path`
+    and ``KVBOUND_WORKER_PATH`` = :func:`worker_path` (JSON).
 
     A child started with this environment imports a ``module:Class`` cache from the same
     places as its parent, the parent's current directory first.
@@ -48,4 +56,5 @@ def child_environment(base: Mapping[str, str] | None = None) -> dict[str, str]:
     """
     env = dict(os.environ if base is None else base)
     env["PYTHONPATH"] = os.pathsep.join(cache_import_path())
+    env["KVBOUND_WORKER_PATH"] = json.dumps(worker_path())
     return env

@@ -11,7 +11,11 @@ Requests carry the public parameters in the header and raw payloads in the segme
 JSON header (shape, error text) and raw segments (Alice's state at every scale boundary,
 or Bob's float64 outputs). Every length is checked against a limit BEFORE anything is
 allocated, reads and writes run against a deadline, and a malformed frame raises
-:class:`FrameError` naming what was wrong.
+:class:`FrameError` naming what was wrong. The verifier reads a worker's answers with
+the tight limits the request implies: a header of at most :data:`REPLY_HEADER_BYTES`
+(a few KiB of JSON, its nesting bounded by that), the number of segments it expects,
+and a stated size per segment, so what a cache sends costs the verifier no more memory
+than the run was allowed.
 """
 
 from __future__ import annotations
@@ -34,18 +38,22 @@ __all__ = [
     "REQ_ALICE",
     "REQ_BOB",
     "REQ_CHECK",
+    "REQ_CACHE",
     "RES_OK",
     "RES_BAD_INPUT",
     "RES_FAILURE",
     "MAX_HEADER_BYTES",
+    "REPLY_HEADER_BYTES",
     "MAX_SEGMENTS",
 ]
 
 MAGIC = b"KVF1"
-REQ_ALICE, REQ_BOB, REQ_CHECK = 1, 2, 3
+REQ_ALICE, REQ_BOB, REQ_CHECK, REQ_CACHE = 1, 2, 3, 4
 RES_OK, RES_BAD_INPUT, RES_FAILURE = 16, 17, 18
-_KINDS = frozenset({REQ_ALICE, REQ_BOB, REQ_CHECK, RES_OK, RES_BAD_INPUT, RES_FAILURE})
-MAX_HEADER_BYTES = 64 << 20
+_KINDS = frozenset({REQ_ALICE, REQ_BOB, REQ_CHECK, REQ_CACHE, RES_OK, RES_BAD_INPUT,
+                    RES_FAILURE})
+MAX_HEADER_BYTES = 64 << 20  # a request's header (the verifier's own JSON)
+REPLY_HEADER_BYTES = 4096  # a worker's answer: a shape, a number, an error line
 MAX_SEGMENTS = 4096
 _PREFIX = struct.Struct("<4sBI")
 _SEGMENT = struct.Struct("<Q")
@@ -133,12 +141,16 @@ def _read_exact(fd: int, n: int, deadline: float | None) -> bytes:
     return bytes(buf)
 
 
-def read_frame(fd: int, *, max_bytes: int, deadline: float | None = None) -> Frame | None:
+def read_frame(fd: int, *, max_bytes: int, deadline: float | None = None,
+               max_header: int = MAX_HEADER_BYTES, max_segments: int = MAX_SEGMENTS,
+               max_segment: int | None = None) -> Frame | None:
     """Read one frame from ``fd``; ``None`` on a clean end of stream before a frame.
 
-    ``max_bytes`` bounds the total of the segments; a larger announced length raises
-    :class:`FrameError` before any allocation. Raises :class:`FrameTimeout` at the
-    deadline and ``EOFError`` when the stream ends inside a frame.
+    ``max_bytes`` bounds the total of the segments, ``max_segment`` each one,
+    ``max_header`` the header and ``max_segments`` their number; a larger announced
+    length raises :class:`FrameError` before any allocation. Raises
+    :class:`FrameTimeout` at the deadline and ``EOFError`` when the stream ends inside a
+    frame.
     """
     try:
         first = _read_exact(fd, 1, deadline)
@@ -150,24 +162,29 @@ def read_frame(fd: int, *, max_bytes: int, deadline: float | None = None) -> Fra
         raise FrameError(f"bad frame magic {magic!r} (expected {MAGIC!r})")
     if kind not in _KINDS:
         raise FrameError(f"unknown frame kind {kind}")
-    if hlen > MAX_HEADER_BYTES:
-        raise FrameError(f"frame header of {hlen} bytes exceeds {MAX_HEADER_BYTES}")
+    if hlen > max_header:
+        raise FrameError(f"frame header of {hlen} bytes exceeds the {max_header}-byte limit")
     try:
         header = json.loads(_read_exact(fd, hlen, deadline).decode())
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise FrameError(f"frame header is not UTF-8 JSON ({exc})") from None
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise FrameError(f"frame header is not UTF-8 JSON ({type(exc).__name__})") from None
     if not isinstance(header, dict):
         raise FrameError("frame header must be a JSON object")
     (count,) = struct.unpack("<H", _read_exact(fd, 2, deadline))
-    if count > MAX_SEGMENTS:
-        raise FrameError(f"frame announces {count} segments (limit {MAX_SEGMENTS})")
+    if count > min(max_segments, MAX_SEGMENTS):
+        raise FrameError(f"frame announces {count} segments (limit "
+                         f"{min(max_segments, MAX_SEGMENTS)})")
     segments: list[bytes] = []
     budget = max_bytes
     for _ in range(count):
         (length,) = _SEGMENT.unpack(_read_exact(fd, _SEGMENT.size, deadline))
+        if max_segment is not None and length > max_segment:
+            raise FrameError(
+                f"frame segment of {length} bytes exceeds the {max_segment}-byte limit"
+            )
         if length > budget:
             raise FrameError(
-                f"frame segment of {length} bytes exceeds the {max_bytes}-byte limit"
+                f"frame segments of more than {max_bytes} bytes (the limit)"
             )
         budget -= length
         segments.append(_read_exact(fd, length, deadline))

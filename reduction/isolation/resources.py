@@ -117,10 +117,10 @@ def gemm_rate(d: int = 128, repeats: int = 5) -> float:
     """float32 GEMM flops per second one BLAS thread gets *now*: the kernel's shape (512
     queries x (d + 1) x 2048 keys, the median of ``repeats``, ~15 ms) times this
     thread's share of the machine, min(1, cores / (1 + the 1-minute load average)), since
-    a run of seconds shares the cores with whatever else is running. The inner dimension
-    is capped at :data:`_PROBE_MAX_D` + 1: past it the rate no longer grows, and a huge d
-    (``--d 70000``, refused a moment later) would make the probe itself take half a minute.
-    """
+    a run of seconds shares the cores with whatever else is running. Timed at
+    min(d, 1024): the rate per flop no longer depends on d there, and a d of 10^8 (a run
+    about to be refused for its memory) must not allocate 10^8 columns to be timed."""
+    d = min(d, 1024)
     rng = np.random.default_rng(0)
     k = min(d, _PROBE_MAX_D) + 1
     a = rng.standard_normal((512, k), dtype=np.float32)

@@ -18,8 +18,13 @@ the request channel through fd 0.
   its header ``{"shape", "max_abs_logit"}`` (the largest |logit| his cache computed, or
   null).
 * A check request: header ``{"public"}``: resolve the cache and its options.
+* The ``cache`` role serves a cache's methods one by one (reduction.isolation.cache_ops),
+  for the contract checks of ``kvbound check-cache``.
 
-A malformed request is answered with a failure frame before the worker exits. When the
+Once started (its imports done), the worker sends ``{"ready": role}``, so the verifier
+does not count its start-up against the cache. A malformed request is answered with a
+failure frame before the worker exits; an error text is cut to :data:`ERROR_CHARS`
+characters. When the
 channel closes, every answer has been written (unbuffered, to the channel's fd): the
 worker flushes stderr and leaves with ``os._exit``, skipping the interpreter's teardown
 (~0.1 s of module finalisers; a cache's ``atexit`` hooks do not run either).
@@ -35,9 +40,11 @@ from typing import Any
 import numpy as np
 
 from lowerbound.validation import InvalidArgument
+from reduction.isolation.cache_ops import cache_op
 from reduction.isolation.frames import (
     REQ_ALICE,
     REQ_BOB,
+    REQ_CACHE,
     REQ_CHECK,
     RES_BAD_INPUT,
     RES_FAILURE,
@@ -48,13 +55,15 @@ from reduction.isolation.frames import (
     read_frame,
     write_all,
 )
+from reduction.isolation.zygote import serve_zygote
 from reduction.parties import alice_states, bob_answer
 from reduction.public import PublicParams
 
 __all__ = ["serve", "main", "ROLES", "MAX_REQUEST_BYTES"]
 
-ROLES = {"alice": REQ_ALICE, "bob": REQ_BOB}
+ROLES = {"alice": REQ_ALICE, "bob": REQ_BOB, "cache": REQ_CACHE}
 MAX_REQUEST_BYTES = 16 << 30
+ERROR_CHARS = 600  # of an error text sent back (JSON may escape each as 6 bytes)
 
 
 def _alice(frame: Frame) -> tuple[dict[str, Any], list[bytes]]:
@@ -108,7 +117,8 @@ def _check(frame: Frame) -> tuple[dict[str, Any], list[bytes]]:
 
 def serve(role: str, chan_in: int, chan_out: int) -> None:
     """Answer requests for ``role`` until the channel closes."""
-    handlers = {REQ_CHECK: _check, ROLES[role]: _alice if role == "alice" else _bob}
+    served = {"alice": _alice, "bob": _bob, "cache": cache_op}[role]
+    handlers = {REQ_CHECK: _check, ROLES[role]: served}
     while True:
         try:
             frame = read_frame(chan_in, max_bytes=MAX_REQUEST_BYTES)
@@ -124,24 +134,49 @@ def serve(role: str, chan_in: int, chan_out: int) -> None:
             header, segments = handler(frame)
             reply = encode_frame(RES_OK, header, segments)
         except InvalidArgument as exc:  # the parameters were refused: bad input
-            reply = encode_frame(RES_BAD_INPUT, {"error": str(exc)})
+            reply = encode_frame(RES_BAD_INPUT, {"error": _short(str(exc))})
         except Exception as exc:  # a failing cache is reported, and the worker goes on
-            reply = encode_frame(RES_FAILURE, {"error": f"{type(exc).__name__}: {exc}"})
+            reply = encode_frame(RES_FAILURE, {"error": _short(f"{type(exc).__name__}: {exc}")})
         write_all(chan_out, reply)
 
 
+def _short(text: str) -> str:
+    """An error text that fits the verifier's header limit (REPLY_HEADER_BYTES)."""
+    return text if len(text) <= ERROR_CHARS else text[: ERROR_CHARS - 3] + "..."
+
+
 def main(argv: list[str]) -> int:
-    """Move the channel off fds 0/1, then serve (the process entry point)."""
-    if len(argv) != 2 or argv[1] not in ROLES:
-        print(f"usage: python -m reduction.isolation.worker {'|'.join(ROLES)}", file=sys.stderr)
+    """Move the channel off fds 0/1, then serve (the process entry point).
+
+    ``alice|bob``: serve on the original stdin/stdout. ``zygote FD alice``: serve Alice
+    in a fresh child per spawn request on control socket FD (reduction.isolation.zygote),
+    each child on its own pipes.
+    """
+    zygote = len(argv) == 4 and argv[1] == "zygote" and argv[2].isdigit()
+    role = argv[-1]
+    if not (len(argv) == 2 or zygote) or role not in ROLES:
+        print(f"usage: python -m reduction.isolation.worker [zygote FD] {'|'.join(ROLES)}",
+              file=sys.stderr)
         return 2
     chan_in, chan_out = os.dup(0), os.dup(1)
     null = os.open(os.devnull, os.O_RDONLY)
     os.dup2(null, 0)
     os.dup2(2, 1)
     sys.stdout = sys.stderr
-    serve(argv[1], chan_in, chan_out)
+    if zygote:
+        os.close(chan_in)
+        os.close(chan_out)
+        serve_zygote(lambda fd_in, fd_out: _serve_then_exit(role, fd_in, fd_out),
+                     int(argv[2]))
+        return 0
+    write_all(chan_out, encode_frame(RES_OK, {"ready": role}))  # start-up is done
+    serve(role, chan_in, chan_out)
     return 0
+
+
+def _serve_then_exit(role: str, chan_in: int, chan_out: int) -> None:
+    serve(role, chan_in, chan_out)
+    exit_now(0)
 
 
 def exit_now(code: int) -> None:

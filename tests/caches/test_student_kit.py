@@ -17,6 +17,7 @@ from caches import CACHES
 from caches.noisy import NoisyCache
 from kvbound.cli import main
 from reduction.cache import CacheParams
+from reduction.errors import CacheFault
 from reduction.isolation import cache_path
 from reduction.protocol import run_verification
 from reduction.schedule import Schedule
@@ -183,5 +184,8 @@ def test_hidden_state_caches(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(ValueError, match="third-party code"):  # one process: refused
         run_verification(s, 32, 0.75, 0.25, [0], cache="hidden_state:GlobalStash",
                          isolation="inline")
-    leak = run_verification(s, 32, 0.75, 0.25, [0], cache="hidden_state:FileStash")
+    with pytest.raises(CacheFault, match="FileStash"):  # sandboxed: the file never crosses
+        run_verification(s, 32, 0.75, 0.25, [0], cache="hidden_state:FileStash")
+    leak = run_verification(s, 32, 0.75, 0.25, [0], cache="hidden_state:FileStash",
+                            sandbox=False)
     assert leak.bit_errors == 0 and leak.message_bits == 64 and not leak.bound_respected

@@ -69,7 +69,7 @@ def test_leaky_cache_exits_3(tmp_path, capsys, monkeypatch):
     """A cache that keeps its state outside its bytes is caught across processes."""
     monkeypatch.setenv("KVBOUND_LEAK_PATH", str(tmp_path / "leak.npz"))
     code = main(["verify", "--schedule", "1,2,4", "--d", "32", "--quiet", "--json",
-                 "--cache", "tests.leaky_cache:LeakyCache"])
+                 "--cache", "tests.leaky_cache:LeakyCache", "--no-sandbox"])
     captured = capsys.readouterr()
     assert code == EXIT_BOUND_VIOLATED
     assert json.loads(captured.out)["bound_respected"] is False

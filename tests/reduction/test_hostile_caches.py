@@ -4,6 +4,11 @@ docs/theorem.md#feasible and #fano: the information check is exact for every err
 docs/theorem.md#reduction: Alice and Bob run in worker processes, the verifier counts the
 bytes it receives and never imports third-party cache code. The caches are in
 tests/hostile_caches.py, which this module deliberately does NOT import.
+
+Most of them keep their state in a file; the sandbox (docs/theorem.md#sandbox) gives
+each worker its own empty /tmp and a read-only file system, which cuts that channel (the
+last test). The tests of the information check therefore run them with ``--no-sandbox``,
+where the file crosses from Alice to Bob and the check is what catches them.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from reduction.isolation.frames import RES_FAILURE, read_frame
 
 HOSTILE = "tests.hostile_caches"
 SMALL = ["--schedule", "1,2,4", "--d", "32", "--quiet", "--json", "--timeout", "60"]
+FILE_CHANNEL = "--no-sandbox"  # the file leaks cross only between unsandboxed workers
 N = 5 * 32
 
 
@@ -37,7 +43,7 @@ def _verify(capsys: pytest.CaptureFixture[str], cache: str, *extra: str) -> tupl
 
 def test_inverted_answers_are_a_leak(capsys: pytest.CaptureFixture[str]) -> None:
     """Bob wrong on every bit knows every bit: Fano credits N bits, never clamped."""
-    code, out, _ = _verify(capsys, "InvertingLeak")
+    code, out, _ = _verify(capsys, "InvertingLeak", FILE_CHANNEL)
     record = json.loads(out)
     assert record["bit_errors"] == N and record["error_rate"] == 1.0
     assert record["information_bits"] == N
@@ -45,7 +51,7 @@ def test_inverted_answers_are_a_leak(capsys: pytest.CaptureFixture[str]) -> None
 
 
 def test_a_lying_len_is_not_counted(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = _verify(capsys, "LyingBytesLeak")
+    code, out, _ = _verify(capsys, "LyingBytesLeak", FILE_CHANNEL)
     record = json.loads(out)
     assert record["message_bits"] == 64  # what Bob received, not what __len__ claimed
     assert code == EXIT_BOUND_VIOLATED
@@ -63,7 +69,7 @@ def test_the_verifier_never_imports_the_cache(capsys: pytest.CaptureFixture[str]
     """A module that rewrites the verdict on import only rewrites its own worker."""
     sys.modules.pop(HOSTILE, None)
     os.environ.pop("KVBOUND_HOSTILE_REWRITER_IMPORTED", None)
-    code, out, _ = _verify(capsys, "VerdictRewriter")
+    code, out, _ = _verify(capsys, "VerdictRewriter", FILE_CHANNEL)
     assert HOSTILE not in sys.modules
     assert "KVBOUND_HOSTILE_REWRITER_IMPORTED" not in os.environ
     assert code == EXIT_BOUND_VIOLATED and json.loads(out)["message_bits"] == 64
@@ -75,7 +81,7 @@ def test_the_attack_sweep_never_imports_the_cache(
     sys.modules.pop(HOSTILE, None)
     code = main(["attack", "--schedule", "1,2,4", "--d", "32", "--seeds", "1", "--quiet",
                  "--no-plot", "--out", str(tmp_path), "--caches",
-                 f"{HOSTILE}:VerdictRewriter"])
+                 f"{HOSTILE}:VerdictRewriter", FILE_CHANNEL])
     capsys.readouterr()
     assert HOSTILE not in sys.modules and code == EXIT_BOUND_VIOLATED
 
@@ -83,7 +89,7 @@ def test_the_attack_sweep_never_imports_the_cache(
 def test_printing_to_stdout_does_not_break_the_channel(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    code, out, _ = _verify(capsys, "Chatty")
+    code, out, _ = _verify(capsys, "Chatty", FILE_CHANNEL)
     assert json.loads(out)["bit_errors"] == 0
     assert code == EXIT_BOUND_VIOLATED  # it leaks through its file; the run completed
 
@@ -109,6 +115,14 @@ def test_bytearray_is_a_clear_error(capsys: pytest.CaptureFixture[str]) -> None:
     assert "to_bytes() returned bytearray; it must return bytes" in err
 
 
+def test_the_file_leak_is_cut_by_the_sandbox(capsys: pytest.CaptureFixture[str]) -> None:
+    """Sandboxed, Alice's file is written (if at all) in her own /tmp: Bob finds nothing,
+    and the run ends as a fault naming the cache, not as a pass."""
+    code, out, err = _verify(capsys, "InvertingLeak")
+    assert code == EXIT_CACHE_FAILED and out == ""
+    assert f"{HOSTILE}:InvertingLeak" in err and len(err.strip().splitlines()) == 1
+
+
 @pytest.mark.parametrize("garbage", [b"NOPE" + bytes(40), b"KVF1\x63" + bytes(8), b"KVF1"])
 def test_a_malformed_frame_is_answered(garbage: bytes) -> None:
     """The worker answers a bad frame with a failure frame, then exits cleanly."""
@@ -118,6 +132,8 @@ def test_a_malformed_frame_is_answered(garbage: bytes) -> None:
     assert proc.stdin is not None and proc.stdout is not None
     proc.stdin.write(garbage)
     proc.stdin.close()
+    ready = read_frame(proc.stdout.fileno(), max_bytes=0, deadline=None)
+    assert ready is not None and ready.header == {"ready": "bob"}
     answer = read_frame(proc.stdout.fileno(), max_bytes=0, deadline=None)
     assert proc.wait(timeout=30) == 0
     assert answer is not None and answer.kind == RES_FAILURE

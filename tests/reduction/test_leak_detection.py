@@ -74,9 +74,12 @@ def test_every_cache_is_on_the_feasible_side(
 
 # -- the check fails on a leaky cache --------------------------------------------------------
 
+# The file crosses from Alice to Bob only between unsandboxed workers (docs/theorem.md
+# #sandbox gives each its own /tmp): these tests of the check run them so, explicitly.
+
 def test_leaky_cache_is_flagged() -> None:
     r = run_verification(SCHEDULE, D, 0.75, 0.25, [0], cache=LEAKY, isolation="process",
-                         timeout=60).runs[0]
+                         timeout=60, sandbox=False).runs[0]
     assert r.message_bits == 64 and r.bit_errors == 0
     assert r.leak and r.certificate.margin_bits > 0
     assert r.certificate.code_bits < N - r.message_bits - r.certificate.allowance_bits
@@ -84,7 +87,7 @@ def test_leaky_cache_is_flagged() -> None:
 
 def test_leaky_cache_is_flagged_through_the_separate_process_bob(_leak_file: Path) -> None:
     result = run_verification(SCHEDULE, D, 0.75, 0.25, seeds=2, cache=LEAKY,
-                              isolation="process")
+                              isolation="process", sandbox=False)
     assert _leak_file.exists()  # the state really went around the bytes
     assert result.bit_errors == 0 and result.message_bits == 64
     assert result.leak and not result.bound_respected
@@ -92,7 +95,7 @@ def test_leaky_cache_is_flagged_through_the_separate_process_bob(_leak_file: Pat
 
 
 def test_leaky_cache_is_flagged_in_the_sweep() -> None:
-    r = run_sweep(SCHEDULE, D, 0.75, 0.25, caches=["exact", LEAKY], seeds=1)
+    r = run_sweep(SCHEDULE, D, 0.75, 0.25, caches=["exact", LEAKY], seeds=1, sandbox=False)
     exact, leaky = r.points
     assert exact.feasible and not exact.leak
     assert leaky.leak and not leaky.feasible and not r.all_feasible
@@ -104,7 +107,7 @@ def test_kvbound_attack_exits_3_on_the_leaky_cache(
 ) -> None:
     out = tmp_path / "out"
     rc = main(["attack", "--schedule", "1,2,3,4", "--d", str(D), "--seeds", "1", "--quiet",
-               "--caches", f"exact,{LEAKY}", "--out", str(out), "--no-plot"])
+               "--caches", f"exact,{LEAKY}", "--out", str(out), "--no-plot", "--no-sandbox"])
     captured = capsys.readouterr()
     assert rc == EXIT_BOUND_VIOLATED == 3
     assert "LEAK" in captured.err and LEAKY in captured.err

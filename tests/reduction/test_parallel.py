@@ -138,6 +138,8 @@ def test_bobs_worker_reads_the_workers_field() -> None:
     assert proc.stdin is not None and proc.stdout is not None
     proc.stdin.write(encode_frame(REQ_BOB, header, [_message(public)]))
     proc.stdin.close()
+    ready = read_frame(proc.stdout.fileno(), max_bytes=0, deadline=None)
+    assert ready is not None and ready.header == {"ready": "bob"}
     answer = read_frame(proc.stdout.fileno(), max_bytes=1 << 20, deadline=None)
     assert proc.wait(timeout=60) == 0
     assert answer is not None and answer.kind == RES_BAD_INPUT
