@@ -156,7 +156,9 @@ def run_table(presses: Iterable[str] = RUNS, ratios: Iterable[float] = RATIOS,
     """Run ``presses`` at ``ratios`` (and their ports) through the protocol, one seed."""
     schedule = Schedule.parse(SCHEDULE)
     own = parties is None
-    parties = open_parties("process") if own else parties
+    # kvpress and our adapter are trusted code: the table runs them in worker processes
+    # without the sandbox, whose per-seed fresh worker would import torch for every point
+    parties = open_parties("process", sandbox=False) if own else parties
     recording = RecordingParties(parties)
     points = []
     try:

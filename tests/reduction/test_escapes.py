@@ -23,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -212,9 +213,9 @@ def test_check_cache_cannot_be_switched_off(capsys: pytest.CaptureFixture[str]) 
                               "--fuzz", "20")
     assert CACHES not in sys.modules  # the checks ran here, the cache only in its worker
     assert code == EXIT_CACHE_FAILED, err
-    assert "FAIL  rejects foreign bytes" in out and "8 of 8" not in out
-    assert any(line.split(" of 8 checks passed")[0].isdigit()
-               for line in out.splitlines())
+    assert "FAIL  rejects foreign bytes" in out
+    summary = re.search(r"^(\d+) of (\d+) checks passed", out, re.M)
+    assert summary is not None and int(summary[1]) < int(summary[2])
     assert "sandboxed" in out
 
 

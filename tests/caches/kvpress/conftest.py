@@ -18,7 +18,7 @@ from reduction.protocol import open_parties
 
 @pytest.fixture(scope="session")
 def parties() -> Iterator[Any]:
-    with open_parties("process") as both:
+    with open_parties("process", sandbox=False) as both:  # as run_table: trusted code
         both.start()
         yield both
 
