@@ -1,11 +1,13 @@
 """``kvbound attack``: every compressor at every budget against the bound.
 
 Runs the reduction (Alice -> bytes -> Bob, each in a worker process of their own) for
-each registered cache at each budget and checks every point against Lemma L4 read
-backwards: message bits >= N(1 - H2(p)) for the observed bit error rate p (at confidence
-1 - 1e-6). Each run writes a new folder OUT/attack-NNN (earlier runs are kept) with
-attack.json (strict JSON: NaN and infinities are null), attack.md, attack.png and
-attack.svg, prints the table (or the JSON) and, when the packer ran, its message bits / N.
+each registered cache at each budget and checks every point with the leak certificate of
+docs/theorem.md#certificate (per seed and pooled over the seeds, alpha = 1e-6 per point):
+no code fixed in advance may describe Alice's bits given Bob's output in fewer than
+N - message - allowance bits. Each run writes a new folder OUT/attack-NNN (earlier runs
+are kept) with attack.json (strict JSON: NaN and infinities are null), attack.md,
+attack.png and attack.svg, prints the table (or the JSON) and, when the packer ran, its
+message bits / N.
 --out is checked before the sweep starts. Points are independent:
 --workers N runs them in N processes here, --dask ADDRESS on the workers of an existing
 Dask cluster; both give the sequential run's points (all but their seconds).

@@ -95,15 +95,15 @@ def test_check_cache_passes(spec: str, monkeypatch: pytest.MonkeyPatch,
     assert "9 of 9 checks passed" in capsys.readouterr().out
 
 
-def test_check_cache_certifies_a_leak(monkeypatch: pytest.MonkeyPatch,
-                                      capsys: pytest.CaptureFixture[str]) -> None:
-    """FileStash keeps the contract (8 checks pass) but hides the cache in a file: the
-    reduction run's certificate (docs/theorem.md#certificate) names the leak, exit 3."""
-    monkeypatch.chdir(EXAMPLES)
-    code = main(["check-cache", "hidden_state:FileStash", "--fuzz", "40"])
+def test_check_cache_certifies_a_leak(capsys: pytest.CaptureFixture[str]) -> None:
+    """SeedRecovery keeps the contract (8 checks pass) but its Bob regenerates Alice's bits
+    from the public keys, a channel no sandbox cuts: the reduction run's certificate
+    (docs/theorem.md#certificate) names the leak, exit 3."""
+    code = main(["check-cache", "tests.hostile_caches:SeedRecovery", "--fuzz", "20"])
     out = capsys.readouterr().out
     assert code == 3 and "8 of 9 checks passed" in out
     assert "LEAK  no leak (one seed of the reduction, Lemma CERT): leak certified" in out
+    assert "the contract is in docs/caches.md" not in out  # the contract was kept
 
 
 def test_check_cache_fails_a_broken_cache(capsys: pytest.CaptureFixture[str]) -> None:

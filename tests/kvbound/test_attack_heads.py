@@ -61,6 +61,7 @@ def test_attack_table_and_figure(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert code == 0
     text = capsys.readouterr().out
     assert "(1-f)/2" in text and "floor" in text and "2 layers x 2 heads" in text
+    out = out / "attack-001"  # every run writes its own folder
     record = json.loads((out / "attack.json").read_text())
     assert (record["heads"], record["layers"]) == (2, 2)
     assert record["n_bits"] == 4 * VAR256.cached_tokens * 64
@@ -77,7 +78,7 @@ def test_attack_unused_heads_shows_the_allocation_gap(
     assert main(["attack", "--heads", "2", "--layers", "2", "--unused-heads", "2",
                  "--caches", "live-heads,snapkv", "--budgets", "0.25", "--seeds", "1",
                  "--isolation", "inline", "--out", str(out), "--quiet", "--no-plot"]) == 0
-    record = json.loads((out / "attack.json").read_text())
+    record = json.loads((out / "attack-001" / "attack.json").read_text())
     rate = {p["cache"]: p["error_rate"] for p in record["points"]}
     blind, aware = allocation_error_rates(0.25, 4, 2)
     assert abs(rate["snapkv"] - blind) <= 0.012 and abs(rate["live-heads"] - aware) <= 0.012
