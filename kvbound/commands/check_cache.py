@@ -101,7 +101,7 @@ def run(args: argparse.Namespace) -> int:
         if fix is not None:
             print(f"        fix: {fix}")
     leak = _leak_check(args.cache, parse_cache_options(args.option), schedule, args.d,
-                       args.seed)
+                       args.seed, sandbox=False if args.no_sandbox else None)
     outcomes.append(leak)
     print(f"  {'ok  ' if leak.passed else 'LEAK' if leak.name == LEAK_CHECK else 'FAIL'}"
           f"  {leak.name}: {leak.detail}")
@@ -118,7 +118,7 @@ LEAK_CHECK = "no leak (one seed of the reduction, Lemma CERT)"
 
 
 def _leak_check(cache: str, options: dict[str, Any], schedule: Any, d: int,
-                seed: int) -> Any:
+                seed: int, sandbox: bool | None = None) -> Any:
     """One seed of the protocol on ``cache`` (third-party code in worker processes) and
     its certificate; a cache that fails there fails the check (named so)."""
     from caches.contract import ContractOutcome
@@ -130,7 +130,7 @@ def _leak_check(cache: str, options: dict[str, Any], schedule: Any, d: int,
         result = run_verification(schedule, d, float(DEFAULTS.eps), float(DEFAULTS.eta),
                                   [seed], cache=cache, options=options,
                                   isolation="inline" if is_registered_cache(cache)
-                                  else "process")
+                                  else "process", sandbox=sandbox)
     except Exception as exc:  # the cache failed while running the reduction: reported
         return ContractOutcome("the reduction runs (for the leak check)", False,
                                f"{type(exc).__name__}: {exc}")
