@@ -147,6 +147,7 @@ def verdict_lines(record: Mapping[str, Any]) -> list[str]:
 #: docs/theorem.md). ``--explain`` prints the link beside the row.
 ROW_ANCHORS: tuple[tuple[str, str], ...] = (
     ("schedule", "model"), ("head dimension", "model"), ("cached tokens", "model"),
+    ("parties ran in", "sandbox"),
     ("cache", "reduction"), ("last-scale tokens", "reduction"),
     ("instance bits", "index"), ("eps; d_min", "l1"), ("max <k_i,k_j>", "l1"),
     ("regime", "c1"), ("eps run", "cap"), ("L'_guaranteed", "c1"),
