@@ -6,7 +6,8 @@ and Bob run inline in this process) on var-256, d = 64, seeds 0..19, and the exa
 on n128, d = 128, one seed, and prints for each the verdict, the decisive test (the one
 closest to its threshold: its code, seed or pooled, and how many bits over the threshold
 it stayed) and the seconds the run took, all measured here. tests/reduction/
-test_no_false_alarms.py checks the same runs (slow) and a two-seed subset (fast).
+test_no_false_alarms.py checks the var-256 runs (slow); the n128 run is the README's tour
+command, run by tests/kvbound/test_docs_commands.py.
 """
 
 from __future__ import annotations
