@@ -68,15 +68,18 @@ _START_CPU_SECONDS = 120  # Python, numpy and the registry
 
 
 def default_max_message_bytes(public: PublicParams) -> int:
-    """The largest state Alice may send, by default: MESSAGE_FACTOR x 16 d L bytes (the
-    float64 keys and values of all L cached tokens), plus 64 KiB.
+    """The largest state Alice may send, by default: MESSAGE_FACTOR x 16 d L bytes per head
+    (the float64 keys and values of all L cached tokens of each of the D * H heads), plus
+    64 KiB.
 
     >>> from reduction.schedule import Schedule
     >>> p = PublicParams(Schedule.parse("1,2,4"), 32, 0.5, 0.1, 0, "exact", {})
     >>> default_max_message_bytes(p) == 4 * 16 * 5 * 32 + 65536
     True
     """
-    return MESSAGE_FACTOR * 16 * public.schedule.cached_tokens * public.d + _MESSAGE_SLACK
+    # every one of the D * H heads holds its own cached tokens (docs/theorem.md#c2-run)
+    return (MESSAGE_FACTOR * 16 * public.n_heads * public.schedule.cached_tokens * public.d
+            + _MESSAGE_SLACK)
 
 
 def worker_limits(timeout: float, requests: int, threads: int | None = None) -> Limits:
